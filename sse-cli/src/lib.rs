@@ -1,0 +1,140 @@
+//! The pieces of the `sse-cli` binary: argument parsing, chunking, and JSON-lines output.
+
+use std::io::{self, Write};
+
+use sse_core::{ParseError, Parsed};
+
+/// The usage text.
+pub const USAGE: &str = "\
+usage: sse-cli [--chunk-size N | --splits I,J,K]
+
+Reads an event stream from stdin and prints, one JSON object per line:
+  {\"type\":..,\"data\":..,\"id\":..}   for each dispatched event (id: last event ID)
+  {\"retry\":N}                         for each accepted retry value
+  {\"last_event_id\":..}                once, after the end of input
+";
+
+/// How stdin is cut into chunks before it is fed to the parser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Chunking {
+    /// All of stdin as one chunk.
+    Whole,
+    /// Consecutive slices of this many bytes (the last may be shorter).
+    Size(usize),
+    /// Cut at these byte offsets (sorted; offsets past the end are clamped).
+    Splits(Vec<usize>),
+}
+
+impl Chunking {
+    /// The chunks of `input`, in order; together they are exactly `input`.
+    pub fn chunks<'a>(&self, input: &'a [u8]) -> Vec<&'a [u8]> {
+        match self {
+            Chunking::Whole => vec![input],
+            Chunking::Size(n) => input.chunks(*n).collect(),
+            Chunking::Splits(cuts) => {
+                let mut chunks = Vec::with_capacity(cuts.len() + 1);
+                let mut start = 0;
+                for &cut in cuts {
+                    let cut = cut.clamp(start, input.len());
+                    chunks.push(&input[start..cut]);
+                    start = cut;
+                }
+                chunks.push(&input[start..]);
+                chunks
+            }
+        }
+    }
+}
+
+/// Parses the command line (without the program name). `Ok(None)` means `--help`.
+pub fn parse_args(args: &[String]) -> Result<Option<Chunking>, String> {
+    let mut chunking = Chunking::Whole;
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => (flag, Some(value.to_owned())),
+            _ => (arg.as_str(), None),
+        };
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| iter.next().cloned())
+                .ok_or_else(|| format!("{flag} needs a value"))
+        };
+        match flag {
+            "-h" | "--help" => return Ok(None),
+            "--chunk-size" => {
+                let v = value()?;
+                let n: usize = v
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("--chunk-size: not a number: {v:?}"))?;
+                if n == 0 {
+                    return Err("--chunk-size must be at least 1".into());
+                }
+                chunking = Chunking::Size(n);
+            }
+            "--splits" => {
+                let v = value()?;
+                let mut cuts = Vec::new();
+                for part in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                    cuts.push(
+                        part.parse::<usize>()
+                            .map_err(|_| format!("--splits: not an offset: {part:?}"))?,
+                    );
+                }
+                cuts.sort_unstable();
+                chunking = Chunking::Splits(cuts);
+            }
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(Some(chunking))
+}
+
+/// Writes parser outputs as JSON lines.
+#[derive(Debug)]
+pub struct JsonLines<W> {
+    out: W,
+}
+
+impl<W: Write> JsonLines<W> {
+    /// Wraps a writer.
+    pub fn new(out: W) -> Self {
+        JsonLines { out }
+    }
+
+    /// Writes one parser output: an event or a retry line on stdout; a limit error goes to
+    /// stderr (stdout carries only the documented objects).
+    pub fn item(&mut self, item: Result<Parsed, ParseError>) -> io::Result<()> {
+        match item {
+            Ok(Parsed::Event(event)) => writeln!(
+                self.out,
+                "{{\"type\":{},\"data\":{},\"id\":{}}}",
+                json_string(event.event_type()),
+                json_string(event.data()),
+                json_string(event.last_event_id())
+            ),
+            Ok(Parsed::Retry(retry)) => writeln!(self.out, "{{\"retry\":{}}}", retry.as_millis()),
+            Err(error) => {
+                eprintln!("sse-cli: {error}");
+                Ok(())
+            }
+        }
+    }
+
+    /// Writes the closing `{"last_event_id":..}` line.
+    pub fn last_event_id(&mut self, id: &str) -> io::Result<()> {
+        writeln!(self.out, "{{\"last_event_id\":{}}}", json_string(id))
+    }
+
+    /// Gives back the writer.
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+}
+
+/// A JSON string literal for `text`.
+pub fn json_string(text: &str) -> String {
+    serde_json::Value::from(text).to_string()
+}

@@ -1,0 +1,62 @@
+//! `sse-cli`: parse an event stream from stdin.
+//!
+//! ```text
+//! sse-cli                      # all of stdin as one chunk
+//! sse-cli --chunk-size N       # consecutive N-byte chunks
+//! sse-cli --splits i,j,k       # cut at those byte offsets
+//! ```
+//!
+//! stdout gets one JSON object per line: `{"type":..,"data":..,"id":..}` for each dispatched
+//! event (id = the last event ID at dispatch), `{"retry":N}` for each accepted retry value, and
+//! once at the end `{"last_event_id":..}`. Nothing else goes to stdout. Limits are off in this
+//! mode (the whole input is in memory already); errors go to stderr.
+
+use std::io::{self, Read, Write};
+use std::process::ExitCode;
+
+use sse_cli::{Chunking, JsonLines, parse_args};
+use sse_core::{Limits, Parser};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let chunking = match parse_args(&args) {
+        Ok(Some(chunking)) => chunking,
+        Ok(None) => {
+            print!("{}", sse_cli::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("sse-cli: {message}\n\n{}", sse_cli::USAGE);
+            return ExitCode::from(2);
+        }
+    };
+    let mut input = Vec::new();
+    if let Err(e) = io::stdin().lock().read_to_end(&mut input) {
+        eprintln!("sse-cli: reading stdin: {e}");
+        return ExitCode::FAILURE;
+    }
+    let stdout = io::stdout().lock();
+    let mut out = JsonLines::new(io::BufWriter::new(stdout));
+    let result = run(&input, &chunking, &mut out).and_then(|()| out.into_inner().flush());
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sse-cli: writing stdout: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run<W: Write>(input: &[u8], chunking: &Chunking, out: &mut JsonLines<W>) -> io::Result<()> {
+    let mut parser = Parser::with_limits(Limits::unlimited());
+    for chunk in chunking.chunks(input) {
+        for item in parser.feed(chunk) {
+            out.item(item)?;
+        }
+    }
+    for item in parser.finish() {
+        out.item(item)?;
+    }
+    out.last_event_id(parser.last_event_id())
+}

@@ -1,0 +1,67 @@
+//! # sse-core
+//!
+//! The Server-Sent Events protocol, and nothing else: an injection-proof [`Event`] encoder and a
+//! sans-IO incremental [`Parser`] that follows the WHATWG HTML Living Standard
+//! ("Server-sent events", "Interpreting an event stream") rule for rule. `no_std` + `alloc`,
+//! `#![forbid(unsafe_code)]`, one default dependency (`memchr`).
+//!
+//! ## Encoding
+//!
+//! ```
+//! use sse_core::Event;
+//!
+//! let event = Event::builder().event("greeting").id("1").data("hello\nworld").build()?;
+//! let mut wire = Vec::new();
+//! event.encode(&mut wire); // reuses `wire`'s capacity
+//! assert_eq!(wire, b"event: greeting\nid: 1\ndata: hello\ndata: world\n\n");
+//! # Ok::<(), sse_core::EventError>(())
+//! ```
+//!
+//! ## Parsing
+//!
+//! ```
+//! use sse_core::{Parsed, Parser};
+//!
+//! let mut parser = Parser::new();
+//! let mut seen = Vec::new();
+//! for chunk in [&b"\xEF\xBB\xBFretry: 500\rdata: a\r"[..], b"\ndata: b\n\n"] {
+//!     for item in parser.feed(chunk) {
+//!         match item {
+//!             Ok(Parsed::Event(event)) => seen.push(event.data().to_owned()),
+//!             Ok(Parsed::Retry(retry)) => assert_eq!(retry.as_millis(), 500),
+//!             Err(limit) => eprintln!("event discarded: {limit}"),
+//!         }
+//!     }
+//! }
+//! parser.finish();
+//! assert_eq!(seen, ["a\nb"]);
+//! ```
+//!
+//! ## Feature flags
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `std` | yes | `std` support in dependencies (errors implement `core::error::Error` either way) |
+//! | `bytes` | no | [`Event::to_bytes`] and [`Event::encode_buf`] (`bytes::BufMut`) |
+//! | `futures` | no | `stream`: a `Stream` of byte chunks into parsed events, and a `Stream` of events into `Bytes` frames (implies `bytes`) |
+//! | `serde` | no | [`EventBuilder::json_data`] and `MessageEvent::json` (serde + serde_json, `alloc` only) |
+//!
+//! Without default features the crate builds for bare-metal targets that have `alloc` and
+//! atomic pointers (for example `thumbv7em-none-eabihf`).
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+mod event;
+mod lines;
+mod parser;
+#[cfg(feature = "futures")]
+pub mod stream;
+
+pub use event::{Event, EventBuilder, EventError, KEEP_ALIVE};
+pub use parser::{Feed, Finish, Limits, MessageEvent, ParseError, Parsed, Parser};

@@ -1,0 +1,117 @@
+//! Property tests: chunking invariance and encode/parse round trip.
+
+use std::time::Duration;
+
+use conformance::{Outcome, Output, parse_with_cuts};
+use proptest::prelude::*;
+use sse_core::{Event, Limits, Parsed, Parser};
+
+/// Bytes that hit the parser's interesting paths more often than uniform bytes would.
+fn stream_bytes() -> impl Strategy<Value = Vec<u8>> {
+    let piece = prop_oneof![
+        Just(b"data".to_vec()),
+        Just(b"data:".to_vec()),
+        Just(b"data: ".to_vec()),
+        Just(b"event:".to_vec()),
+        Just(b"id:".to_vec()),
+        Just(b"retry:".to_vec()),
+        Just(b":".to_vec()),
+        Just(b" ".to_vec()),
+        Just(b"\r".to_vec()),
+        Just(b"\n".to_vec()),
+        Just(b"\r\n".to_vec()),
+        Just(b"\n\n".to_vec()),
+        Just(vec![0xEF, 0xBB, 0xBF]),
+        Just(vec![0xE2, 0x82]),
+        Just(vec![0xAC]),
+        Just(vec![0]),
+        Just(b"123".to_vec()),
+        "[a-z0-9]{0,6}".prop_map(String::into_bytes),
+        any::<u8>().prop_map(|b| vec![b]),
+    ];
+    prop::collection::vec(piece, 0..40).prop_map(|pieces| pieces.concat())
+}
+
+fn cuts_for(len: usize) -> impl Strategy<Value = Vec<usize>> {
+    prop::collection::vec(0..=len, 0..12).prop_map(|mut cuts| {
+        cuts.sort_unstable();
+        cuts
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn chunking_never_changes_the_result(
+        (input, cuts) in stream_bytes().prop_flat_map(|input| {
+            let len = input.len();
+            (Just(input), cuts_for(len))
+        }),
+        small_limits in any::<bool>(),
+    ) {
+        let limits = if small_limits {
+            Limits::default().max_line_length(9).max_event_size(14)
+        } else {
+            Limits::default()
+        };
+        let whole = parse_with_cuts(&input, &[], limits);
+        let cut = parse_with_cuts(&input, &cuts, limits);
+        prop_assert_eq!(&whole, &cut);
+        let bytewise: Vec<usize> = (1..input.len()).collect();
+        prop_assert_eq!(&whole, &parse_with_cuts(&input, &bytewise, limits));
+    }
+
+    #[test]
+    fn dropping_a_feed_early_loses_nothing(input in stream_bytes(), take in 0usize..3) {
+        let whole = parse_with_cuts(&input, &[], Limits::default());
+        let mut parser = Parser::new();
+        let mut outputs: Vec<Output> = parser.feed(&input).take(take).map(conformance::output_of).collect();
+        outputs.extend(parser.feed(b"").map(conformance::output_of));
+        outputs.extend(parser.finish().map(conformance::output_of));
+        prop_assert_eq!(whole, Outcome { outputs, last_event_id: parser.last_event_id().to_owned() });
+    }
+
+    #[test]
+    fn encode_then_parse_gives_the_event_back(
+        data in prop::option::of(any::<String>()),
+        name in prop::option::of("[^\r\n]{0,12}"),
+        id in prop::option::of("[^\r\n\u{0}]{0,12}"),
+        retry in prop::option::of(any::<u64>()),
+        comment in prop::option::of(any::<String>()),
+    ) {
+        let mut builder = Event::builder();
+        if let Some(data) = &data { builder = builder.data(data.clone()); }
+        if let Some(name) = &name { builder = builder.event(name.clone()); }
+        if let Some(id) = &id { builder = builder.id(id.clone()); }
+        if let Some(ms) = retry { builder = builder.retry(Duration::from_millis(ms)); }
+        if let Some(comment) = &comment { builder = builder.comment(comment.clone()); }
+        let event = builder.build().expect("valid fields are accepted");
+        let wire = event.to_vec();
+
+        let mut parser = Parser::with_limits(Limits::unlimited());
+        parser.set_last_event_id("previous");
+        let items: Vec<Parsed> = parser.feed(&wire).map(|r| r.expect("no limit")).collect();
+        prop_assert!(!parser.finish().discarded(), "a whole event was encoded");
+
+        let expected_id = id.clone().unwrap_or_else(|| "previous".to_owned());
+        let mut expected = Vec::new();
+        if let Some(ms) = retry { expected.push(Parsed::Retry(Duration::from_millis(ms))); }
+        if let Some(data) = &data {
+            let normalised = data.replace("\r\n", "\n").replace('\r', "\n");
+            let event_type = match name.as_deref() { None | Some("") => "message", Some(n) => n };
+            expected.push(Parsed::Event(sse_core::MessageEvent::new(event_type, normalised, &expected_id)));
+        }
+        prop_assert_eq!(items, expected);
+        prop_assert_eq!(parser.last_event_id(), expected_id.as_str());
+    }
+
+    #[test]
+    fn builder_refuses_injection(prefix in "[a-z]{0,4}", bad in prop::sample::select(vec!["\r", "\n", "\r\n"]), suffix in "[a-z:]{0,8}") {
+        let value = format!("{prefix}{bad}{suffix}");
+        prop_assert!(Event::builder().event(value.clone()).build().is_err());
+        prop_assert!(Event::builder().id(value).build().is_err());
+        let with_nul = format!("{prefix}\0{suffix}");
+        prop_assert!(Event::builder().id(with_nul).build().is_err());
+    }
+}
