@@ -44,6 +44,7 @@
 //! | `std` | yes | `std` support in dependencies (errors implement `core::error::Error` either way) |
 //! | `bytes` | no | [`Event::to_bytes`] and [`Event::encode_buf`] (`bytes::BufMut`) |
 //! | `futures` | no | `stream`: a `Stream` of byte chunks into parsed events, and a `Stream` of events into `Bytes` frames (implies `bytes`) |
+//! | `server` | no | `server`: what every framework adapter shares: [`server::SseBody`] (frames, keep-alive, shutdown), response headers, `Last-Event-ID` parsing (tokio timers) |
 //! | `serde` | no | [`EventBuilder::json_data`] and `MessageEvent::json` (serde + serde_json, `alloc` only) |
 //!
 //! Without default features the crate builds for bare-metal targets that have `alloc` and
@@ -60,6 +61,8 @@ extern crate std;
 mod event;
 mod lines;
 mod parser;
+#[cfg(feature = "server")]
+pub mod server;
 #[cfg(feature = "futures")]
 pub mod stream;
 

@@ -110,7 +110,10 @@ impl fmt::Display for ParseError {
                 write!(f, "SSE line longer than {limit} bytes; event discarded")
             }
             ParseError::EventTooLarge { limit } => {
-                write!(f, "SSE event data larger than {limit} bytes; event discarded")
+                write!(
+                    f,
+                    "SSE event data larger than {limit} bytes; event discarded"
+                )
             }
         }
     }
@@ -455,10 +458,11 @@ impl Parser {
                 self.event_type.clear();
                 self.event_type.extend_from_slice(value);
             }
-            b"id" => {
-                if memchr::memchr(0, value).is_none() && value != self.last_event_id.as_bytes() {
-                    self.last_event_id = Arc::from(decode(value));
-                }
+            // An id with NUL is ignored; an unchanged id keeps the shared string.
+            b"id"
+                if memchr::memchr(0, value).is_none() && value != self.last_event_id.as_bytes() =>
+            {
+                self.last_event_id = Arc::from(decode(value));
             }
             b"retry" => {
                 if let Some(millis) = parse_digits(value) {

@@ -1,0 +1,112 @@
+//! The shared server machinery: keep-alive timing, shutdown, prompt drop of the user stream.
+#![cfg(feature = "server")]
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use sse_core::Event;
+use sse_core::server::{KeepAlive, LastEventId, Shutdown, SseBody};
+
+#[tokio::test(start_paused = true)]
+async fn keep_alive_only_when_idle() {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
+    let events = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|e| (Ok::<_, Infallible>(e), rx))
+    });
+    let mut body =
+        SseBody::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(10)));
+
+    // Idle for 10 s: one keep-alive.
+    let start = tokio::time::Instant::now();
+    let frame = body.next().await.unwrap().unwrap();
+    assert_eq!(frame, &b":\n\n"[..]);
+    assert_eq!(start.elapsed(), Duration::from_secs(10));
+
+    // An event at +5 s pushes the next keep-alive to +15 s.
+    let sender = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        tx.send(Event::message("x")).unwrap();
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        drop(tx);
+    });
+    let start = tokio::time::Instant::now();
+    assert_eq!(body.next().await.unwrap().unwrap(), &b"data: x\n\n"[..]);
+    assert_eq!(start.elapsed(), Duration::from_secs(5));
+    assert_eq!(body.next().await.unwrap().unwrap(), &b":\n\n"[..]);
+    assert_eq!(start.elapsed(), Duration::from_secs(15));
+    sender.await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_ends_the_stream_and_drops_the_user_stream() {
+    struct Guard(Arc<AtomicUsize>);
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            self.0.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+    let live = Arc::new(AtomicUsize::new(1));
+    let guard = Guard(live.clone());
+    let events = futures_util::stream::pending::<Result<Bytes, Infallible>>().map(move |e| {
+        let _keep = &guard;
+        e
+    });
+    let shutdown = Shutdown::new();
+    let mut body = SseBody::new(events)
+        .keep_alive(KeepAlive::default())
+        .shutdown_on(shutdown.signal());
+    let trigger = shutdown.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        trigger.trigger();
+    });
+    assert!(body.next().await.is_none());
+    assert!(body.is_ended());
+    assert_eq!(
+        live.load(Ordering::SeqCst),
+        0,
+        "user stream dropped on shutdown"
+    );
+    // A stream started after the trigger ends at once.
+    let mut late = SseBody::new(futures_util::stream::pending::<Result<Bytes, Infallible>>())
+        .shutdown_on(shutdown.signal());
+    assert!(late.next().await.is_none());
+}
+
+#[tokio::test]
+async fn frames_pass_through_and_errors_are_forwarded() {
+    let items = futures_util::stream::iter([
+        Ok(Event::message("a")),
+        Err("boom"),
+        Ok(Event::builder().event("e").data("b").build().unwrap()),
+    ]);
+    let frames: Vec<_> = SseBody::new(items).collect().await;
+    assert_eq!(frames[0], Ok(Bytes::from_static(b"data: a\n\n")));
+    assert_eq!(frames[1], Err("boom"));
+    assert_eq!(frames[2], Ok(Bytes::from_static(b"event: e\ndata: b\n\n")));
+}
+
+#[test]
+fn last_event_id_rules() {
+    assert_eq!(LastEventId::parse(b"abc").unwrap().as_str(), "abc");
+    assert_eq!(
+        LastEventId::parse(b" spaced ").unwrap().as_str(),
+        " spaced "
+    );
+    assert_eq!(LastEventId::parse("é".as_bytes()).unwrap().as_str(), "é");
+    assert!(LastEventId::parse(b"").is_none());
+    assert!(LastEventId::parse(b"\xff").is_none());
+    assert!(LastEventId::parse(b"a\nb").is_none());
+    assert!(LastEventId::parse(&[b'1'; 1025]).is_none());
+    assert!(LastEventId::parse(&[b'1'; 1024]).is_some());
+}
+
+#[test]
+fn keep_alive_text_cannot_inject() {
+    let ka = KeepAlive::new().text("ping\ndata: injected");
+    assert_eq!(ka.frame(), &b": ping\n: data: injected\n\n"[..]);
+}
