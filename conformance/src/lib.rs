@@ -8,6 +8,14 @@
 //! [`check_parser`] runs a vector through [`sse_core::Parser`] whole, in 1-byte chunks, and at
 //! seeded random cut points; other crates (adapters, clients) use [`vectors`] and [`Outcome`]
 //! to check their own pipelines against the same expectations.
+//!
+//! The server adapters' end-to-end tests use [`replay`] (the events that make a server's body
+//! parse back to a vector's outcome) and, with feature `http`, `http` (a minimal HTTP/1.x
+//! client over tokio).
+
+#[cfg(feature = "http")]
+pub mod http;
+pub mod replay;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -157,8 +165,9 @@ pub fn vectors() -> Vec<Vector> {
 fn convert(r: RawVector, file: &str) -> Vector {
     let input = match (r.input, r.input_hex) {
         (Some(text), None) => text.into_bytes(),
-        (None, Some(hex)) => decode_hex(&hex)
-            .unwrap_or_else(|| panic!("{file}: {}: invalid input_hex", r.name)),
+        (None, Some(hex)) => {
+            decode_hex(&hex).unwrap_or_else(|| panic!("{file}: {}: invalid input_hex", r.name))
+        }
         _ => panic!("{file}: {}: give exactly one of input, input_hex", r.name),
     };
     let limits = r.limits.map(|l| {
@@ -290,12 +299,9 @@ pub fn chunkings(len: usize, seed: u64, random: usize) -> Vec<Vec<usize>> {
 /// description of the first mismatch.
 pub fn check_parser(vector: &Vector) -> Result<(), String> {
     let limits = vector.limits.unwrap_or_default();
-    let seed = vector
-        .name
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-        });
+    let seed = vector.name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
     for cuts in chunkings(vector.input.len(), seed, 24) {
         let got = parse_with_cuts(&vector.input, &cuts, limits);
         if got != vector.expected {
@@ -319,7 +325,10 @@ pub fn check_parser(vector: &Vector) -> Result<(), String> {
 pub fn assert_all_vectors_pass() -> usize {
     let vectors = vectors();
     assert!(!vectors.is_empty(), "no conformance vectors found");
-    let failures: Vec<String> = vectors.iter().filter_map(|v| check_parser(v).err()).collect();
+    let failures: Vec<String> = vectors
+        .iter()
+        .filter_map(|v| check_parser(v).err())
+        .collect();
     assert!(
         failures.is_empty(),
         "{} of {} vectors failed:\n{}",

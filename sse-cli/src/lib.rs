@@ -1,17 +1,33 @@
-//! The pieces of the `sse-cli` binary: argument parsing, chunking, and JSON-lines output.
+//! The pieces of the `sse-cli` binary: argument parsing, chunking, and JSON-lines output for
+//! the stdin parse mode, and [`url`] for the URL mode.
 
 use std::io::{self, Write};
 
 use sse_core::{ParseError, Parsed};
 
+pub mod url;
+
 /// The usage text.
 pub const USAGE: &str = "\
 usage: sse-cli [--chunk-size N | --splits I,J,K]
+       sse-cli URL [--json] [--header 'Name: value']... [--last-event-id ID] [--no-reconnect]
 
 Reads an event stream from stdin and prints, one JSON object per line:
   {\"type\":..,\"data\":..,\"id\":..}   for each dispatched event (id: last event ID)
   {\"retry\":N}                         for each accepted retry value
   {\"last_event_id\":..}                once, after the end of input
+
+With an http:// or https:// URL, connects to it as a browser's EventSource does (it
+reconnects with Last-Event-ID after an error or the end of the stream, after the server's
+retry: time, backing off on repeated failures) and prints each event as it arrives:
+  [+1.234s] TYPE id=ID  DATA            by default (more data lines indented below)
+  --json                                the JSON lines above instead
+  --header 'Name: value'                send a request header (repeatable), e.g. Cookie
+  --last-event-id ID                    send Last-Event-ID: ID on the first connection
+  --no-reconnect                        stop at the first error or at the end of the stream
+Notices and errors go to stderr. Exit status: 0 when the stream ended (or the server answered
+204), 1 when the connection failed (another status than 200, not text/event-stream, a network
+error), 2 for bad arguments.
 ";
 
 /// How stdin is cut into chunks before it is fed to the parser.
@@ -126,6 +142,11 @@ impl<W: Write> JsonLines<W> {
     /// Writes the closing `{"last_event_id":..}` line.
     pub fn last_event_id(&mut self, id: &str) -> io::Result<()> {
         writeln!(self.out, "{{\"last_event_id\":{}}}", json_string(id))
+    }
+
+    /// The writer, for output of another form.
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.out
     }
 
     /// Gives back the writer.

@@ -1,10 +1,14 @@
-//! `sse-cli`: parse an event stream from stdin.
+//! `sse-cli`: parse an event stream from stdin, or watch a URL.
 //!
 //! ```text
 //! sse-cli                      # all of stdin as one chunk
 //! sse-cli --chunk-size N       # consecutive N-byte chunks
 //! sse-cli --splits i,j,k       # cut at those byte offsets
+//! sse-cli URL [--json] [--header 'Name: value']... [--last-event-id ID] [--no-reconnect]
 //! ```
+//!
+//! URL mode (see `sse_cli::url`) connects with `sse_client::EventSource` and prints events as
+//! they arrive. The rest of this comment is about the stdin parse mode.
 //!
 //! stdout gets one JSON object per line: `{"type":..,"data":..,"id":..}` for each dispatched
 //! event (id = the last event ID at dispatch), `{"retry":N}` for each accepted retry value, and
@@ -14,11 +18,15 @@
 use std::io::{self, Read, Write};
 use std::process::ExitCode;
 
+use sse_cli::url::{self, Outcome};
 use sse_cli::{Chunking, JsonLines, parse_args};
 use sse_core::{Limits, Parser};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if url::wants_url_mode(&args) {
+        return url_mode(&args);
+    }
     let chunking = match parse_args(&args) {
         Ok(Some(chunking)) => chunking,
         Ok(None) => {
@@ -59,4 +67,39 @@ fn run<W: Write>(input: &[u8], chunking: &Chunking, out: &mut JsonLines<W>) -> i
         out.item(item)?;
     }
     out.last_event_id(parser.last_event_id())
+}
+
+fn url_mode(args: &[String]) -> ExitCode {
+    let options = match url::parse_url_args(args) {
+        Ok(Some(options)) => options,
+        Ok(None) => {
+            print!("{}", sse_cli::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("sse-cli: {message}\n\n{}", sse_cli::USAGE);
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("sse-cli: starting the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let stdout = io::stdout().lock();
+    match runtime.block_on(url::run(&options, io::BufWriter::new(stdout))) {
+        Ok(Outcome::Ended) => ExitCode::SUCCESS,
+        Ok(Outcome::Failed) => ExitCode::FAILURE,
+        Ok(Outcome::BadArguments) => ExitCode::from(2),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sse-cli: writing stdout: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -158,6 +158,14 @@ impl Event {
         Ok(self)
     }
 
+    /// Sets an id the caller knows to be valid (decimal digits), skipping the check.
+    #[cfg(feature = "hub")]
+    pub(crate) fn with_digit_id(mut self, id: String) -> Event {
+        debug_assert!(id.bytes().all(|b| b.is_ascii_digit()));
+        self.id = Some(id);
+        self
+    }
+
     /// An upper bound of the encoded size, cheap to compute (no scan of the data).
     ///
     /// Used to reserve buffer space; the encoder may still grow the buffer when data or a

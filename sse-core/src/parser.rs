@@ -218,6 +218,9 @@ pub struct Parser {
     event_type: Vec<u8>,
     /// The event being built hit a limit: ignore lines up to the next blank line.
     discarding: bool,
+    /// The last event ID buffer: set by `id:` lines.
+    id_buffer: Arc<str>,
+    /// The event source's last event ID: the buffer as of the last blank line.
     last_event_id: Arc<str>,
     /// The type of the last dispatched named event, reused while the name repeats.
     last_type: Arc<str>,
@@ -252,6 +255,7 @@ impl Parser {
             data: Vec::new(),
             event_type: Vec::new(),
             discarding: false,
+            id_buffer: Arc::from(""),
             last_event_id: Arc::from(""),
             last_type: message_type.clone(),
             message_type,
@@ -267,13 +271,20 @@ impl Parser {
     }
 
     /// The last event ID: what a client sends as `Last-Event-ID` when it reconnects.
+    ///
+    /// As in the standard, an `id:` line fills the *last event ID buffer*, and the buffer
+    /// becomes the last event ID when the block ends (at its blank line, whether or not the
+    /// block had data). An `id:` line in a block that the input cut off is never committed:
+    /// a client resuming after a cut does not skip the event it never received.
     pub fn last_event_id(&self) -> &str {
         &self.last_event_id
     }
 
-    /// Sets the last event ID, for example to the one a client had before a restart.
+    /// Sets the last event ID (and its buffer), for example to the one a client had before a
+    /// restart.
     pub fn set_last_event_id(&mut self, id: &str) {
         self.last_event_id = Arc::from(id);
+        self.id_buffer = self.last_event_id.clone();
     }
 
     /// The reconnection time set by the last valid `retry:` field, if any.
@@ -333,6 +344,7 @@ impl Parser {
             || (self.bom > 0 && self.bom < BOM_DONE)
             || !self.data.is_empty()
             || !self.event_type.is_empty()
+            || *self.id_buffer != *self.last_event_id
             || self.discarding;
         self.line.clear();
         self.skipping_line = false;
@@ -341,6 +353,8 @@ impl Parser {
         self.data.clear();
         self.event_type.clear();
         self.discarding = false;
+        // An id that no blank line committed belongs to the cut-off block.
+        self.id_buffer = self.last_event_id.clone();
         Finish {
             items: leftover.into_iter(),
             discarded,
@@ -459,10 +473,8 @@ impl Parser {
                 self.event_type.extend_from_slice(value);
             }
             // An id with NUL is ignored; an unchanged id keeps the shared string.
-            b"id"
-                if memchr::memchr(0, value).is_none() && value != self.last_event_id.as_bytes() =>
-            {
-                self.last_event_id = Arc::from(decode(value));
+            b"id" if memchr::memchr(0, value).is_none() && value != self.id_buffer.as_bytes() => {
+                self.id_buffer = Arc::from(decode(value));
             }
             b"retry" => {
                 if let Some(millis) = parse_digits(value) {
@@ -477,6 +489,11 @@ impl Parser {
     }
 
     fn dispatch(&mut self) -> Option<Result<Parsed, ParseError>> {
+        // Step 1 of "dispatch the event": commit the last event ID buffer, with or without
+        // data (and for a block discarded by a limit: its id lines came before the error).
+        if !Arc::ptr_eq(&self.last_event_id, &self.id_buffer) {
+            self.last_event_id = self.id_buffer.clone();
+        }
         if self.discarding {
             self.discarding = false;
             self.data.clear();

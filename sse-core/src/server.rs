@@ -399,7 +399,7 @@ fn form_decode(text: &str, max: usize) -> Option<alloc::vec::Vec<u8>> {
                 (Some(&high), Some(&low)) => match (hex(high), hex(low)) {
                     (Some(high), Some(low)) => {
                         i += 2;
-                        high << 4 | low
+                        (high << 4) | low
                     }
                     _ => b'%',
                 },
@@ -422,5 +422,56 @@ impl fmt::Display for LastEventId {
 impl AsRef<str> for LastEventId {
     fn as_ref(&self) -> &str {
         &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::format;
+
+    fn query(q: &str) -> Option<String> {
+        LastEventId::from_query(q).map(LastEventId::into_string)
+    }
+
+    #[test]
+    fn query_parameter_is_form_decoded() {
+        assert_eq!(query("lastEventId=42"), Some("42".into()));
+        assert_eq!(
+            query("a=1&lastEventId=x+y%2Bz&lastEventId=2"),
+            Some("x y+z".into())
+        );
+        assert_eq!(query("last%45ventId=%E2%82%AC"), Some("\u{20ac}".into()));
+        assert_eq!(query("lastEventId=100%&b"), Some("100%".into()));
+        assert_eq!(query("lastEventId=%zz%4"), Some("%zz%4".into()));
+        assert_eq!(query("lasteventid=1"), None);
+        assert_eq!(query("lastEventId"), None);
+        assert_eq!(query(""), None);
+        assert_eq!(query("lastEventId=%00"), None);
+        assert_eq!(query("lastEventId=%FF"), None);
+    }
+
+    #[test]
+    fn query_parameter_length_is_bounded() {
+        let max = "%41".repeat(MAX_LAST_EVENT_ID_LEN);
+        assert_eq!(
+            query(&format!("lastEventId={max}")).map(|s| s.len()),
+            Some(MAX_LAST_EVENT_ID_LEN)
+        );
+        assert_eq!(query(&format!("lastEventId={max}A")), None);
+        assert_eq!(query(&format!("lastEventId={}", "a".repeat(1 << 20))), None);
+    }
+
+    #[test]
+    fn header_wins_over_query() {
+        assert_eq!(LastEventId::from_request(None, None), None);
+        assert_eq!(
+            LastEventId::from_request(Some(b"a\nb"), Some("lastEventId=1")),
+            None
+        );
+        assert_eq!(
+            LastEventId::from_request(None, Some("lastEventId=1")).map(LastEventId::into_string),
+            Some("1".into())
+        );
     }
 }

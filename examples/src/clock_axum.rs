@@ -1,0 +1,52 @@
+//! The clock on axum 0.8, with [`sse_axum`].
+//!
+//! ```no_run
+//! # async fn run() -> std::io::Result<()> {
+//! use examples::{ClockState, bind_from_env, clock_axum};
+//!
+//! let state = ClockState::new();
+//! tokio::spawn(examples::trigger_on_ctrl_c(state.shutdown.clone()));
+//! clock_axum::serve(bind_from_env()?, state).await
+//! # }
+//! ```
+
+use std::io;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::header::ACCESS_CONTROL_ALLOW_ORIGIN;
+use axum::response::{Html, IntoResponse};
+use axum::routing::get;
+use sse_axum::{LastEventId, Sse};
+
+use crate::{CLOCK_HTML, ClockState};
+
+/// The router: `GET /` the page, `GET /stream` the clock events.
+pub fn app(state: ClockState) -> Router {
+    Router::new()
+        .route("/", get(page))
+        .route("/stream", get(stream))
+        .with_state(state)
+}
+
+async fn page() -> Html<&'static str> {
+    Html(CLOCK_HTML)
+}
+
+async fn stream(
+    LastEventId(last_event_id): LastEventId,
+    State(state): State<ClockState>,
+) -> impl IntoResponse {
+    let events = Sse::new(state.connect(last_event_id)).shutdown_on(state.shutdown.signal());
+    ([(ACCESS_CONTROL_ALLOW_ORIGIN, "*")], events)
+}
+
+/// Serves [`app`] on `listener` until `state.shutdown` is triggered; open streams end then, so
+/// the graceful shutdown completes at once.
+pub async fn serve(listener: std::net::TcpListener, state: ClockState) -> io::Result<()> {
+    let listener = tokio::net::TcpListener::from_std(listener)?;
+    let shutdown = state.shutdown.signal();
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

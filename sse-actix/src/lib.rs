@@ -1,0 +1,285 @@
+//! # sse-actix
+//!
+//! Server-Sent Events for [actix-web] 4, as thin glue over [`sse_core`]: a responder, [`Sse`],
+//! and a `Last-Event-ID` extractor, [`LastEventId`]. Encoding, keep-alive and shutdown live in
+//! [`sse_core::server`], so every framework adapter behaves the same.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//!
+//! use actix_web::{App, HttpServer, get, web};
+//! use futures_util::stream::{self, Stream};
+//! use sse_actix::{Event, EventError, KeepAlive, LastEventId, Shutdown, Sse};
+//!
+//! // A clock: one event a second, resuming after the id the client last saw.
+//! #[get("/clock")]
+//! async fn clock(
+//!     LastEventId(last): LastEventId,
+//!     shutdown: web::Data<Shutdown>,
+//! ) -> Sse<impl Stream<Item = Result<Event, EventError>>> {
+//!     let next = last.and_then(|id| id.parse::<u64>().ok()).map_or(0, |n| n + 1);
+//!     let ticks = stream::unfold(next, |n| async move {
+//!         actix_web::rt::time::sleep(Duration::from_secs(1)).await;
+//!         let event = Event::builder().event("tick").id(n.to_string()).data(n.to_string());
+//!         Some((event.build(), n + 1))
+//!     });
+//!     Sse::new(ticks)
+//!         .keep_alive(KeepAlive::new().interval(Duration::from_secs(10)))
+//!         .shutdown_on(shutdown.signal())
+//! }
+//!
+//! #[actix_web::main]
+//! async fn main() -> std::io::Result<()> {
+//!     let shutdown = Shutdown::new();
+//!     let data = web::Data::new(shutdown.clone());
+//!     let server = HttpServer::new(move || App::new().app_data(data.clone()).service(clock))
+//!         .bind(("127.0.0.1", 8080))?
+//!         .run();
+//!     // To stop: `shutdown.trigger()` ends every open stream, then
+//!     // `server.handle().stop(true)` completes instead of waiting for clients that never leave.
+//!     server.await
+//! }
+//! ```
+//!
+//! ## What the responder does
+//!
+//! - The stream's items are [`Event`]s (encoded by [`sse_core`]; the builder refuses names and
+//!   ids that would inject fields) or pre-encoded `Bytes` frames (see [`IntoFrame`]; from a
+//!   broadcast that encodes once). An `Err` item ends the response: actix logs the error and
+//!   closes the connection without ending the body cleanly, so the client sees an aborted stream
+//!   and reconnects. The stream need not be `Send` (actix runs each handler on one worker
+//!   thread); a shutdown signal must be.
+//! - Keep-alive comments (`:\n\n`) go out after 15 s without an event ([`KeepAlive`]); change
+//!   the interval with [`Sse::keep_alive`], or turn them off with [`Sse::no_keep_alive`].
+//! - When the client goes away, actix drops the response body and with it your stream, so the
+//!   work behind it stops.
+//! - Headers: `Content-Type: text/event-stream`, `Cache-Control: no-cache`,
+//!   `X-Accel-Buffering: no`, `Content-Encoding: identity` (see
+//!   [`sse_core::server::RESPONSE_HEADERS`]; the last one also keeps actix's `Compress`
+//!   middleware from buffering events).
+//!
+//! ### `Connection: keep-alive`
+//!
+//! The responder sees the request: the response carries `Connection: keep-alive` when the
+//! request is HTTP/1.1, never on HTTP/2. On the wire, though, actix-http owns this header: its
+//! HTTP/1 encoder drops any `Connection` header of the response and writes its own
+//! (`keep-alive` only for HTTP/1.0 clients that asked for it, `close` when it will close). An
+//! HTTP/1.1 response from actix therefore has no `Connection` header, and needs none: HTTP/1.1
+//! connections are persistent unless one side says `close` (RFC 9112, section 9.3). The header
+//! set here is what middleware and `actix_web::test` see.
+//!
+//! ### HTTP/1.0
+//!
+//! actix-http would frame a streamed body with chunked encoding even for an HTTP/1.0 client,
+//! which cannot decode it; the responder turns chunking off for HTTP/1.0 requests and closes
+//! the connection after the response, so the body ends with the connection, as HTTP/1.0 wants.
+//!
+//! ### Graceful stop
+//!
+//! `ServerHandle::stop(true)` waits for every open connection, not only for open responses. Call
+//! [`Shutdown::trigger`] first so event streams end; connections that stay open idle after that
+//! are closed by actix's keep-alive timeout (`HttpServer::keep_alive`, 5 s by default), and in
+//! any case after `HttpServer::shutdown_timeout`.
+//!
+//! [actix-web]: https://docs.rs/actix-web/4
+
+use std::convert::Infallible;
+use std::error::Error as StdError;
+use std::fmt;
+use std::future::{Future, Ready, ready};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use actix_web::body::BoxBody;
+use actix_web::dev::Payload;
+use actix_web::http::Version;
+use actix_web::http::header::{CONNECTION, HeaderName, HeaderValue};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, Responder};
+use bytes::Bytes;
+use futures_core::Stream;
+use sse_core::server::{IntoFrame, RESPONSE_HEADERS, SseBody};
+
+pub use sse_core::hub::{Hub, HubConfig, LagPolicy};
+pub use sse_core::server::{KeepAlive, Shutdown};
+pub use sse_core::{Event, EventError};
+
+type Signal = Pin<Box<dyn Future<Output = ()> + Send>>;
+type BoxError = Box<dyn StdError + Send + Sync>;
+
+/// An event stream response: `Sse::new(stream)`, returned from a handler.
+///
+/// `stream` yields `Result<T, E>` where `T` is an [`Event`] or a pre-encoded [`Bytes`] frame
+/// ([`IntoFrame`]) and `E` converts into `Box<dyn Error + Send + Sync>`. Keep-alive is on by
+/// default ([`KeepAlive::default`], every 15 s of idleness).
+///
+/// ```
+/// use std::convert::Infallible;
+/// use std::time::Duration;
+///
+/// use futures_util::stream;
+/// use sse_actix::{Event, KeepAlive, Sse};
+///
+/// async fn hello() -> impl actix_web::Responder {
+///     let events = stream::iter([Ok::<_, Infallible>(Event::message("hello"))]);
+///     Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(5)))
+/// }
+/// # let _ = actix_web::web::get().to(hello);
+/// ```
+pub struct Sse<S> {
+    events: S,
+    keep_alive: Option<KeepAlive>,
+    shutdown: Option<Signal>,
+}
+
+impl<S> fmt::Debug for Sse<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sse")
+            .field("keep_alive", &self.keep_alive)
+            .field("shutdown", &self.shutdown.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sse<sse_core::hub::SubscriptionResults> {
+    /// Serves a [`Hub`] in one call: first every retained event after the client's
+    /// `Last-Event-ID` (header, or `?lastEventId=`), then live events; the frames were encoded
+    /// once by the hub. See [`sse_core::hub`] for the replay window and slow subscribers.
+    pub fn from_hub(hub: &Hub, last_event_id: &LastEventId) -> Self {
+        Sse::new(hub.subscribe(last_event_id.as_deref()).into_results())
+    }
+}
+
+impl<S, T, E> Sse<S>
+where
+    S: Stream<Item = Result<T, E>> + 'static,
+    T: IntoFrame,
+    E: Into<BoxError> + 'static,
+{
+    /// A response sending `events`, with the default keep-alive.
+    pub fn new(events: S) -> Sse<S> {
+        Sse {
+            events,
+            keep_alive: Some(KeepAlive::default()),
+            shutdown: None,
+        }
+    }
+
+    /// Sends keep-alive comments as configured (replaces the default).
+    pub fn keep_alive(mut self, keep_alive: KeepAlive) -> Sse<S> {
+        self.keep_alive = Some(keep_alive);
+        self
+    }
+
+    /// Sends no keep-alive comments.
+    pub fn no_keep_alive(mut self) -> Sse<S> {
+        self.keep_alive = None;
+        self
+    }
+
+    /// Ends the stream (cleanly, the body is complete) when `signal` resolves; pass
+    /// [`Shutdown::signal`] so a graceful shutdown is not held up by open streams.
+    pub fn shutdown_on(mut self, signal: impl Future<Output = ()> + Send + 'static) -> Sse<S> {
+        self.shutdown = Some(Box::pin(signal));
+        self
+    }
+}
+
+impl<S, T, E> Responder for Sse<S>
+where
+    S: Stream<Item = Result<T, E>> + 'static,
+    T: IntoFrame,
+    E: Into<BoxError> + 'static,
+{
+    type Body = BoxBody;
+
+    fn respond_to(self, req: &HttpRequest) -> HttpResponse<BoxBody> {
+        let mut body = SseBody::new(self.events);
+        if let Some(keep_alive) = self.keep_alive {
+            body = body.keep_alive(keep_alive);
+        }
+        if let Some(signal) = self.shutdown {
+            body = body.shutdown_on(signal);
+        }
+        let mut response = HttpResponse::Ok();
+        for (name, value) in RESPONSE_HEADERS {
+            response.insert_header((
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            ));
+        }
+        let version = req.version();
+        if version == Version::HTTP_11 {
+            // See the crate docs: actix-http writes its own `Connection` header on the wire.
+            response.insert_header((CONNECTION, HeaderValue::from_static("keep-alive")));
+        } else if version < Version::HTTP_11 {
+            // HTTP/1.0 has no chunked framing (actix would send it anyway): the body ends with
+            // the connection.
+            response.force_close();
+        }
+        let mut response = response.streaming(ActixBody(body));
+        if version < Version::HTTP_11 {
+            response.head_mut().no_chunking(true);
+        }
+        response
+    }
+}
+
+/// [`SseBody`] with its errors as actix's body wants them (`Box<dyn Error>`).
+struct ActixBody<S>(SseBody<S>);
+
+impl<S, T, E> Stream for ActixBody<S>
+where
+    S: Stream<Item = Result<T, E>>,
+    T: IntoFrame,
+    E: Into<BoxError>,
+{
+    type Item = Result<Bytes, Box<dyn StdError>>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        Pin::new(&mut self.get_mut().0)
+            .poll_next(cx)
+            .map(|item| item.map(|frame| frame.map_err(|e| -> Box<dyn StdError> { e.into() })))
+    }
+}
+
+/// The `Last-Event-ID` a reconnecting client sent; extracting it never fails.
+///
+/// `Some(id)` when the request has a valid `Last-Event-ID` header or, without the header, a
+/// valid `?lastEventId=` query parameter (for clients that cannot set headers); `None`
+/// otherwise, also for an invalid value (empty, not UTF-8, containing NUL, CR or LF, longer
+/// than [`sse_core::server::MAX_LAST_EVENT_ID_LEN`] bytes). The rules are
+/// [`sse_core::server::LastEventId::from_request`]'s, the same in every adapter.
+///
+/// ```
+/// use sse_actix::LastEventId;
+///
+/// async fn handler(LastEventId(last): LastEventId) -> String {
+///     format!("resuming after {last:?}")
+/// }
+/// # let _ = actix_web::web::get().to(handler);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct LastEventId(pub Option<String>);
+
+impl LastEventId {
+    /// The id, borrowed.
+    pub fn as_deref(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+}
+
+impl FromRequest for LastEventId {
+    type Error = Infallible;
+    type Future = Ready<Result<LastEventId, Infallible>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let header = req
+            .headers()
+            .get(sse_core::server::LastEventId::HEADER)
+            .map(HeaderValue::as_bytes);
+        let id = sse_core::server::LastEventId::from_request(header, Some(req.query_string()));
+        ready(Ok(LastEventId(
+            id.map(sse_core::server::LastEventId::into_string),
+        )))
+    }
+}

@@ -1,0 +1,590 @@
+//! The EventSource processing model against raw HTTP/1.1 servers on 127.0.0.1.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use sse_client::{ClientError, EventSource, Limits, ReadyState, ReconnectPolicy, SseItem};
+use support::{Conn, Server, expect_end, next, next_err, next_message, next_ok};
+
+const MS: Duration = Duration::from_millis(1);
+
+/// A policy that reconnects quickly, so tests stay fast.
+fn quick() -> ReconnectPolicy {
+    ReconnectPolicy::new().reconnection_time(20 * MS)
+}
+
+fn message(event_type: &str, data: &str, id: &str) -> (String, String, String) {
+    (event_type.into(), data.into(), id.into())
+}
+
+#[tokio::test]
+async fn reconnects_after_the_server_drops_and_sends_last_event_id() {
+    let server = Server::start(|mut conn: Conn| async move {
+        if conn.request.index == 0 {
+            conn.sse("id: 1\ndata: a\n\n").await;
+        } else {
+            conn.sse("event: tick\ndata: b\n\n").await;
+            conn.hold().await;
+        }
+    })
+    .await;
+    let mut source = EventSource::builder(server.url("/events"))
+        .reconnect(quick())
+        .build()
+        .unwrap();
+    assert_eq!(source.ready_state(), ReadyState::Connecting);
+
+    assert_eq!(next_ok(&mut source).await, SseItem::Open);
+    assert_eq!(source.ready_state(), ReadyState::Open);
+    assert_eq!(
+        next_message(&mut source).await,
+        message("message", "a", "1")
+    );
+    assert!(matches!(
+        next_err(&mut source).await,
+        ClientError::StreamEnded
+    ));
+    assert_eq!(source.ready_state(), ReadyState::Connecting);
+    assert_eq!(source.reconnect_delay(), Some(20 * MS)); // right after an open: no backoff
+    assert_eq!(next_ok(&mut source).await, SseItem::Open);
+    assert_eq!(next_message(&mut source).await, message("tick", "b", "1"));
+
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    for request in &requests {
+        assert_eq!(request.method, "GET");
+        assert_eq!(request.path, "/events");
+        assert_eq!(request.header("accept"), Some("text/event-stream"));
+        assert_eq!(request.header("cache-control"), Some("no-cache"));
+    }
+    assert_eq!(requests[0].header("last-event-id"), None); // never an empty one
+    assert_eq!(requests[1].header("last-event-id"), Some("1"));
+}
+
+#[tokio::test]
+async fn server_retry_sets_the_reconnection_delay() {
+    let server = Server::start(|mut conn: Conn| async move {
+        if conn.request.index == 0 {
+            conn.sse("retry: 50\ndata: x\n\n").await;
+        } else {
+            conn.sse("data: y\n\n").await;
+            conn.hold().await;
+        }
+    })
+    .await;
+    // The default policy: 3 s until the server says otherwise.
+    let mut source = EventSource::new(server.url("/")).unwrap();
+    assert_eq!(source.reconnection_time(), Duration::from_secs(3));
+    assert_eq!(next_ok(&mut source).await, SseItem::Open);
+    assert_eq!(next_ok(&mut source).await, SseItem::Retry(50 * MS));
+    assert_eq!(next_message(&mut source).await.1, "x");
+    assert!(matches!(
+        next_err(&mut source).await,
+        ClientError::StreamEnded
+    ));
+    let cut = Instant::now();
+    assert_eq!(source.reconnection_time(), 50 * MS);
+    assert_eq!(source.reconnect_delay(), Some(50 * MS));
+    assert_eq!(next_ok(&mut source).await, SseItem::Open);
+    let waited = cut.elapsed();
+    assert!(
+        waited >= 45 * MS && waited < Duration::from_millis(1500),
+        "reconnected after {waited:?}, expected about 50 ms"
+    );
+    assert_eq!(next_message(&mut source).await.1, "y");
+}
+
+/// The server resumes after `Last-Event-ID`; each connection is cut after three events, in the
+/// middle of the fourth (after its `id:` line). The client sees every id exactly once.
+#[tokio::test]
+async fn resuming_server_delivers_each_event_exactly_once_across_cuts() {
+    let server = Server::start(|mut conn: Conn| async move {
+        let after: u32 = conn
+            .request
+            .header("last-event-id")
+            .and_then(|id| id.parse().ok())
+            .unwrap_or(0);
+        let mut body = String::new();
+        for n in (after + 1..=9).take(3) {
+            body.push_str(&format!("id: {n}\ndata: event {n}\n\n"));
+        }
+        if after + 3 < 9 {
+            body.push_str(&format!("id: {}\ndata: cut here", after + 4));
+            conn.sse(&body).await;
+        } else {
+            conn.sse(&body).await;
+            conn.hold().await;
+        }
+    })
+    .await;
+    let mut source = EventSource::builder(server.url("/feed"))
+        .last_event_id("2")
+        .reconnect(quick())
+        .build()
+        .unwrap();
+    let mut seen = Vec::new();
+    while seen.last().map(String::as_str) != Some("9") {
+        match next(&mut source).await {
+            Some(Ok(SseItem::Message(m))) => {
+                assert_eq!(m.data(), format!("event {}", m.last_event_id()));
+                assert_eq!(source.last_event_id(), m.last_event_id());
+                seen.push(m.last_event_id().to_owned());
+            }
+            Some(Ok(SseItem::Open)) => {}
+            Some(Err(ClientError::StreamEnded)) => {
+                // The `id:` of the cut-off event is not committed.
+                assert_eq!(source.last_event_id(), seen.last().unwrap());
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(seen, ["3", "4", "5", "6", "7", "8", "9"]);
+    let sent: Vec<_> = server
+        .requests()
+        .iter()
+        .map(|r| r.header("last-event-id").unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(sent, ["2", "5", "8"]);
+}
+
+/// Fails the connection and checks that no second request is ever made.
+async fn assert_fails_without_retry(server: &Server, check: impl Fn(&ClientError) -> bool) {
+    let mut source = EventSource::builder(server.url("/"))
+        .reconnect(ReconnectPolicy::new().reconnection_time(MS))
+        .build()
+        .expect("valid source");
+    let handle = source.handle();
+    let error = next_err(&mut source).await;
+    assert!(check(&error), "unexpected error {error:?}");
+    assert_eq!(source.ready_state(), ReadyState::Closed);
+    assert_eq!(handle.ready_state(), ReadyState::Closed);
+    assert_eq!(source.reconnect_delay(), None);
+    expect_end(&mut source).await;
+    expect_end(&mut source).await; // and stays ended
+    tokio::time::sleep(150 * MS).await;
+    assert_eq!(server.connections(), 1);
+}
+
+#[tokio::test]
+async fn status_204_closes_without_reconnecting() {
+    let server = Server::start(|mut conn: Conn| async move {
+        conn.write("HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+            .await;
+    })
+    .await;
+    assert_fails_without_retry(
+        &server,
+        |e| matches!(e, ClientError::Status(s) if *s == StatusCode::NO_CONTENT),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn status_500_closes_without_reconnecting() {
+    let server = Server::start(|mut conn: Conn| async move {
+        conn.respond(
+            "500 Internal Server Error",
+            "Content-Type: text/event-stream\r\n",
+            "data: not an event stream\n\n",
+        )
+        .await;
+    })
+    .await;
+    assert_fails_without_retry(
+        &server,
+        |e| matches!(e, ClientError::Status(s) if *s == StatusCode::INTERNAL_SERVER_ERROR),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn wrong_content_type_closes_without_reconnecting() {
+    let server = Server::start(|mut conn: Conn| async move {
+        conn.respond("200 OK", "Content-Type: text/plain\r\n", "data: x\n\n")
+            .await;
+    })
+    .await;
+    assert_fails_without_retry(
+        &server,
+        |e| matches!(e, ClientError::ContentType(Some(v)) if v == "text/plain"),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn missing_content_type_closes_without_reconnecting() {
+    let server = Server::start(|mut conn: Conn| async move {
+        conn.respond("200 OK", "", "data: x\n\n").await;
+    })
+    .await;
+    assert_fails_without_retry(&server, |e| matches!(e, ClientError::ContentType(None))).await;
+}
+
+#[tokio::test]
+async fn content_type_parameters_and_case_are_ignored() {
+    let server = Server::start(|mut conn: Conn| async move {
+        conn.write(
+            "HTTP/1.1 200 OK\r\nContent-Type: Text/Event-Stream; charset=utf-8\r\nConnection: close\r\n\r\ndata: ok\n\n",
+        )
+        .await;
+        conn.hold().await;
+    })
+    .await;
+    let mut source = EventSource::new(server.url("/")).unwrap();
+    assert_eq!(next_ok(&mut source).await, SseItem::Open);
+    assert_eq!(next_message(&mut source).await.1, "ok");
+}
+
+#[tokio::test]
+async fn a_stream_cut_mid_event_discards_the_partial_event() {
+    let server = Server::start(|mut conn: Conn| async move {
+        if conn.request.index == 0 {
+            conn.sse("data: whole\n\nevent: partial\ndata: never delivered\ndata: cut")
+                .await;
+        } else {
+            conn.sse("data: next\n\n").await;
+            conn.hold().await;
+        }
+    })
+    .await;
+    let mut source = EventSource::builder(server.url("/"))
+        .reconnect(quick())
+        .build()
+        .unwrap();
+    assert_eq!(next_ok(&mut source).await, SseItem::Open);
+    assert_eq!(
+        next_message(&mut source).await,
+        message("message", "whole", "")
+    );
+    assert!(matches!(
+        next_err(&mut source).await,
+        ClientError::StreamEnded
+    ));
+    assert_eq!(next_ok(&mut source).await, SseItem::Open);
+    // Neither the partial data nor its event type leak into the next event.
+    assert_eq!(
+        next_message(&mut source).await,
+        message("message", "next", "")
+    );
+}
+
+/// A chunked body that stops mid-chunk is a network error (not a clean end); the partial event
+/// is discarded and the client reconnects.
+#[tokio::test]
+async fn a_truncated_chunked_body_is_a_network_error_and_reconnects() {
+    let server = Server::start(|mut conn: Conn| async move {
+        let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n";
+        if conn.request.index == 0 {
+            let first = "id: 1\ndata: one\n\n";
+            let second = "id: 2\ndata: tw";
+            conn.write(format!(
+                "{head}{:x}\r\n{first}\r\n{:x}\r\n{second}",
+                first.len(),
+                second.len() + 10
+            ))
+            .await;
+        } else {
+            let event = "data: again\n\n";
+            conn.write(format!("{head}{:x}\r\n{event}\r\n", event.len()))
+                .await;
+            conn.hold().await;
+        }
+    })
+    .await;
+    let mut source = EventSource::builder(server.url("/"))
+        .reconnect(quick())
+        .build()
+        .unwrap();
+    assert_eq!(next_ok(&mut source).await, SseItem::Open);
+    assert_eq!(
+        next_message(&mut source).await,
+        message("message", "one", "1")
+    );
+    let error = next_err(&mut source).await;
+    assert!(matches!(error, ClientError::Transport(_)), "{error:?}");
+    assert_eq!(source.ready_state(), ReadyState::Connecting);
+    assert_eq!(next_ok(&mut source).await, SseItem::Open);
+    assert_eq!(
+        next_message(&mut source).await,
+        message("message", "again", "1")
+    );
+    assert_eq!(server.requests()[1].header("last-event-id"), Some("1"));
+}
+
+#[tokio::test]
+async fn redirect_307_is_followed_with_method_and_body() {
+    let server = Server::start(|mut conn: Conn| async move {
+        if conn.request.path == "/old" {
+            conn.respond("307 Temporary Redirect", "Location: /stream\r\n", "")
+                .await;
+        } else {
+            conn.sse("data: arrived\n\n").await;
+            conn.hold().await;
+        }
+    })
+    .await;
+    let mut source = EventSource::builder(server.url("/old"))
+        .method(reqwest::Method::POST)
+        .body("{\"q\":1}")
+        .build()
+        .unwrap();
+    assert_eq!(next_ok(&mut source).await, SseItem::Open);
+    assert_eq!(next_message(&mut source).await.1, "arrived");
+    let requests = server.requests();
+    let paths: Vec<_> = requests.iter().map(|r| r.path.as_str()).collect();
+    assert_eq!(paths, ["/old", "/stream"]);
+    assert_eq!(requests[1].method, "POST");
+    assert_eq!(requests[1].body, b"{\"q\":1}");
+    assert_eq!(requests[1].header("accept"), Some("text/event-stream"));
+}
+
+#[tokio::test]
+async fn headers_method_and_body_are_sent_on_every_connection() {
+    let server = Server::start(|mut conn: Conn| async move {
+        let n = conn.request.index;
+        conn.sse(&format!("id: {n}\ndata: {n}\n\n")).await;
+    })
+    .await;
+    let mut source = EventSource::builder(server.url("/chat"))
+        .method(reqwest::Method::POST)
+        .header("Cookie", "session=abc")
+        .header("Authorization", "Bearer t0k3n")
+        .header("Content-Type", "application/json")
+        .body(String::from("{\"stream\":true}"))
+        .reconnect(quick())
+        .build()
+        .unwrap();
+    let mut data = Vec::new();
+    while data.len() < 3 {
+        if let Some(Ok(SseItem::Message(m))) = next(&mut source).await {
+            data.push(m.into_data());
+        }
+    }
+    source.close();
+    assert_eq!(data, ["0", "1", "2"]);
+    let requests = server.requests();
+    assert!(requests.len() >= 3);
+    for request in &requests[..3] {
+        assert_eq!(request.method, "POST");
+        assert_eq!(request.path, "/chat");
+        assert_eq!(request.header("cookie"), Some("session=abc"));
+        assert_eq!(request.header("authorization"), Some("Bearer t0k3n"));
+        assert_eq!(request.header("content-type"), Some("application/json"));
+        assert_eq!(request.body, b"{\"stream\":true}");
+    }
+}
+
+#[tokio::test]
+async fn close_from_a_handle_ends_an_open_stream_promptly() {
+    let server = Server::start(|mut conn: Conn| async move {
+        conn.sse("data: first\n\n").await;
+        conn.hold().await; // silent afterwards: only close() can end the stream
+    })
+    .await;
+    let mut source = EventSource::builder(server.url("/"))
+        .reconnect(quick())
+        .build()
+        .unwrap();
+    assert_eq!(next_ok(&mut source).await, SseItem::Open);
+    assert_eq!(next_message(&mut source).await.1, "first");
+    let handle = source.handle();
+    let closer = tokio::spawn(async move {
+        tokio::time::sleep(50 * MS).await;
+        handle.close();
+    });
+    let start = Instant::now();
+    expect_end(&mut source).await; // pending in the read when close() comes
+    assert!(start.elapsed() < Duration::from_secs(1));
+    closer.await.unwrap();
+    assert_eq!(source.ready_state(), ReadyState::Closed);
+    tokio::time::sleep(100 * MS).await;
+    assert_eq!(server.connections(), 1);
+}
+
+#[tokio::test]
+async fn close_while_waiting_to_reconnect_stops_reconnection() {
+    let server = Server::start(|mut conn: Conn| async move {
+        conn.sse("data: only\n\n").await;
+    })
+    .await;
+    let mut source = EventSource::builder(server.url("/"))
+        .reconnect(ReconnectPolicy::new().reconnection_time(200 * MS))
+        .build()
+        .unwrap();
+    assert_eq!(next_ok(&mut source).await, SseItem::Open);
+    assert_eq!(next_message(&mut source).await.1, "only");
+    assert!(matches!(
+        next_err(&mut source).await,
+        ClientError::StreamEnded
+    ));
+    assert_eq!(source.ready_state(), ReadyState::Connecting);
+    source.close();
+    assert_eq!(source.ready_state(), ReadyState::Closed);
+    expect_end(&mut source).await;
+    tokio::time::sleep(400 * MS).await;
+    assert_eq!(server.connections(), 1);
+}
+
+#[tokio::test]
+async fn no_reconnect_policy_closes_at_the_end_of_the_stream() {
+    let server = Server::start(|mut conn: Conn| async move {
+        conn.sse("data: one\n\n").await;
+    })
+    .await;
+    let mut source = EventSource::builder(server.url("/"))
+        .reconnect(ReconnectPolicy::never().reconnection_time(MS))
+        .build()
+        .unwrap();
+    assert_eq!(next_ok(&mut source).await, SseItem::Open);
+    assert_eq!(next_message(&mut source).await.1, "one");
+    assert!(matches!(
+        next_err(&mut source).await,
+        ClientError::StreamEnded
+    ));
+    assert_eq!(source.ready_state(), ReadyState::Closed);
+    expect_end(&mut source).await;
+    tokio::time::sleep(100 * MS).await;
+    assert_eq!(server.connections(), 1);
+}
+
+/// Connection refused over and over: the waits back off (20 ms, then more than 20 ms, then
+/// more than 40 ms) and `max_retries` gives up.
+#[tokio::test]
+async fn repeated_failures_back_off_and_max_retries_gives_up() {
+    let addr = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    }; // closed again: connecting is refused
+    let mut source = EventSource::builder(format!("http://{addr}/"))
+        .reconnect(quick().max_retries(Some(3)))
+        .build()
+        .unwrap();
+    let start = Instant::now();
+    let mut delays = Vec::new();
+    for _ in 0..3 {
+        let error = next_err(&mut source).await;
+        assert!(matches!(error, ClientError::Transport(_)), "{error:?}");
+        assert_eq!(source.ready_state(), ReadyState::Connecting);
+        delays.push(source.reconnect_delay().unwrap());
+    }
+    let error = next_err(&mut source).await;
+    assert!(matches!(error, ClientError::Transport(_)), "{error:?}");
+    assert_eq!(source.ready_state(), ReadyState::Closed);
+    expect_end(&mut source).await;
+    assert_eq!(delays[0], 20 * MS);
+    assert!(delays[1] > 20 * MS && delays[1] <= 40 * MS, "{delays:?}");
+    assert!(delays[2] > 40 * MS && delays[2] <= 80 * MS, "{delays:?}");
+    assert!(start.elapsed() >= 80 * MS);
+}
+
+#[tokio::test]
+async fn an_open_resets_the_backoff() {
+    // Every connection opens, sends one event and ends: the wait stays the base delay.
+    let server = Server::start(|mut conn: Conn| async move {
+        conn.sse("data: x\n\n").await;
+    })
+    .await;
+    let mut source = EventSource::builder(server.url("/"))
+        .reconnect(quick().jitter(0.0))
+        .build()
+        .unwrap();
+    for _ in 0..3 {
+        assert_eq!(next_ok(&mut source).await, SseItem::Open);
+        assert_eq!(next_message(&mut source).await.1, "x");
+        assert!(matches!(
+            next_err(&mut source).await,
+            ClientError::StreamEnded
+        ));
+        assert_eq!(source.reconnect_delay(), Some(20 * MS));
+    }
+}
+
+#[tokio::test]
+async fn an_oversized_event_is_an_error_and_the_stream_goes_on() {
+    let server = Server::start(|mut conn: Conn| async move {
+        let long = "y".repeat(100);
+        conn.sse(&format!("data: {long}\n\ndata: fits\n\n")).await;
+        conn.hold().await;
+    })
+    .await;
+    let mut source = EventSource::builder(server.url("/"))
+        .limits(Limits::default().max_line_length(32))
+        .build()
+        .unwrap();
+    assert_eq!(next_ok(&mut source).await, SseItem::Open);
+    let error = next_err(&mut source).await;
+    assert!(matches!(error, ClientError::Parse(_)), "{error:?}");
+    assert_eq!(source.ready_state(), ReadyState::Open);
+    assert_eq!(next_message(&mut source).await.1, "fits");
+}
+
+#[tokio::test]
+async fn invalid_configuration_is_an_error_at_build() {
+    for url in ["not a url", "ftp://127.0.0.1/", "/relative"] {
+        let error = EventSource::new(url).unwrap_err();
+        assert!(matches!(error, ClientError::Config(_)), "{url}: {error:?}");
+    }
+    let error = EventSource::builder("http://127.0.0.1/")
+        .header("bad header", "x")
+        .build()
+        .unwrap_err();
+    assert!(matches!(error, ClientError::Config(_)));
+    let error = EventSource::builder("http://127.0.0.1/")
+        .header("X-Ok", "line\nbreak")
+        .build()
+        .unwrap_err();
+    assert!(matches!(error, ClientError::Config(_)));
+}
+
+#[tokio::test]
+async fn user_headers_replace_the_defaults() {
+    let server = Server::start(|mut conn: Conn| async move {
+        conn.sse("data: x\n\n").await;
+        conn.hold().await;
+    })
+    .await;
+    let mut source = EventSource::builder(server.url("/"))
+        .header("Accept", "text/event-stream, application/json;q=0.5")
+        .build()
+        .unwrap();
+    assert_eq!(next_ok(&mut source).await, SseItem::Open);
+    let accept: Vec<_> = server.requests()[0]
+        .headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("accept"))
+        .map(|(_, v)| v.clone())
+        .collect();
+    assert_eq!(accept, ["text/event-stream, application/json;q=0.5"]);
+}
+
+/// The README's five lines, run against a server that sends one event, then says 204.
+#[tokio::test]
+async fn the_readme_snippet_runs() -> Result<(), ClientError> {
+    let server = Server::start(|mut conn: Conn| async move {
+        if conn.request.index == 0 {
+            conn.sse("retry: 10\nevent: greeting\nid: 1\ndata: hello\n\n")
+                .await;
+        } else {
+            conn.respond("204 No Content", "", "").await;
+        }
+    })
+    .await;
+    let url = server.url("/events");
+    let mut seen = Vec::new();
+    // --- README ---
+    let mut events = sse_client::EventSource::new(&url)?;
+    while let Some(item) = futures_util::StreamExt::next(&mut events).await {
+        match item {
+            Ok(sse_client::SseItem::Message(e)) => println!("{}: {}", e.event_type(), e.data()),
+            Ok(_) => {}                                              // Open, Retry
+            Err(e) => eprintln!("{e} ({:?})", events.ready_state()), // Connecting: it reconnects
+        }
+        // --- end ---
+        seen.push(events.ready_state());
+    }
+    assert_eq!(seen.last(), Some(&ReadyState::Closed));
+    assert_eq!(server.requests()[1].header("last-event-id"), Some("1"));
+    Ok(())
+}

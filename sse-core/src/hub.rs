@@ -1,0 +1,646 @@
+//! A resumable fan-out hub (feature `hub`): encode once, replay after `Last-Event-ID`, bounded
+//! slow subscribers.
+//!
+//! [`Hub::publish`] assigns an id when the event has none, encodes the event **once** into a
+//! shared [`Bytes`] frame and appends it to a replay window bounded by count and by bytes.
+//! [`Hub::subscribe`] returns a [`Subscription`], a `Stream` of frames: every retained frame
+//! after the given `Last-Event-ID`, then live frames, with no gap and no duplicate at the seam
+//! (both sides take the same lock, so a publish is either in the replay or in the live part).
+//!
+//! Subscribers have no queue of their own: each is a cursor into the shared window, so an idle
+//! or slow subscriber costs about a hundred bytes (measured in `tests/hub_memory.rs`), never a
+//! copy of the events. A subscriber that leaves more than [`HubConfig::max_lag`] live events
+//! undelivered (or whose next event was evicted) is handled by the [`LagPolicy`]: by default
+//! its stream ends, the client reconnects with its `Last-Event-ID` and resumes from the window
+//! without losing anything. A replay is not lag: a client may resume anywhere in the window.
+//!
+//! An unknown or evicted `Last-Event-ID` is reported in-band: the stream starts with a reset
+//! frame (an event named `sse-reset`, see [`HubConfig::reset_event`], whose data is the id
+//! asked for), then every retained event; [`Subscription::resume`] tells it as
+//! [`Resume::Reset`].
+//!
+//! Ids the hub assigns are the event's sequence number in decimal (`"1"`, `"2"`, ...), unique
+//! and increasing for the hub's lifetime. Events published with their own id keep it.
+//!
+//! The hub is runtime-agnostic: a mutex and wakers, no timers, no tasks.
+//!
+//! ```
+//! use futures_util::StreamExt;
+//! use sse_core::Event;
+//! use sse_core::hub::Hub;
+//!
+//! # futures_util::FutureExt::now_or_never(async {
+//! let hub = Hub::new();
+//! hub.publish(Event::message("one"));
+//! let two = hub.publish(Event::message("two"));
+//! assert_eq!(&*two, "2");
+//!
+//! // A client that saw id 1 resumes: it gets event 2 at once, then live events.
+//! let mut sub = hub.subscribe(Some("1"));
+//! assert_eq!(sub.next().await.unwrap(), &b"id: 2\ndata: two\n\n"[..]);
+//! hub.publish(Event::message("three"));
+//! assert_eq!(sub.next().await.unwrap(), &b"id: 3\ndata: three\n\n"[..]);
+//! # }).unwrap();
+//! ```
+
+use alloc::collections::VecDeque;
+use alloc::string::ToString;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::pin::Pin;
+use core::task::{Context, Poll, Waker};
+use std::sync::{Mutex, MutexGuard};
+
+use bytes::Bytes;
+use futures_core::Stream;
+
+use crate::Event;
+
+/// What happens to a subscriber that falls too far behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LagPolicy {
+    /// End its stream (the default). An `EventSource` reconnects with its `Last-Event-ID`
+    /// and, while that id is still in the window, resumes without losing anything.
+    Disconnect,
+    /// Skip to the oldest retained event, after a `reset` frame (see
+    /// [`HubConfig::reset_event`]) that tells the client events were lost.
+    SkipToOldest,
+}
+
+/// Hub settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HubConfig {
+    capacity: usize,
+    max_bytes: usize,
+    max_lag: usize,
+    lag_policy: LagPolicy,
+    reset_event: alloc::string::String,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        HubConfig {
+            capacity: 1024,
+            max_bytes: 8 << 20,
+            max_lag: 512,
+            lag_policy: LagPolicy::Disconnect,
+            reset_event: "sse-reset".into(),
+        }
+    }
+}
+
+impl HubConfig {
+    /// Most events kept for replay (default 1024; at least 1).
+    pub fn capacity(mut self, events: usize) -> Self {
+        self.capacity = events.max(1);
+        self
+    }
+
+    /// Most frame bytes kept for replay (default 8 MiB). The newest event is always kept.
+    pub fn max_bytes(mut self, bytes: usize) -> Self {
+        self.max_bytes = bytes;
+        self
+    }
+
+    /// How many live events a subscriber may have left undelivered before the [`LagPolicy`]
+    /// applies (default 512; at least 1). Live events are those published after it
+    /// subscribed: a replay after `Last-Event-ID` is not lag, however long. A subscriber whose
+    /// next event was evicted from the window lags too.
+    ///
+    /// A subscriber finds out at its next poll. With [`LagPolicy::Disconnect`], every
+    /// `max_lag / 4`-th publish (every publish when `max_lag < 8`) also sweeps the
+    /// subscribers and ends those that lag, so a stream that is never polled again (a client
+    /// that stopped reading, behind a full socket) is ended at most `max_lag + max_lag / 4`
+    /// events behind, instead of counting as a subscriber forever.
+    ///
+    /// Keep it well below the capacity, so that a disconnected subscriber's `Last-Event-ID` is
+    /// still in the window when it comes back.
+    pub fn max_lag(mut self, events: usize) -> Self {
+        self.max_lag = events.max(1);
+        self
+    }
+
+    /// Every how many publishes the hub sweeps for lagging subscribers.
+    fn sweep_interval(&self) -> u64 {
+        (self.max_lag as u64 / 4).max(1)
+    }
+
+    /// The policy for lagging subscribers (default [`LagPolicy::Disconnect`]).
+    pub fn lag_policy(mut self, policy: LagPolicy) -> Self {
+        self.lag_policy = policy;
+        self
+    }
+
+    /// The event name of the frame sent when events were lost: on a resume from an unknown or
+    /// evicted id, and on [`LagPolicy::SkipToOldest`]. Its data is the id the subscriber asked
+    /// for (or had reached). Default `sse-reset`. A name with CR or LF is ignored.
+    pub fn reset_event(mut self, name: impl Into<alloc::string::String>) -> Self {
+        let name = name.into();
+        if memchr::memchr2(b'\r', b'\n', name.as_bytes()).is_none() {
+            self.reset_event = name;
+        }
+        self
+    }
+}
+
+struct Entry {
+    seq: u64,
+    id: Arc<str>,
+    frame: Bytes,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    /// No subscription uses the slot (it is in `free_slots`).
+    Free,
+    /// The subscription can still deliver.
+    Live,
+    /// Its stream has ended (lag policy, or hub closed) but it is not dropped yet.
+    Ended,
+}
+
+/// One subscription's place in the shared state: all the per-subscriber state the hub keeps.
+struct Slot {
+    /// Index + 1 into `State::waiting`, 0 when not waiting.
+    waiting: usize,
+    /// Sequence number of the next frame to deliver.
+    cursor: u64,
+    /// `next_seq` when the subscription started: the frames before it are its replay, which
+    /// does not count as lag.
+    start: u64,
+    status: Status,
+}
+
+impl Slot {
+    /// How many live events (published since the subscription started) it has not delivered.
+    fn lag(&self, next_seq: u64) -> u64 {
+        next_seq.saturating_sub(self.cursor.max(self.start))
+    }
+}
+
+struct State {
+    window: VecDeque<Entry>,
+    window_bytes: usize,
+    /// Sequence number of the next published event (the first is 1).
+    next_seq: u64,
+    closed: bool,
+    /// Wakers of subscribers that are caught up, with their slot.
+    waiting: Vec<(usize, Waker)>,
+    slots: Vec<Slot>,
+    free_slots: Vec<usize>,
+    /// Slots with [`Status::Live`].
+    subscribers: usize,
+    spare: Vec<(usize, Waker)>,
+}
+
+impl State {
+    fn first_seq(&self) -> u64 {
+        self.window.front().map_or(self.next_seq, |e| e.seq)
+    }
+
+    fn unregister(&mut self, slot: usize) {
+        let index = core::mem::take(&mut self.slots[slot].waiting);
+        if index == 0 {
+            return;
+        }
+        self.waiting.swap_remove(index - 1);
+        if let Some((moved, _)) = self.waiting.get(index - 1) {
+            self.slots[*moved].waiting = index;
+        }
+    }
+
+    /// Marks a live slot ended (its stream yields `None` at its next poll).
+    fn end(&mut self, slot: usize) {
+        if self.slots[slot].status == Status::Live {
+            self.slots[slot].status = Status::Ended;
+            self.subscribers -= 1;
+        }
+        self.unregister(slot);
+    }
+
+    /// Whether the subscriber in `slot` has fallen behind: its next event was evicted, or more
+    /// than `max_lag` live events are ahead of it.
+    fn is_lagging(&self, slot: &Slot, max_lag: usize) -> bool {
+        slot.cursor < self.first_seq() || slot.lag(self.next_seq) > max_lag as u64
+    }
+}
+
+struct Shared {
+    config: HubConfig,
+    state: Mutex<State>,
+}
+
+impl Shared {
+    /// The frame that tells a subscriber events were lost; `id` is where it was.
+    fn reset_frame(&self, id: &str) -> Bytes {
+        // The name was checked for CR/LF in `HubConfig::reset_event`; data may be anything.
+        Event::builder()
+            .event(self.config.reset_event.clone())
+            .data(id)
+            .build()
+            .map(|e| e.to_bytes())
+            .unwrap_or_else(|_| Bytes::from_static(b"event: sse-reset\ndata: \n\n"))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the state inconsistent in a way that
+        // matters more than stopping all subscribers would; keep serving.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The fan-out hub. Cheap to clone (all clones share one window).
+#[derive(Clone)]
+pub struct Hub {
+    shared: Arc<Shared>,
+}
+
+impl core::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let state = self.shared.lock();
+        f.debug_struct("Hub")
+            .field("retained", &state.window.len())
+            .field("retained_bytes", &state.window_bytes)
+            .field("next_seq", &state.next_seq)
+            .field("subscribers", &state.subscribers)
+            .finish()
+    }
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Hub::new()
+    }
+}
+
+/// How a subscription started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resume {
+    /// No `Last-Event-ID`: live events only.
+    Live,
+    /// The id was found: this many retained events follow it and are replayed first.
+    Replayed(usize),
+    /// The id is not in the window (unknown, or evicted): a reset frame is sent first, then
+    /// every retained event.
+    Reset,
+}
+
+impl Hub {
+    /// A hub with the default [`HubConfig`].
+    pub fn new() -> Hub {
+        Hub::with_config(HubConfig::default())
+    }
+
+    /// A hub with the given settings.
+    pub fn with_config(config: HubConfig) -> Hub {
+        Hub {
+            shared: Arc::new(Shared {
+                config,
+                state: Mutex::new(State {
+                    window: VecDeque::new(),
+                    window_bytes: 0,
+                    next_seq: 1,
+                    closed: false,
+                    waiting: Vec::new(),
+                    slots: Vec::new(),
+                    free_slots: Vec::new(),
+                    subscribers: 0,
+                    spare: Vec::new(),
+                }),
+            }),
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &HubConfig {
+        &self.shared.config
+    }
+
+    /// Publishes an event to every subscriber and into the replay window; returns its id.
+    ///
+    /// An event without an id gets the next sequence number as its id. The frame is encoded
+    /// once; every subscriber and every replay shares it.
+    pub fn publish(&self, event: Event) -> Arc<str> {
+        let mut state = self.shared.lock();
+        let seq = state.next_seq;
+        let (id, frame): (Arc<str>, Bytes) = match event.id() {
+            Some(id) => (Arc::from(id), event.to_bytes()),
+            None => {
+                let id = seq.to_string();
+                let frame = event.with_digit_id(id.clone()).to_bytes();
+                (Arc::from(id), frame)
+            }
+        };
+        let waiters = self.append(&mut state, seq, id.clone(), frame);
+        drop(state);
+        self.wake(waiters);
+        id
+    }
+
+    /// Publishes a pre-encoded frame with a known id (for bridges from other backends). The
+    /// caller guarantees `frame` is a whole encoded event carrying `id`.
+    pub fn publish_frame(&self, id: &str, frame: Bytes) {
+        let mut state = self.shared.lock();
+        let seq = state.next_seq;
+        let waiters = self.append(&mut state, seq, Arc::from(id), frame);
+        drop(state);
+        self.wake(waiters);
+    }
+
+    fn append(
+        &self,
+        state: &mut State,
+        seq: u64,
+        id: Arc<str>,
+        frame: Bytes,
+    ) -> Vec<(usize, Waker)> {
+        let config = &self.shared.config;
+        state.next_seq = seq + 1;
+        state.window_bytes += frame.len();
+        state.window.push_back(Entry { seq, id, frame });
+        while state.window.len() > config.capacity
+            || (state.window_bytes > config.max_bytes && state.window.len() > 1)
+        {
+            if let Some(old) = state.window.pop_front() {
+                state.window_bytes -= old.frame.len();
+            }
+        }
+        let spare = core::mem::take(&mut state.spare);
+        let waiters = core::mem::replace(&mut state.waiting, spare);
+        for (slot, _) in &waiters {
+            state.slots[*slot].waiting = 0;
+        }
+        if config.lag_policy == LagPolicy::Disconnect && seq % config.sweep_interval() == 0 {
+            self.sweep(state);
+        }
+        waiters
+    }
+
+    /// Ends every live subscriber that lags. A subscriber that is polled finds out by itself,
+    /// but one whose stream is no longer polled (an HTTP body behind a full socket buffer is
+    /// not) would otherwise count as a subscriber forever.
+    fn sweep(&self, state: &mut State) {
+        let max_lag = self.shared.config.max_lag;
+        for index in 0..state.slots.len() {
+            let slot = &state.slots[index];
+            if slot.status == Status::Live && state.is_lagging(slot, max_lag) {
+                state.end(index);
+            }
+        }
+    }
+
+    fn wake(&self, mut waiters: Vec<(usize, Waker)>) {
+        if waiters.is_empty() {
+            return;
+        }
+        for (_, waker) in waiters.drain(..) {
+            waker.wake();
+        }
+        let mut state = self.shared.lock();
+        if state.spare.capacity() < waiters.capacity() {
+            state.spare = waiters;
+        }
+    }
+
+    /// Subscribes, resuming after `last_event_id` when given (see [`Resume`]).
+    ///
+    /// - `None`: live events only, from the next publish on.
+    /// - An id in the replay window: every retained event after it, then live events
+    ///   ([`Resume::Replayed`]). The replay does not count as lag: only live events published
+    ///   after this call that the subscriber has not delivered yet do.
+    /// - Any other id (unknown, or already evicted): a reset frame (an event named
+    ///   [`HubConfig::reset_event`], default `sse-reset`, whose data is the id asked for),
+    ///   then every retained event, then live events ([`Resume::Reset`]).
+    ///
+    /// Replay and live part are decided under the lock `publish` takes, so an event published
+    /// concurrently is delivered exactly once: in the replay or live.
+    pub fn subscribe(&self, last_event_id: Option<&str>) -> Subscription {
+        let mut state = self.shared.lock();
+        let next_seq = state.next_seq;
+        let (cursor, resume) = match last_event_id {
+            None => (next_seq, Resume::Live),
+            Some(id) => match state.window.iter().rev().find(|e| &*e.id == id) {
+                Some(entry) => (
+                    entry.seq + 1,
+                    Resume::Replayed((next_seq - entry.seq - 1) as usize),
+                ),
+                None => (state.first_seq(), Resume::Reset),
+            },
+        };
+        let fresh = Slot {
+            waiting: 0,
+            cursor,
+            start: next_seq,
+            status: Status::Live,
+        };
+        let slot = match state.free_slots.pop() {
+            Some(slot) => {
+                state.slots[slot] = fresh;
+                slot
+            }
+            None => {
+                state.slots.push(fresh);
+                state.slots.len() - 1
+            }
+        };
+        state.subscribers += 1;
+        drop(state);
+        Subscription {
+            shared: self.shared.clone(),
+            slot,
+            reset_pending: resume == Resume::Reset,
+            resume,
+            done: false,
+            last_id: last_event_id.map(Arc::from),
+        }
+    }
+
+    /// Ends every subscription once it has delivered what is retained; later publishes are
+    /// still retained for replay but no subscription waits for them.
+    pub fn close(&self) {
+        let mut state = self.shared.lock();
+        state.closed = true;
+        let waiters = core::mem::take(&mut state.waiting);
+        for (slot, _) in &waiters {
+            state.slots[*slot].waiting = 0;
+        }
+        drop(state);
+        self.wake(waiters);
+    }
+
+    /// How many subscriptions are live: created, not dropped, and not ended (by the lag
+    /// policy, or by [`Hub::close`] once they delivered everything).
+    ///
+    /// A subscriber that lags is ended by the next publish that sweeps (see
+    /// [`HubConfig::max_lag`]) even if its stream is never polled again, so this count drops
+    /// when a client stops reading.
+    pub fn subscriber_count(&self) -> usize {
+        self.shared.lock().subscribers
+    }
+
+    /// How many events, and how many frame bytes, the replay window holds.
+    pub fn retained(&self) -> (usize, usize) {
+        let state = self.shared.lock();
+        (state.window.len(), state.window_bytes)
+    }
+}
+
+/// A subscriber's stream of frames: the replay, then live frames. See [`Hub::subscribe`].
+///
+/// Ends when the hub is closed (after delivering what is retained) or, with
+/// [`LagPolicy::Disconnect`], when the subscriber falls too far behind.
+///
+/// A subscription holds no frames of its own: its state is a cursor into the hub's shared
+/// window (and, while it waits, a clone of its task's waker).
+pub struct Subscription {
+    shared: Arc<Shared>,
+    slot: usize,
+    /// A reset frame is due before anything else (the resume id was not in the window).
+    reset_pending: bool,
+    resume: Resume,
+    done: bool,
+    /// The resume id, then (with `SkipToOldest`) the id of the last frame delivered: the data
+    /// of a reset frame.
+    last_id: Option<Arc<str>>,
+}
+
+impl core::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let cursor = self.shared.lock().slots[self.slot].cursor;
+        f.debug_struct("Subscription")
+            .field("cursor", &cursor)
+            .field("resume", &self.resume)
+            .field("done", &self.done)
+            .finish()
+    }
+}
+
+impl Subscription {
+    /// How this subscription started: live, replaying, or reset (unknown id).
+    pub fn resume(&self) -> Resume {
+        self.resume
+    }
+
+    /// True once the stream has ended (hub closed, or lagging with
+    /// [`LagPolicy::Disconnect`]).
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+}
+
+impl Stream for Subscription {
+    type Item = Bytes;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        let this = self.get_mut();
+        if this.done {
+            return Poll::Ready(None);
+        }
+        if core::mem::take(&mut this.reset_pending) {
+            let id = this.last_id.as_deref().unwrap_or("");
+            return Poll::Ready(Some(this.shared.reset_frame(id)));
+        }
+        let config = &this.shared.config;
+        let mut guard = this.shared.lock();
+        let state = &mut *guard;
+        let slot = this.slot;
+        if state.slots[slot].status != Status::Live {
+            // Ended by a publish's sweep while it was not polled.
+            this.done = true;
+            return Poll::Ready(None);
+        }
+        let first = state.first_seq();
+        if state.is_lagging(&state.slots[slot], config.max_lag) {
+            match config.lag_policy {
+                LagPolicy::Disconnect => {
+                    state.end(slot);
+                    this.done = true;
+                    return Poll::Ready(None);
+                }
+                LagPolicy::SkipToOldest => {
+                    let next_seq = state.next_seq;
+                    let entry = &mut state.slots[slot];
+                    // Past what was evicted, and (when lagging) so that at most `max_lag`
+                    // events are ahead of the cursor.
+                    let mut target = first;
+                    if entry.lag(next_seq) > config.max_lag as u64 {
+                        target = target.max(next_seq.saturating_sub(config.max_lag as u64));
+                    }
+                    entry.cursor = target;
+                    drop(guard);
+                    let id = this.last_id.as_deref().unwrap_or("");
+                    return Poll::Ready(Some(this.shared.reset_frame(id)));
+                }
+            }
+        }
+        let cursor = state.slots[slot].cursor;
+        if let Some(entry) = state.window.get((cursor - first) as usize) {
+            let frame = entry.frame.clone();
+            if config.lag_policy == LagPolicy::SkipToOldest {
+                this.last_id = Some(entry.id.clone());
+            }
+            state.slots[slot].cursor = cursor + 1;
+            return Poll::Ready(Some(frame));
+        }
+        if state.closed {
+            state.end(slot);
+            this.done = true;
+            return Poll::Ready(None);
+        }
+        // Caught up: wait for the next publish.
+        match state.slots[slot].waiting {
+            0 => {
+                state.waiting.push((slot, cx.waker().clone()));
+                state.slots[slot].waiting = state.waiting.len();
+            }
+            index => {
+                let waker = &mut state.waiting[index - 1].1;
+                if !waker.will_wake(cx.waker()) {
+                    *waker = cx.waker().clone();
+                }
+            }
+        }
+        Poll::Pending
+    }
+}
+
+/// A [`Subscription`] as a stream of `Result<Bytes, Infallible>`: the item type the framework
+/// adapters' `Sse::new` takes, so `Sse::new(hub.subscribe(id).into_results())` serves a hub.
+#[derive(Debug)]
+pub struct SubscriptionResults(Subscription);
+
+impl Subscription {
+    /// Wraps the frames in `Ok`, for response types that take a stream of results.
+    pub fn into_results(self) -> SubscriptionResults {
+        SubscriptionResults(self)
+    }
+}
+
+impl SubscriptionResults {
+    /// The subscription.
+    pub fn subscription(&self) -> &Subscription {
+        &self.0
+    }
+}
+
+impl Stream for SubscriptionResults {
+    type Item = Result<Bytes, core::convert::Infallible>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        Pin::new(&mut self.get_mut().0)
+            .poll_next(cx)
+            .map(|f| f.map(Ok))
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        let mut state = self.shared.lock();
+        state.end(self.slot);
+        state.slots[self.slot].status = Status::Free;
+        state.free_slots.push(self.slot);
+    }
+}

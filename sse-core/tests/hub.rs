@@ -1,0 +1,343 @@
+//! The resumable fan-out hub: replay, seams, lag policies, cut-and-resume under load.
+#![cfg(feature = "hub")]
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use sse_core::hub::{Hub, HubConfig, LagPolicy, Resume};
+use sse_core::{Event, Parsed, Parser};
+
+/// Parses frames into (id, data) pairs and the names of non-message events.
+fn decode(frames: &[Bytes]) -> Vec<(String, String, String)> {
+    let mut parser = Parser::new();
+    let mut out = Vec::new();
+    for frame in frames {
+        for item in parser.feed(frame) {
+            if let Ok(Parsed::Event(e)) = item {
+                out.push((
+                    e.event_type().to_owned(),
+                    e.last_event_id().to_owned(),
+                    e.data().to_owned(),
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn take_ready(sub: &mut sse_core::hub::Subscription) -> Vec<Bytes> {
+    let mut frames = Vec::new();
+    while let Some(Some(frame)) = sub.next().now_or_never_helper() {
+        frames.push(frame);
+    }
+    frames
+}
+
+trait NowOrNever: futures_util::Future + Sized {
+    fn now_or_never_helper(self) -> Option<Self::Output> {
+        futures_util::FutureExt::now_or_never(self)
+    }
+}
+impl<F: futures_util::Future> NowOrNever for F {}
+
+#[test]
+fn replay_then_live_with_assigned_ids() {
+    let hub = Hub::new();
+    for i in 1..=5 {
+        let id = hub.publish(Event::message(format!("m{i}")));
+        assert_eq!(&*id, i.to_string());
+    }
+    // An event with its own id keeps it.
+    assert_eq!(
+        &*hub.publish(Event::builder().id("custom").data("c").build().unwrap()),
+        "custom"
+    );
+    let mut sub = hub.subscribe(Some("3"));
+    assert_eq!(sub.resume(), Resume::Replayed(3));
+    let got = decode(&take_ready(&mut sub));
+    let ids: Vec<&str> = got.iter().map(|(_, id, _)| id.as_str()).collect();
+    assert_eq!(ids, ["4", "5", "custom"]);
+    hub.publish(Event::message("live"));
+    let got = decode(&take_ready(&mut sub));
+    assert_eq!(got, [("message".into(), "7".into(), "live".into())]);
+
+    let mut live = hub.subscribe(None);
+    assert_eq!(live.resume(), Resume::Live);
+    assert!(take_ready(&mut live).is_empty());
+}
+
+#[test]
+fn unknown_id_sends_a_reset_then_the_whole_window() {
+    let hub = Hub::with_config(HubConfig::default().capacity(3));
+    for i in 0..10 {
+        hub.publish(Event::message(i.to_string()));
+    }
+    let mut sub = hub.subscribe(Some("2")); // evicted long ago
+    assert_eq!(sub.resume(), Resume::Reset);
+    let got = decode(&take_ready(&mut sub));
+    assert_eq!(got[0].0, "sse-reset");
+    assert_eq!(got[0].2, "2");
+    let data: Vec<&str> = got[1..].iter().map(|(_, _, d)| d.as_str()).collect();
+    assert_eq!(data, ["7", "8", "9"]);
+}
+
+#[test]
+fn window_is_bounded_by_count_and_bytes() {
+    let hub = Hub::with_config(HubConfig::default().capacity(100).max_bytes(1000));
+    for _ in 0..1000 {
+        hub.publish(Event::message("x".repeat(90)));
+    }
+    let (count, bytes) = hub.retained();
+    assert!(bytes <= 1000, "{bytes}");
+    assert!((9..=100).contains(&count), "{count}");
+    // One huge event is still kept (the newest always is).
+    hub.publish(Event::message("y".repeat(5000)));
+    assert_eq!(hub.retained().0, 1);
+}
+
+#[test]
+fn a_subscriber_that_never_reads_is_ended_and_does_not_delay_others() {
+    let hub = Hub::with_config(HubConfig::default().capacity(64).max_lag(32));
+    let mut stuck = hub.subscribe(None);
+    assert!(take_ready(&mut stuck).is_empty()); // registered, then never read again
+    let mut reader = hub.subscribe(None);
+    let mut received = 0;
+    for i in 0..5000 {
+        hub.publish(Event::message(i.to_string()));
+        received += take_ready(&mut reader).len();
+    }
+    assert_eq!(received, 5000);
+    // The stuck one ends (default policy) instead of holding anything.
+    assert_eq!(
+        futures_util::FutureExt::now_or_never(stuck.next()),
+        Some(None)
+    );
+    assert!(stuck.is_done());
+    assert_eq!(hub.retained().0, 64);
+}
+
+#[test]
+fn skip_to_oldest_policy_sends_a_reset_and_goes_on() {
+    let hub = Hub::with_config(
+        HubConfig::default()
+            .capacity(10)
+            .max_lag(5)
+            .lag_policy(LagPolicy::SkipToOldest)
+            .reset_event("lost"),
+    );
+    let mut sub = hub.subscribe(None);
+    hub.publish(Event::message("0"));
+    assert_eq!(decode(&take_ready(&mut sub)).len(), 1);
+    for i in 1..=20 {
+        hub.publish(Event::message(i.to_string()));
+    }
+    let got = decode(&take_ready(&mut sub));
+    assert_eq!(got[0].0, "lost");
+    assert_eq!(got[0].2, "1", "data of the reset is the last id delivered");
+    let data: Vec<&str> = got[1..].iter().map(|(_, _, d)| d.as_str()).collect();
+    assert_eq!(data, ["16", "17", "18", "19", "20"]);
+    assert!(!sub.is_done());
+}
+
+#[test]
+fn close_ends_subscriptions_after_the_retained_frames() {
+    let hub = Hub::new();
+    let mut sub = hub.subscribe(None);
+    hub.publish(Event::message("last"));
+    hub.close();
+    assert_eq!(take_ready(&mut sub).len(), 1);
+    assert_eq!(
+        futures_util::FutureExt::now_or_never(sub.next()),
+        Some(None)
+    );
+    drop(sub);
+    assert_eq!(hub.subscriber_count(), 0);
+}
+
+/// A client is cut off at random points many times while 10 000 events are published
+/// concurrently; resuming with its last id each time, it gets every event exactly once, in
+/// order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cut_and_resume_under_concurrent_publishing_loses_nothing() {
+    const TOTAL: usize = 10_000;
+    let hub = Hub::new();
+    // The first connection exists before anything is published.
+    let mut first = Some(hub.subscribe(None));
+    let publisher = {
+        let hub = hub.clone();
+        tokio::spawn(async move {
+            // Paced like a real producer (bursts of 50 every millisecond), so a reconnecting
+            // client is never further behind than the window.
+            for i in 0..TOTAL {
+                hub.publish(Event::message(i.to_string()));
+                if i % 50 == 49 {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+            }
+        })
+    };
+    let mut rng = conformance::Rng::new(42);
+    let mut seen: Vec<usize> = Vec::with_capacity(TOTAL);
+    let mut last_id: Option<String> = None;
+    let mut cuts = 0;
+    let mut parser = Parser::new();
+    while seen.len() < TOTAL {
+        let mut sub = first
+            .take()
+            .unwrap_or_else(|| hub.subscribe(last_id.as_deref()));
+        assert_ne!(
+            sub.resume(),
+            Resume::Reset,
+            "resume id must be in the window"
+        );
+        let budget = 1 + rng.below(400);
+        for _ in 0..budget {
+            let frame = match tokio::time::timeout(Duration::from_secs(10), sub.next()).await {
+                Ok(Some(frame)) => frame,
+                Ok(None) => break, // lagged and disconnected: resume like a browser would
+                Err(_) => panic!(
+                    "stalled after {} events: {hub:?} {sub:?} publisher finished: {}",
+                    seen.len(),
+                    publisher.is_finished()
+                ),
+            };
+            for item in parser.feed(&frame) {
+                let Ok(Parsed::Event(e)) = item else {
+                    panic!("unexpected item")
+                };
+                seen.push(e.data().parse().unwrap());
+                last_id = Some(e.last_event_id().to_owned());
+            }
+            if seen.len() == TOTAL {
+                break;
+            }
+        }
+        cuts += 1;
+        drop(sub);
+    }
+    publisher.await.unwrap();
+    assert!(cuts > 10, "only {cuts} cuts");
+    assert!(
+        seen.iter().copied().eq(0..TOTAL),
+        "every event exactly once, in order"
+    );
+    assert_eq!(hub.subscriber_count(), 0);
+}
+
+/// Many subscribers, one publisher, concurrently: each sees the same sequence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_concurrent_subscribers_see_the_same_sequence() {
+    let hub = Hub::with_config(HubConfig::default().capacity(4096).max_lag(4000));
+    let mut tasks = Vec::new();
+    for _ in 0..200 {
+        let sub = hub.subscribe(None);
+        tasks.push(tokio::spawn(async move {
+            sub.take(1000).collect::<Vec<Bytes>>().await
+        }));
+    }
+    for i in 0..1000 {
+        hub.publish(Event::message(i.to_string()));
+        if i % 50 == 0 {
+            tokio::task::yield_now().await;
+        }
+    }
+    for task in tasks {
+        let frames = task.await.unwrap();
+        let data: Vec<usize> = decode(&frames)
+            .into_iter()
+            .map(|(_, _, d)| d.parse().unwrap())
+            .collect();
+        assert!(data.into_iter().eq(0..1000));
+    }
+}
+
+/// A client that resumes further back than `max_lag` (but inside the window) is replaying, not
+/// lagging: it gets the whole replay. (Counting the replay as lag ended such a subscription
+/// before its first event; its `Last-Event-ID` never changed, so every reconnect did the
+/// same and the client never recovered.)
+#[test]
+fn a_resume_further_back_than_max_lag_replays_everything() {
+    let hub = Hub::new(); // capacity 1024, max_lag 512
+    for i in 1..=1000 {
+        hub.publish(Event::message(i.to_string()));
+    }
+    let mut sub = hub.subscribe(Some("100"));
+    assert_eq!(sub.resume(), Resume::Replayed(900));
+    let got = decode(&take_ready(&mut sub));
+    let data: Vec<usize> = got.iter().map(|(_, _, d)| d.parse().unwrap()).collect();
+    assert!(data.into_iter().eq(101..=1000));
+    assert!(!sub.is_done());
+    // Then live.
+    hub.publish(Event::message("1001"));
+    assert_eq!(decode(&take_ready(&mut sub))[0].2, "1001");
+}
+
+/// The same for an unknown id on a full window: the reset frame, then the whole window.
+#[test]
+fn an_unknown_id_on_a_full_window_gets_the_reset_and_the_whole_window() {
+    let hub = Hub::new();
+    for i in 1..=3000 {
+        hub.publish(Event::message(i.to_string()));
+    }
+    let mut sub = hub.subscribe(Some("gone"));
+    assert_eq!(sub.resume(), Resume::Reset);
+    let got = decode(&take_ready(&mut sub));
+    assert_eq!(got[0].0, "sse-reset");
+    assert_eq!(got.len(), 1 + 1024);
+    assert_eq!(got[1].2, "1977");
+    assert!(!sub.is_done());
+}
+
+/// A replaying subscriber that does not keep up with the live events published meanwhile is
+/// lagging all the same.
+#[test]
+fn live_events_during_a_replay_count_as_lag() {
+    let hub = Hub::with_config(HubConfig::default().capacity(1000).max_lag(10));
+    for i in 1..=500 {
+        hub.publish(Event::message(i.to_string()));
+    }
+    // One replays all 499 events (none of them is lag) and is caught up.
+    let mut caught_up = hub.subscribe(Some("1"));
+    assert_eq!(take_ready(&mut caught_up).len(), 499);
+    // The other has not started its replay when 11 live events come.
+    let mut replaying = hub.subscribe(Some("1"));
+    for i in 501..=511 {
+        hub.publish(Event::message(i.to_string()));
+    }
+    // Both are 11 live events behind: more than `max_lag`.
+    for sub in [&mut replaying, &mut caught_up] {
+        assert_eq!(
+            futures_util::FutureExt::now_or_never(sub.next()),
+            Some(None)
+        );
+        assert!(sub.is_done());
+    }
+    assert_eq!(hub.subscriber_count(), 0);
+}
+
+/// A subscriber whose stream is never polled again (an HTTP body behind a full socket is not
+/// polled) is ended by the hub itself once it lags: it no longer counts as a subscriber, and
+/// its stream ends at its next poll.
+#[test]
+fn a_subscriber_never_polled_again_is_ended_by_publishing() {
+    let hub = Hub::with_config(HubConfig::default().capacity(64).max_lag(32));
+    let mut stuck = hub.subscribe(None);
+    hub.publish(Event::message("first"));
+    assert_eq!(take_ready(&mut stuck).len(), 1); // reads one, then never polls again
+    let mut reader = hub.subscribe(None);
+    assert_eq!(hub.subscriber_count(), 2);
+    for i in 0..100 {
+        hub.publish(Event::message(i.to_string()));
+        assert_eq!(take_ready(&mut reader).len(), 1);
+    }
+    assert_eq!(hub.subscriber_count(), 1, "{hub:?}");
+    assert_eq!(
+        futures_util::FutureExt::now_or_never(stuck.next()),
+        Some(None)
+    );
+    drop(stuck);
+    assert_eq!(hub.subscriber_count(), 1);
+    drop(reader);
+    assert_eq!(hub.subscriber_count(), 0);
+}

@@ -1,0 +1,195 @@
+//! The reader: one task and one Redis connection per instance, following the stream into the
+//! local hub.
+//!
+//! It loops `XREAD BLOCK <ms> COUNT <n> STREAMS <key> <last id>`, always with an explicit id
+//! (never `$`, which would skip what was added while no `XREAD` was pending), encodes each new
+//! entry once and publishes the frame into the local [`Hub`]. On any error it reconnects with
+//! exponential backoff and works out where to go on from (see [`Reader::resume_point`]).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use redis::AsyncCommands;
+use redis::aio::MultiplexedConnection;
+use redis::streams::{StreamId, StreamRangeReply, StreamReadOptions, StreamReadReply};
+use sse_core::hub::{Hub, Resume};
+use tokio::sync::watch;
+
+use crate::entry::{self, EntryId};
+
+/// The reader's settings, from [`crate::RedisHubConfig`].
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub(crate) block: Duration,
+    pub(crate) batch: usize,
+    pub(crate) backoff_min: Duration,
+    pub(crate) backoff_max: Duration,
+    pub(crate) connect_timeout: Duration,
+}
+
+impl Settings {
+    /// The reader connection's settings: a response may take the whole `BLOCK` time, so the
+    /// response timeout is that plus a margin (it still catches a half-open connection).
+    pub(crate) fn connection_config(&self) -> redis::AsyncConnectionConfig {
+        redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(self.connect_timeout))
+            .set_response_timeout(Some(self.block + Duration::from_secs(2)))
+    }
+}
+
+pub(crate) struct Reader {
+    pub(crate) client: redis::Client,
+    pub(crate) key: String,
+    pub(crate) hub: Hub,
+    /// How many entries the start-up load reads (the local window's capacity).
+    pub(crate) window: usize,
+    pub(crate) settings: Settings,
+    /// The id of the last entry put into the hub, for subscribers waiting to catch up.
+    pub(crate) applied: watch::Sender<Option<EntryId>>,
+    pub(crate) connected: Arc<AtomicBool>,
+    /// The last entry put into the hub.
+    last: Option<EntryId>,
+    /// Where the next `XREAD` starts (exclusive).
+    from: EntryId,
+}
+
+impl Reader {
+    pub(crate) fn new(
+        client: redis::Client,
+        key: String,
+        hub: Hub,
+        window: usize,
+        settings: Settings,
+        applied: watch::Sender<Option<EntryId>>,
+        connected: Arc<AtomicBool>,
+    ) -> Reader {
+        Reader {
+            client,
+            key,
+            hub,
+            window,
+            settings,
+            applied,
+            connected,
+            last: None,
+            from: EntryId::ZERO,
+        }
+    }
+
+    pub(crate) async fn connect(&self) -> redis::RedisResult<MultiplexedConnection> {
+        self.client
+            .get_multiplexed_async_connection_with_config(&self.settings.connection_config())
+            .await
+    }
+
+    /// Loads the newest `window` entries into the hub (oldest first) and goes on after them.
+    pub(crate) async fn load(&mut self, conn: &mut MultiplexedConnection) -> redis::RedisResult<()> {
+        let newest: StreamRangeReply = conn
+            .xrevrange_count(&self.key, "+", "-", self.window)
+            .await?;
+        self.apply(newest.ids.iter().rev());
+        self.from = self.last.unwrap_or(EntryId::ZERO);
+        Ok(())
+    }
+
+    /// Follows the stream for ever (the task is aborted when the hub goes away).
+    pub(crate) async fn run(mut self, mut conn: Option<MultiplexedConnection>) {
+        let mut delay = self.settings.backoff_min;
+        loop {
+            let mut c = match conn.take() {
+                Some(c) => c,
+                None => match self.reconnect().await {
+                    Ok(c) => c,
+                    Err(_) => {
+                        tokio::time::sleep(delay).await;
+                        delay = (delay * 2).min(self.settings.backoff_max);
+                        continue;
+                    }
+                },
+            };
+            self.connected.store(true, Ordering::Relaxed);
+            match self.read(&mut c).await {
+                Ok(()) => {
+                    delay = self.settings.backoff_min;
+                    conn = Some(c);
+                }
+                Err(_) => {
+                    self.connected.store(false, Ordering::Relaxed);
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(self.settings.backoff_max);
+                }
+            }
+        }
+    }
+
+    async fn reconnect(&mut self) -> redis::RedisResult<MultiplexedConnection> {
+        let mut conn = self.connect().await?;
+        self.from = self.resume_point(&mut conn).await?;
+        Ok(conn)
+    }
+
+    /// Where to go on after a reconnection. Normally after the last entry seen; but the stream
+    /// may have been lost meanwhile (Redis restarted without persistence, or the key was
+    /// deleted) and be new, and then the last id seen must not become a wall:
+    ///
+    /// - stream empty or missing: from `0-0`, everything that appears in it is new;
+    /// - newest entry at or after the last seen: after the last seen (the usual case; also a
+    ///   new stream, since `*` ids are the clock's milliseconds and have moved on);
+    /// - newest entry before the last seen (a new stream and a clock that went back, or a
+    ///   restore that lost the stream's tail): after that newest entry if this instance has
+    ///   it (what follows is new), else from `0-0` (the whole stream is new to us).
+    async fn resume_point(&self, conn: &mut MultiplexedConnection) -> redis::RedisResult<EntryId> {
+        let newest: StreamRangeReply = conn.xrevrange_count(&self.key, "+", "-", 1).await?;
+        let newest = newest.ids.first().and_then(|e| EntryId::parse(&e.id));
+        Ok(match (newest, self.last) {
+            (None, _) | (Some(_), None) => EntryId::ZERO,
+            (Some(newest), Some(last)) if newest >= last => last,
+            (Some(newest), Some(_)) if self.has(newest) => newest,
+            (Some(_), Some(_)) => EntryId::ZERO,
+        })
+    }
+
+    /// Whether the local window holds entry `id`.
+    fn has(&self, id: EntryId) -> bool {
+        matches!(
+            self.hub.subscribe(Some(&id.to_string())).resume(),
+            Resume::Replayed(_)
+        )
+    }
+
+    /// One `XREAD`: waits up to the block time, applies what came.
+    async fn read(&mut self, conn: &mut MultiplexedConnection) -> redis::RedisResult<()> {
+        let block = usize::try_from(self.settings.block.as_millis())
+            .unwrap_or(usize::MAX)
+            .max(1);
+        let options = StreamReadOptions::default()
+            .block(block)
+            .count(self.settings.batch);
+        let reply: Option<StreamReadReply> = conn
+            .xread_options(&[&self.key], &[self.from.to_string()], &options)
+            .await?;
+        for key in reply.iter().flat_map(|r| &r.keys) {
+            self.apply(key.ids.iter());
+        }
+        Ok(())
+    }
+
+    /// Encodes each entry once and publishes it into the hub.
+    fn apply<'a>(&mut self, entries: impl Iterator<Item = &'a StreamId>) {
+        let before = self.last;
+        for entry in entries {
+            // Redis ids always parse; an entry that did not could not be read past anyway.
+            let Some(id) = EntryId::parse(&entry.id) else {
+                continue;
+            };
+            self.hub
+                .publish_frame(&entry.id, entry::frame(&entry.id, &entry.map));
+            self.last = Some(id);
+            self.from = id;
+        }
+        if self.last != before {
+            self.applied.send_replace(self.last);
+        }
+    }
+}
