@@ -11,8 +11,11 @@
 //!
 //! The server adapters' end-to-end tests use [`replay`] (the events that make a server's body
 //! parse back to a vector's outcome) and, with feature `http`, `http` (a minimal HTTP/1.x
-//! client over tokio).
+//! client over tokio) and `e2e` (the routes' streams and the checks every adapter's end-to-end
+//! tests share).
 
+#[cfg(feature = "http")]
+pub mod e2e;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod replay;

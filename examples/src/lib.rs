@@ -1,7 +1,9 @@
 //! # examples
 //!
-//! Runnable programs, each one idea. The first is the classic clock stream, served by each of
-//! the three framework adapters with the same browser page:
+//! Runnable programs, each one idea: the classic clock stream, served by each of the three
+//! framework adapters with the same browser page, and a chat that resumes after
+//! `Last-Event-ID` without losing a message ([`chat`], [`chat_axum`]; see
+//! [below](#the-chat)). The clock:
 //!
 //! ```sh
 //! cargo run -p examples --bin clock-axum    # or clock-actix, clock-warp
@@ -35,6 +37,27 @@
 //!   `client left, timer stopped` (or `server shutting down, timer stopped`).
 //! - Ctrl-C ends every open stream ([`sse_core::server::Shutdown`]), so the graceful shutdown
 //!   finishes at once.
+//!
+//! ## The chat
+//!
+//! ```sh
+//! cargo run -p examples --bin chat-axum
+//! # listening on http://127.0.0.1:8845/     (PORT=0 picks any free port)
+//! curl -sN http://127.0.0.1:8845/events &
+//! curl -s -d '{"user": "ada", "text": "hello"}' http://127.0.0.1:8845/send
+//! # {"id":"1"}
+//! # event: chat
+//! # id: 1
+//! # data: {"user":"ada","text":"hello","time":"2026-11-26 06:30:01 UTC"}
+//! curl -sN -H 'Last-Event-ID: 1' http://127.0.0.1:8845/events   # or ?lastEventId=1
+//! # (every message after 1, then live ones)
+//! ```
+//!
+//! Open the page in two tabs: what one sends, both show. Press "disconnect", send from the
+//! other tab, press "reconnect": the page opens `/events?lastEventId=<the last id it saw>` and
+//! the missed messages arrive, once each, before the live ones. Every message goes through a
+//! [`sse_core::hub::Hub`] ([`chat::ChatState`]), wired to the endpoint in one call,
+//! [`sse_axum::Sse::from_hub`]; the same call exists in `sse-actix` and `sse-warp`.
 
 use std::convert::Infallible;
 use std::fmt;
@@ -51,6 +74,8 @@ use sse_core::Event;
 use sse_core::server::Shutdown;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
+pub mod chat;
+pub mod chat_axum;
 pub mod clock_actix;
 pub mod clock_axum;
 pub mod clock_warp;
@@ -338,6 +363,11 @@ pub fn start_id(last_event_id: Option<&str>) -> u64 {
 /// The address to listen on: `127.0.0.1`, port from the `PORT` environment variable (`0` means
 /// any free port), [`DEFAULT_PORT`] when it is not set.
 pub fn addr_from_env() -> io::Result<SocketAddr> {
+    addr_from_env_or(DEFAULT_PORT)
+}
+
+/// Like [`addr_from_env`], with `default_port` when `PORT` is not set.
+pub fn addr_from_env_or(default_port: u16) -> io::Result<SocketAddr> {
     let port = match std::env::var("PORT") {
         Ok(port) => port.trim().parse::<u16>().map_err(|e| {
             io::Error::new(
@@ -345,7 +375,7 @@ pub fn addr_from_env() -> io::Result<SocketAddr> {
                 format!("PORT={port:?} is not a port number: {e}"),
             )
         })?,
-        Err(std::env::VarError::NotPresent) => DEFAULT_PORT,
+        Err(std::env::VarError::NotPresent) => default_port,
         Err(e) => return Err(io::Error::new(io::ErrorKind::InvalidInput, e)),
     };
     Ok(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
@@ -360,7 +390,13 @@ pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
 
 /// Binds [`addr_from_env`] and prints `listening on http://127.0.0.1:PORT/` on stdout.
 pub fn bind_from_env() -> io::Result<TcpListener> {
-    let listener = bind(addr_from_env()?)?;
+    bind_from_env_or(DEFAULT_PORT)
+}
+
+/// Binds [`addr_from_env_or`]`(default_port)` and prints `listening on http://127.0.0.1:PORT/`
+/// on stdout.
+pub fn bind_from_env_or(default_port: u16) -> io::Result<TcpListener> {
+    let listener = bind(addr_from_env_or(default_port)?)?;
     println!("listening on http://{}/", listener.local_addr()?);
     Ok(listener)
 }

@@ -8,7 +8,7 @@
 //! (both sides take the same lock, so a publish is either in the replay or in the live part).
 //!
 //! Subscribers have no queue of their own: each is a cursor into the shared window, so an idle
-//! or slow subscriber costs about a hundred bytes (measured in `tests/hub_memory.rs`), never a
+//! or slow subscriber costs about 150 bytes (measured in `tests/hub_memory.rs`), never a
 //! copy of the events. A subscriber that leaves more than [`HubConfig::max_lag`] live events
 //! undelivered (or whose next event was evicted) is handled by the [`LagPolicy`]: by default
 //! its stream ends, the client reconnects with its `Last-Event-ID` and resumes from the window
@@ -474,9 +474,9 @@ impl Hub {
     /// How many subscriptions are live: created, not dropped, and not ended (by the lag
     /// policy, or by [`Hub::close`] once they delivered everything).
     ///
-    /// A subscriber that lags is ended by the next publish that sweeps (see
-    /// [`HubConfig::max_lag`]) even if its stream is never polled again, so this count drops
-    /// when a client stops reading.
+    /// With [`LagPolicy::Disconnect`], a subscriber that lags is ended by the next publish
+    /// that sweeps (see [`HubConfig::max_lag`]) even if its stream is never polled again, so
+    /// this count drops when a client stops reading.
     pub fn subscriber_count(&self) -> usize {
         self.shared.lock().subscribers
     }

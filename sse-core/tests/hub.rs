@@ -341,3 +341,40 @@ fn a_subscriber_never_polled_again_is_ended_by_publishing() {
     drop(reader);
     assert_eq!(hub.subscriber_count(), 0);
 }
+
+/// With `SkipToOldest`, a replay overtaken by eviction skips only what was evicted: the
+/// retained rest of the replay is still delivered.
+#[test]
+fn skip_to_oldest_during_a_replay_skips_only_what_was_evicted() {
+    let hub = Hub::with_config(
+        HubConfig::default()
+            .capacity(10)
+            .max_lag(5)
+            .lag_policy(LagPolicy::SkipToOldest),
+    );
+    for i in 1..=10 {
+        hub.publish(Event::message(i.to_string()));
+    }
+    let mut sub = hub.subscribe(Some("1"));
+    assert_eq!(sub.resume(), Resume::Replayed(9));
+    let first_two: Vec<String> = (0..2)
+        .map(|_| {
+            let frame = futures_util::FutureExt::now_or_never(sub.next()).unwrap();
+            decode(&[frame.unwrap()])[0].2.clone()
+        })
+        .collect();
+    assert_eq!(first_two, ["2", "3"]);
+    // Five live events evict 1..=5; the subscriber is 5 live events behind (not lagging),
+    // but its next event (4) is gone.
+    for i in 11..=15 {
+        hub.publish(Event::message(i.to_string()));
+    }
+    let got = decode(&take_ready(&mut sub));
+    assert_eq!(got[0].0, "sse-reset");
+    assert_eq!(got[0].2, "3", "data of the reset is the last id delivered");
+    let data: Vec<usize> = got[1..]
+        .iter()
+        .map(|(_, _, d)| d.parse().unwrap())
+        .collect();
+    assert!(data.into_iter().eq(6..=15));
+}

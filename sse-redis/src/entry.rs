@@ -153,7 +153,18 @@ mod tests {
         let c = EntryId::parse("1700000000001-2").unwrap();
         assert!(a < b && b < c && EntryId::ZERO < a);
         assert_eq!(b.to_string(), "1700000000000-10");
-        for bad in ["", "1", "1-", "-1", "a-1", "1-b", "1-2-3", "+1-2", "1 -2", "99999999999999999999-0"] {
+        for bad in [
+            "",
+            "1",
+            "1-",
+            "-1",
+            "a-1",
+            "1-b",
+            "1-2-3",
+            "+1-2",
+            "1 -2",
+            "99999999999999999999-0",
+        ] {
             assert_eq!(EntryId::parse(bad), None, "{bad:?}");
         }
     }

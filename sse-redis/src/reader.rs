@@ -13,7 +13,7 @@ use std::time::Duration;
 use redis::AsyncCommands;
 use redis::aio::MultiplexedConnection;
 use redis::streams::{StreamId, StreamRangeReply, StreamReadOptions, StreamReadReply};
-use sse_core::hub::{Hub, Resume};
+use sse_core::hub::Hub;
 use tokio::sync::watch;
 
 use crate::entry::{self, EntryId};
@@ -84,7 +84,10 @@ impl Reader {
     }
 
     /// Loads the newest `window` entries into the hub (oldest first) and goes on after them.
-    pub(crate) async fn load(&mut self, conn: &mut MultiplexedConnection) -> redis::RedisResult<()> {
+    pub(crate) async fn load(
+        &mut self,
+        conn: &mut MultiplexedConnection,
+    ) -> redis::RedisResult<()> {
         let newest: StreamRangeReply = conn
             .xrevrange_count(&self.key, "+", "-", self.window)
             .await?;
@@ -129,33 +132,33 @@ impl Reader {
         Ok(conn)
     }
 
-    /// Where to go on after a reconnection. Normally after the last entry seen; but the stream
-    /// may have been lost meanwhile (Redis restarted without persistence, or the key was
-    /// deleted) and be new, and then the last id seen must not become a wall:
+    /// Where to go on after a reconnection: after the newest entry of the stream that is not
+    /// newer than the last entry read (`XREVRANGE key <last> - COUNT 1`), or from `0-0` when
+    /// there is none. Normally that is the last entry read itself. But the stream may have been
+    /// lost or rolled back meanwhile, and the last id read must not become a wall:
     ///
-    /// - stream empty or missing: from `0-0`, everything that appears in it is new;
-    /// - newest entry at or after the last seen: after the last seen (the usual case; also a
-    ///   new stream, since `*` ids are the clock's milliseconds and have moved on);
-    /// - newest entry before the last seen (a new stream and a clock that went back, or a
-    ///   restore that lost the stream's tail): after that newest entry if this instance has
-    ///   it (what follows is new), else from `0-0` (the whole stream is new to us).
+    /// - Redis restarted without persistence (or the key was deleted): the stream is empty or
+    ///   holds only entries added since, whose `*` ids (the clock's milliseconds) are above the
+    ///   last id read. Read from `0-0`: everything in it is new.
+    /// - Redis restarted from a snapshot that lacks the newest entries: the newest entry at or
+    ///   before the last id read is the snapshot's last one, which this instance has already
+    ///   read. Read after it: what follows was added since the restart.
+    ///
+    /// (A new stream whose ids are below the last id read, which takes a clock that went back
+    /// across the restart, has its entries up to that id skipped by this rule: it cannot tell
+    /// them from a snapshot's.)
     async fn resume_point(&self, conn: &mut MultiplexedConnection) -> redis::RedisResult<EntryId> {
-        let newest: StreamRangeReply = conn.xrevrange_count(&self.key, "+", "-", 1).await?;
-        let newest = newest.ids.first().and_then(|e| EntryId::parse(&e.id));
-        Ok(match (newest, self.last) {
-            (None, _) | (Some(_), None) => EntryId::ZERO,
-            (Some(newest), Some(last)) if newest >= last => last,
-            (Some(newest), Some(_)) if self.has(newest) => newest,
-            (Some(_), Some(_)) => EntryId::ZERO,
-        })
-    }
-
-    /// Whether the local window holds entry `id`.
-    fn has(&self, id: EntryId) -> bool {
-        matches!(
-            self.hub.subscribe(Some(&id.to_string())).resume(),
-            Resume::Replayed(_)
-        )
+        let Some(last) = self.last else {
+            return Ok(EntryId::ZERO);
+        };
+        let at_or_before: StreamRangeReply = conn
+            .xrevrange_count(&self.key, last.to_string(), "-", 1)
+            .await?;
+        Ok(at_or_before
+            .ids
+            .first()
+            .and_then(|e| EntryId::parse(&e.id))
+            .unwrap_or(EntryId::ZERO))
     }
 
     /// One `XREAD`: waits up to the block time, applies what came.

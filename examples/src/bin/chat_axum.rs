@@ -1,0 +1,17 @@
+//! The chat on axum: `cargo run -p examples --bin chat-axum`, then open
+//! <http://127.0.0.1:8845/> in two tabs (set `PORT` to change the port, `PORT=0` for any free
+//! one).
+//!
+//! The handlers are in `examples::chat_axum`; this file binds, prints the address and serves
+//! until Ctrl-C, which ends every open event stream.
+
+use examples::chat::{CHAT_PORT, ChatState};
+use examples::{bind_from_env_or, chat_axum, trigger_on_ctrl_c};
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let listener = bind_from_env_or(CHAT_PORT)?;
+    let state = ChatState::new();
+    tokio::spawn(trigger_on_ctrl_c(state.shutdown.clone()));
+    chat_axum::serve(listener, state).await
+}
