@@ -94,6 +94,7 @@ pub struct Event {
 
 impl Event {
     /// Starts building an event.
+    #[inline]
     pub fn builder() -> EventBuilder {
         EventBuilder::default()
     }
@@ -194,29 +195,82 @@ impl Event {
     /// events into one cleared buffer allocates nothing once the buffer is large enough.
     pub fn encode(&self, out: &mut alloc::vec::Vec<u8>) {
         out.reserve(self.size_hint());
-        self.encode_with(&mut |bytes: &[u8]| out.extend_from_slice(bytes));
+        self.encode_with(&mut |bytes: &[u8]| out.extend_from_slice(bytes), false);
     }
 
-    /// The wire form of this event as a new vector.
+    /// The wire form of this event as a new vector (allocated once, at its exact size).
     pub fn to_vec(&self) -> alloc::vec::Vec<u8> {
-        let mut out = alloc::vec::Vec::new();
-        self.encode(&mut out);
+        // Data on one line (the common case) is looked at once: to know that it is one line.
+        let one_line = self
+            .data
+            .as_deref()
+            .is_none_or(|data| memchr::memchr2(b'\r', b'\n', data.as_bytes()).is_none());
+        if let (true, Some(data), None, None, None, None) = (
+            one_line,
+            &self.data,
+            &self.comment,
+            self.retry,
+            &self.event,
+            &self.id,
+        ) {
+            // The most common event of all, a single line of data, written directly.
+            let mut out = alloc::vec::Vec::with_capacity(data.len() + 8);
+            out.extend_from_slice(b"data: ");
+            out.extend_from_slice(data.as_bytes());
+            out.extend_from_slice(b"\n\n");
+            return out;
+        }
+        let mut out = alloc::vec::Vec::with_capacity(self.encoded_len(one_line));
+        self.encode_with(&mut |bytes: &[u8]| out.extend_from_slice(bytes), one_line);
         out
+    }
+
+    /// The exact size of the wire form; `one_line`: the data is known to have no line end.
+    fn encoded_len(&self, one_line: bool) -> usize {
+        let mut n = 1;
+        if let Some(comment) = &self.comment {
+            n += Lines::new(comment.as_bytes())
+                .map(|line| if line.is_empty() { 2 } else { line.len() + 3 })
+                .sum::<usize>();
+        }
+        if let Some(retry) = self.retry {
+            let millis = u64::try_from(retry.as_millis()).unwrap_or(u64::MAX);
+            n += 8 + format_u64(millis, &mut [0u8; 20]).len();
+        }
+        if let Some(event) = &self.event {
+            n += event.len() + 8;
+        }
+        if let Some(id) = &self.id {
+            n += id.len() + 5;
+        }
+        if let Some(data) = &self.data {
+            n += if one_line {
+                data.len() + 7
+            } else {
+                Lines::new(data.as_bytes())
+                    .map(|line| line.len() + 7)
+                    .sum::<usize>()
+            };
+        }
+        n
     }
 
     /// Writes the wire form of this event into any [`bytes::BufMut`].
     #[cfg(feature = "bytes")]
     pub fn encode_buf<B: bytes::BufMut>(&self, buf: &mut B) {
-        self.encode_with(&mut |bytes: &[u8]| buf.put_slice(bytes));
+        self.encode_with(&mut |bytes: &[u8]| buf.put_slice(bytes), false);
     }
 
     /// The wire form of this event as one [`bytes::Bytes`] frame.
     #[cfg(feature = "bytes")]
+    #[inline]
     pub fn to_bytes(&self) -> bytes::Bytes {
         bytes::Bytes::from(self.to_vec())
     }
 
-    fn encode_with(&self, put: &mut dyn FnMut(&[u8])) {
+    /// Writes the wire form through `put`; `one_line`: the data is known to have no line end
+    /// (it is then not searched again).
+    fn encode_with(&self, put: &mut impl FnMut(&[u8]), one_line: bool) {
         if let Some(comment) = &self.comment {
             for line in Lines::new(comment.as_bytes()) {
                 if line.is_empty() {
@@ -246,10 +300,16 @@ impl Event {
             put(b"\n");
         }
         if let Some(data) = &self.data {
-            for line in Lines::new(data.as_bytes()) {
+            if one_line {
                 put(b"data: ");
-                put(line);
+                put(data.as_bytes());
                 put(b"\n");
+            } else {
+                for line in Lines::new(data.as_bytes()) {
+                    put(b"data: ");
+                    put(line);
+                    put(b"\n");
+                }
             }
         }
         put(b"\n");
@@ -325,6 +385,7 @@ impl EventBuilder {
     }
 
     /// Finishes the event, or returns the first invalid value that was given.
+    #[inline]
     pub fn build(self) -> Result<Event, EventError> {
         match self.error {
             Some(e) => Err(e),
@@ -426,6 +487,33 @@ mod tests {
         assert_eq!(e.to_vec(), b"retry: 18446744073709551615\n\n");
         let e = Event::builder().retry(Duration::MAX).build().unwrap();
         assert_eq!(e.to_vec(), b"retry: 18446744073709551615\n\n");
+    }
+
+    #[test]
+    fn to_vec_is_allocated_at_its_exact_size() {
+        let events = [
+            Event::message("x"),
+            Event::message(""),
+            Event::message("a\r\nb\rc\n"),
+            Event::comment("c1\n\nc2"),
+            Event::builder()
+                .comment("")
+                .retry(Duration::from_millis(1234))
+                .event("e")
+                .id("")
+                .data("d\n")
+                .build()
+                .unwrap(),
+            Event::builder().retry(Duration::MAX).build().unwrap(),
+        ];
+        for event in events {
+            let wire = event.to_vec();
+            assert_eq!(wire.len(), event.encoded_len(false), "{event:?}");
+            assert_eq!(wire.capacity(), wire.len(), "{event:?}");
+            let mut again = Vec::new();
+            event.encode(&mut again);
+            assert_eq!(wire, again);
+        }
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //!
 //! # How it stays linear
 //!
-//! Each byte is looked at once: line ends are found with `memchr2` over the new bytes only. A
+//! Each byte is looked at once: line ends are found with `memchr2` over the new bytes only (short
+//! spans and blank lines are looked at directly, which is cheaper than a `memchr2` call). A
 //! line that lies inside one chunk is processed in place (no copy); only a line cut by a chunk
 //! boundary is copied into a carry-over buffer, and its end is searched for in the new chunk
 //! only. A CR is a line end the moment it is seen (a following LF is skipped, even in the next
@@ -44,6 +45,10 @@ impl Limits {
     pub const DEFAULT_MAX_LINE_LENGTH: usize = 4 << 20;
     /// Default largest data buffer of one event, in bytes (each data line counts its value plus
     /// one LF): 8 MiB.
+    ///
+    /// Sizes count input bytes. Decoding replaces each invalid UTF-8 byte with U+FFFD (three
+    /// bytes), so a dispatched event's `data()` can be up to three times the limit; memory
+    /// stays bounded either way.
     pub const DEFAULT_MAX_EVENT_SIZE: usize = 8 << 20;
 
     /// No limits at all: memory grows with the input. Only for input that is already trusted
@@ -122,26 +127,36 @@ impl fmt::Display for ParseError {
 impl core::error::Error for ParseError {}
 
 /// A dispatched event, as a browser's `MessageEvent` would show it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct MessageEvent {
-    event_type: Arc<str>,
+    event_type: Text,
     data: String,
-    last_event_id: Arc<str>,
+    last_event_id: Text,
+}
+
+impl fmt::Debug for MessageEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MessageEvent")
+            .field("event_type", &self.event_type())
+            .field("data", &self.data)
+            .field("last_event_id", &self.last_event_id())
+            .finish()
+    }
 }
 
 impl MessageEvent {
     /// Creates an event by hand (for tests, or for sources other than the parser).
     pub fn new(event_type: &str, data: impl Into<String>, last_event_id: &str) -> MessageEvent {
         MessageEvent {
-            event_type: Arc::from(event_type),
+            event_type: Text::new(event_type, MESSAGE),
             data: data.into(),
-            last_event_id: Arc::from(last_event_id),
+            last_event_id: Text::new(last_event_id, ""),
         }
     }
 
     /// The event type: the last `event:` value of the block, or `"message"`.
     pub fn event_type(&self) -> &str {
-        &self.event_type
+        self.event_type.get(MESSAGE)
     }
 
     /// The data: the `data:` values of the block joined with LF.
@@ -156,7 +171,7 @@ impl MessageEvent {
 
     /// The last event ID at the time this event was dispatched (it persists across events).
     pub fn last_event_id(&self) -> &str {
-        &self.last_event_id
+        self.last_event_id.get("")
     }
 
     /// Deserializes the data as JSON.
@@ -219,12 +234,13 @@ pub struct Parser {
     /// The event being built hit a limit: ignore lines up to the next blank line.
     discarding: bool,
     /// The last event ID buffer: set by `id:` lines.
-    id_buffer: Arc<str>,
+    id_buffer: Text,
+    /// An `id:` line set the buffer since the last blank line.
+    id_set: bool,
     /// The event source's last event ID: the buffer as of the last blank line.
-    last_event_id: Arc<str>,
+    last_event_id: Text,
     /// The type of the last dispatched named event, reused while the name repeats.
-    last_type: Arc<str>,
-    message_type: Arc<str>,
+    last_type: Text,
     reconnection_time: Option<Duration>,
     /// Input left over by a [`Feed`] dropped before it was exhausted.
     stash: Vec<u8>,
@@ -245,7 +261,6 @@ impl Parser {
 
     /// A parser with the given limits.
     pub fn with_limits(limits: Limits) -> Parser {
-        let message_type: Arc<str> = Arc::from("message");
         Parser {
             limits,
             line: Vec::new(),
@@ -255,10 +270,10 @@ impl Parser {
             data: Vec::new(),
             event_type: Vec::new(),
             discarding: false,
-            id_buffer: Arc::from(""),
-            last_event_id: Arc::from(""),
-            last_type: message_type.clone(),
-            message_type,
+            id_buffer: Text::DEFAULT,
+            id_set: false,
+            last_event_id: Text::DEFAULT,
+            last_type: Text::DEFAULT,
             reconnection_time: None,
             stash: Vec::new(),
             stash_pos: 0,
@@ -277,14 +292,15 @@ impl Parser {
     /// block had data). An `id:` line in a block that the input cut off is never committed:
     /// a client resuming after a cut does not skip the event it never received.
     pub fn last_event_id(&self) -> &str {
-        &self.last_event_id
+        self.last_event_id.get("")
     }
 
     /// Sets the last event ID (and its buffer), for example to the one a client had before a
     /// restart.
     pub fn set_last_event_id(&mut self, id: &str) {
-        self.last_event_id = Arc::from(id);
+        self.last_event_id = Text::new(id, "");
         self.id_buffer = self.last_event_id.clone();
+        self.id_set = false;
     }
 
     /// The reconnection time set by the last valid `retry:` field, if any.
@@ -296,6 +312,7 @@ impl Parser {
     ///
     /// Dropping the iterator before it is exhausted loses nothing: the rest of the chunk is kept
     /// and parsed first by the next call.
+    #[inline]
     pub fn feed<'p, 'a>(&'p mut self, chunk: &'a [u8]) -> Feed<'p, 'a> {
         Feed {
             parser: self,
@@ -307,6 +324,7 @@ impl Parser {
     ///
     /// Returns `None` once all of `input` is consumed (it is then empty). This is the primitive
     /// under [`Parser::feed`], for callers that manage their own buffers.
+    #[inline]
     pub fn parse_next(&mut self, input: &mut &[u8]) -> Option<Result<Parsed, ParseError>> {
         if self.stash_pos < self.stash.len() {
             let stash = core::mem::take(&mut self.stash);
@@ -344,7 +362,7 @@ impl Parser {
             || (self.bom > 0 && self.bom < BOM_DONE)
             || !self.data.is_empty()
             || !self.event_type.is_empty()
-            || *self.id_buffer != *self.last_event_id
+            || self.id_buffer != self.last_event_id
             || self.discarding;
         self.line.clear();
         self.skipping_line = false;
@@ -355,6 +373,7 @@ impl Parser {
         self.discarding = false;
         // An id that no blank line committed belongs to the cut-off block.
         self.id_buffer = self.last_event_id.clone();
+        self.id_set = false;
         Finish {
             items: leftover.into_iter(),
             discarded,
@@ -383,7 +402,7 @@ impl Parser {
                 self.line.extend_from_slice(&BOM[..matched]);
                 self.bom = BOM_DONE;
             }
-            let line_end = memchr::memchr2(b'\r', b'\n', buf);
+            let line_end = find_line_end(buf);
             if self.skipping_line {
                 let i = match line_end {
                     Some(i) => i,
@@ -398,60 +417,65 @@ impl Parser {
                 continue;
             }
             let max = self.limits.max_line_length;
-            match line_end {
-                None => {
-                    *input = &[];
-                    if buf.len() > max.saturating_sub(self.line.len()) {
-                        self.line.clear();
-                        self.skipping_line = true;
-                        return self.fail(ParseError::LineTooLong { limit: max });
-                    }
-                    self.line.extend_from_slice(buf);
-                    return None;
+            let Some(i) = line_end else {
+                *input = &[];
+                if buf.len() > max.saturating_sub(self.line.len()) {
+                    self.line.clear();
+                    self.skipping_line = true;
+                    return self.fail(ParseError::LineTooLong { limit: max }).map(Err);
                 }
-                Some(i) => {
-                    self.after_cr = buf[i] == b'\r';
-                    *input = &buf[i + 1..];
-                    let out = if i > max.saturating_sub(self.line.len()) {
-                        self.line.clear();
-                        self.fail(ParseError::LineTooLong { limit: max })
-                    } else if self.line.is_empty() {
-                        self.process_line(&buf[..i])
-                    } else {
-                        let mut line = core::mem::take(&mut self.line);
-                        line.extend_from_slice(&buf[..i]);
-                        let out = self.process_line(&line);
-                        line.clear();
-                        self.line = line;
-                        out
-                    };
-                    if out.is_some() {
-                        return out;
-                    }
+                self.line.extend_from_slice(buf);
+                return None;
+            };
+            self.after_cr = buf[i] == b'\r';
+            *input = &buf[i + 1..];
+            // The outputs are built right here, in the return value: moving an event through
+            // helper functions' return values costs more than building it.
+            let field = if i > max.saturating_sub(self.line.len()) {
+                self.line.clear();
+                self.fail(ParseError::LineTooLong { limit: max }).map(Err)
+            } else if !self.line.is_empty() {
+                let mut line = core::mem::take(&mut self.line);
+                line.extend_from_slice(&buf[..i]);
+                let out = self.process_field(&line);
+                line.clear();
+                self.line = line;
+                out
+            } else if i == 0 {
+                // A blank line: dispatch the event.
+                if self.end_block() {
+                    return Some(Ok(Parsed::Event(self.take_event())));
                 }
+                continue;
+            } else {
+                self.process_field(&buf[..i])
+            };
+            match field {
+                None => {}
+                Some(Ok(retry)) => return Some(Ok(Parsed::Retry(retry))),
+                Some(Err(error)) => return Some(Err(error)),
             }
         }
     }
 
-    /// Discards the event being built; reports `error` unless this event already failed.
-    fn fail(&mut self, error: ParseError) -> Option<Result<Parsed, ParseError>> {
+    /// Discards the event being built; returns `error` unless this event already failed.
+    fn fail(&mut self, error: ParseError) -> Option<ParseError> {
         self.data.clear();
         self.event_type.clear();
         if self.discarding {
             return None;
         }
         self.discarding = true;
-        Some(Err(error))
+        Some(error)
     }
 
-    fn process_line(&mut self, line: &[u8]) -> Option<Result<Parsed, ParseError>> {
-        let Some(&first) = line.first() else {
-            return self.dispatch();
-        };
+    /// Processes a line that is not blank; returns a new reconnection time or an error.
+    fn process_field(&mut self, line: &[u8]) -> Option<Result<Duration, ParseError>> {
+        let first = *line.first()?;
         if self.discarding || first == b':' {
             return None;
         }
-        let (name, value) = match memchr::memchr(b':', line) {
+        let (name, value) = match find_colon(line) {
             Some(colon) => {
                 let value = &line[colon + 1..];
                 (&line[..colon], value.strip_prefix(b" ").unwrap_or(value))
@@ -463,7 +487,7 @@ impl Parser {
                 let room = self.limits.max_event_size.saturating_sub(self.data.len());
                 if value.len() >= room {
                     let limit = self.limits.max_event_size;
-                    return self.fail(ParseError::EventTooLarge { limit });
+                    return self.fail(ParseError::EventTooLarge { limit }).map(Err);
                 }
                 self.data.extend_from_slice(value);
                 self.data.push(b'\n');
@@ -472,15 +496,18 @@ impl Parser {
                 self.event_type.clear();
                 self.event_type.extend_from_slice(value);
             }
-            // An id with NUL is ignored; an unchanged id keeps the shared string.
-            b"id" if memchr::memchr(0, value).is_none() && value != self.id_buffer.as_bytes() => {
-                self.id_buffer = Arc::from(decode(value));
+            // An id with NUL is ignored; an unchanged id keeps the stored string.
+            b"id" if memchr::memchr(0, value).is_none() => {
+                if value != self.id_buffer.get("").as_bytes() {
+                    self.id_buffer = Text::decode(value, "");
+                }
+                self.id_set = true;
             }
             b"retry" => {
                 if let Some(millis) = parse_digits(value) {
                     let retry = Duration::from_millis(millis);
                     self.reconnection_time = Some(retry);
-                    return Some(Ok(Parsed::Retry(retry)));
+                    return Some(Ok(retry));
                 }
             }
             _ => {}
@@ -488,38 +515,81 @@ impl Parser {
         None
     }
 
-    fn dispatch(&mut self) -> Option<Result<Parsed, ParseError>> {
+    /// A blank line ends the block: commits the id, and tells whether an event is to be
+    /// dispatched (then [`Parser::take_event`] builds it).
+    fn end_block(&mut self) -> bool {
         // Step 1 of "dispatch the event": commit the last event ID buffer, with or without
         // data (and for a block discarded by a limit: its id lines came before the error).
-        if !Arc::ptr_eq(&self.last_event_id, &self.id_buffer) {
-            self.last_event_id = self.id_buffer.clone();
-        }
+        self.commit_id();
         if self.discarding {
             self.discarding = false;
             self.data.clear();
             self.event_type.clear();
-            return None;
+            return false;
         }
-        let Some((_newline, data)) = self.data.split_last() else {
+        if self.data.is_empty() {
             self.event_type.clear();
-            return None;
-        };
-        let data = decode(data);
+            return false;
+        }
+        true
+    }
+
+    /// Step 1 of "dispatch the event": the last event ID buffer becomes the last event ID.
+    fn commit_id(&mut self) {
+        if self.id_set {
+            self.id_set = false;
+            self.last_event_id = self.id_buffer.clone();
+        }
+    }
+
+    /// The event of a block that [`Parser::end_block`] said to dispatch.
+    #[inline]
+    fn take_event(&mut self) -> MessageEvent {
+        // The data buffer ends with the LF of its last line; it is not part of the data.
+        let data = decode(self.data.split_last().map_or(&[][..], |(_lf, data)| data));
         self.data.clear();
+        self.event_with(data)
+    }
+
+    /// The event with `data`, the block's type and the last event ID; resets the type.
+    #[inline]
+    fn event_with(&mut self, data: String) -> MessageEvent {
         let event_type = if self.event_type.is_empty() {
-            self.message_type.clone()
+            Text::DEFAULT
         } else {
-            if self.event_type != self.last_type.as_bytes() {
-                self.last_type = Arc::from(decode(&self.event_type));
+            if self.event_type != self.last_type.get(MESSAGE).as_bytes() {
+                self.last_type = Text::decode(&self.event_type, MESSAGE);
             }
             self.event_type.clear();
             self.last_type.clone()
         };
-        Some(Ok(Parsed::Event(MessageEvent {
+        MessageEvent {
             event_type,
             data,
             last_event_id: self.last_event_id.clone(),
-        })))
+        }
+    }
+}
+
+/// Where the line starting `buf` ends: the first CR or LF.
+///
+/// Blank lines (the end of every event) and short inputs (small chunks) are looked at
+/// directly; `memchr2` pays off on longer spans.
+fn find_line_end(buf: &[u8]) -> Option<usize> {
+    match buf.first() {
+        Some(b'\n' | b'\r') => Some(0),
+        _ if buf.len() < 16 => buf.iter().position(|&b| b == b'\n' || b == b'\r'),
+        _ => memchr::memchr2(b'\r', b'\n', buf),
+    }
+}
+
+/// The first `:` of a line. Field names are short, so the first bytes are looked at directly.
+fn find_colon(line: &[u8]) -> Option<usize> {
+    const HEAD: usize = 8;
+    match line.iter().take(HEAD).position(|&b| b == b':') {
+        Some(i) => Some(i),
+        None if line.len() > HEAD => memchr::memchr(b':', &line[HEAD..]).map(|i| i + HEAD),
+        None => None,
     }
 }
 
@@ -531,6 +601,43 @@ fn decode(bytes: &[u8]) -> String {
     match core::str::from_utf8(bytes) {
         Ok(text) => String::from(text),
         Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
+}
+
+/// The default event type.
+const MESSAGE: &str = "message";
+
+/// The event type or the last event ID of a dispatched event: usually its default (`message`,
+/// or no id), which is then stored as `None`.
+///
+/// Every event carries both, so cloning them must be cheap: an `Arc<str>` costs two atomic
+/// operations per event (one to clone, one to drop), a good part of the cost of parsing a small
+/// event. `None` costs nothing. The default is always stored as `None`, so equal strings are
+/// equal values.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Text(Option<Arc<str>>);
+
+impl Text {
+    const DEFAULT: Text = Text(None);
+
+    fn new(text: &str, default: &str) -> Text {
+        if text == default {
+            Text::DEFAULT
+        } else {
+            Text(Some(Arc::from(text)))
+        }
+    }
+
+    /// UTF-8 decoding as the standard asks (see [`decode`]).
+    fn decode(bytes: &[u8], default: &str) -> Text {
+        match core::str::from_utf8(bytes) {
+            Ok(text) => Text::new(text, default),
+            Err(_) => Text::new(&String::from_utf8_lossy(bytes), default),
+        }
+    }
+
+    fn get<'a>(&'a self, default: &'a str) -> &'a str {
+        self.0.as_deref().unwrap_or(default)
     }
 }
 
@@ -558,6 +665,7 @@ pub struct Feed<'p, 'a> {
 impl Iterator for Feed<'_, '_> {
     type Item = Result<Parsed, ParseError>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         self.parser.parse_next(&mut self.input)
     }
@@ -566,6 +674,7 @@ impl Iterator for Feed<'_, '_> {
 impl core::iter::FusedIterator for Feed<'_, '_> {}
 
 impl Drop for Feed<'_, '_> {
+    #[inline]
     fn drop(&mut self) {
         if !self.input.is_empty() {
             self.parser.stash.extend_from_slice(self.input);
@@ -593,5 +702,77 @@ impl Iterator for Finish {
 
     fn next(&mut self) -> Option<Self::Item> {
         self.items.next()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::format;
+
+    fn parse(input: &[u8]) -> Vec<MessageEvent> {
+        let mut parser = Parser::new();
+        let events = parser
+            .feed(input)
+            .filter_map(|item| match item {
+                Ok(Parsed::Event(event)) => Some(event),
+                _ => None,
+            })
+            .collect();
+        parser.finish();
+        events
+    }
+
+    fn hash(event: &MessageEvent) -> u64 {
+        use core::hash::{BuildHasher, Hasher};
+        // A fixed, dependency-free hasher is enough to compare two hashes.
+        struct Fnv(u64);
+        impl Hasher for Fnv {
+            fn finish(&self) -> u64 {
+                self.0
+            }
+            fn write(&mut self, bytes: &[u8]) {
+                for &b in bytes {
+                    self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+                }
+            }
+        }
+        struct Build;
+        impl BuildHasher for Build {
+            type Hasher = Fnv;
+            fn build_hasher(&self) -> Fnv {
+                Fnv(0xcbf2_9ce4_8422_2325)
+            }
+        }
+        Build.hash_one(event)
+    }
+
+    /// The default type and the empty id are stored as "no string": an explicit
+    /// `event: message`, `MessageEvent::new` and the default must all be the same value.
+    #[test]
+    fn default_type_and_id_compare_hash_and_print_as_strings() {
+        let events = parse(b"data: a\n\nevent: message\ndata: a\n\nid: 7\nevent: x\ndata: a\n\n");
+        let by_hand = MessageEvent::new("message", "a", "");
+        assert_eq!(events[0], by_hand);
+        assert_eq!(events[1], by_hand);
+        assert_eq!(hash(&events[0]), hash(&events[1]));
+        assert_eq!(hash(&events[0]), hash(&by_hand));
+        assert_eq!(events[2], MessageEvent::new("x", "a", "7"));
+        assert_ne!(events[2], MessageEvent::new("x", "a", ""));
+        assert_eq!(
+            format!("{:?}", events[2]),
+            r#"MessageEvent { event_type: "x", data: "a", last_event_id: "7" }"#
+        );
+        assert_eq!(events[0].event_type(), "message");
+        assert_eq!(events[0].last_event_id(), "");
+    }
+
+    /// An id line that resets the id to empty, and one equal to the current id, still commit.
+    #[test]
+    fn id_reset_and_repeat() {
+        let events =
+            parse(b"id: 1\ndata: a\n\nid\ndata: b\n\nid: 2\ndata: c\n\nid: 2\ndata: d\n\n");
+        let ids: Vec<&str> = events.iter().map(MessageEvent::last_event_id).collect();
+        assert_eq!(ids, ["1", "", "2", "2"]);
     }
 }

@@ -1,0 +1,39 @@
+//! Shared by the bench targets: the input shapes, where criterion keeps its results, and a
+//! few helpers. Each bench includes this module with `mod common;` and uses what it needs.
+
+pub(crate) mod inputs;
+
+use std::path::PathBuf;
+
+/// Where criterion writes its results (the same rule criterion 0.5 follows, minus the
+/// `cargo metadata` call): `$CRITERION_HOME`, `$CARGO_TARGET_DIR/criterion`, or the workspace's
+/// `target/criterion`.
+pub(crate) fn criterion_home() -> PathBuf {
+    if let Some(home) = std::env::var_os("CRITERION_HOME") {
+        return PathBuf::from(home);
+    }
+    if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
+        return PathBuf::from(target).join("criterion");
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/criterion")
+}
+
+/// Where the bench targets leave what criterion does not keep (result checks, CPU times), for
+/// the `report` target.
+pub(crate) fn side_dir() -> PathBuf {
+    let dir = criterion_home().join("sse-benches");
+    std::fs::create_dir_all(&dir).expect("create the side-result directory");
+    dir
+}
+
+/// CPU time used by the whole process so far, in nanoseconds (`clock_gettime` with
+/// `CLOCK_PROCESS_CPUTIME_ID`); `None` where the platform cannot tell.
+pub(crate) fn process_cpu_ns() -> Option<u64> {
+    let now = cpu_time::ProcessTime::try_now().ok()?;
+    u64::try_from(now.as_duration().as_nanos()).ok()
+}
+
+/// A quick mode for smoke runs: `SSE_BENCH_QUICK=1` shrinks inputs and measurement times.
+pub(crate) fn quick() -> bool {
+    std::env::var_os("SSE_BENCH_QUICK").is_some_and(|v| v != "0")
+}
