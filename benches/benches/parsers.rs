@@ -7,8 +7,9 @@
 //! must do (`memchr2` per line, UTF-8 check and copy of each data line).
 //!
 //! Every async parser is driven the same way: `futures::executor::block_on` over a
-//! `stream::iter` of the chunks. sse-core runs both that way (`ParseStream`) and through its
-//! sync `Parser::feed`.
+//! `stream::iter` of the chunks. sse-core runs both that way (`ParseStream`), through its
+//! sync `Parser::feed`, and through its borrowing `Parser::feed_with` (events lent to a
+//! callback).
 //!
 //! Before timing, each parser runs once per (shape, chunk size) and its events (type, data,
 //! last event id) are compared with sse-core's; a parser that disagrees is still timed, but
@@ -99,6 +100,20 @@ fn sse_core_sync(input: &[u8], chunk: usize, sink: &mut dyn Sink) {
     parser.finish();
 }
 
+/// `Parser::feed_with`: each event lent to a callback, nothing allocated per event.
+fn sse_core_borrowed(input: &[u8], chunk: usize, sink: &mut dyn Sink) {
+    use sse_core::{ParsedRef, Parser};
+    let mut parser = Parser::new();
+    for piece in input.chunks(chunk) {
+        parser.feed_with(piece, |item| {
+            if let ParsedRef::Event(event) = item {
+                sink.event(event.event_type(), event.data(), event.last_event_id());
+            }
+        });
+    }
+    parser.finish();
+}
+
 fn sse_core_async(input: &[u8], chunk: usize, sink: &mut dyn Sink) {
     use sse_core::Parsed;
     use sse_core::stream::ParseStream;
@@ -169,8 +184,9 @@ fn sse_codec(input: &[u8], chunk: usize, sink: &mut dyn Sink) {
 }
 
 /// The parsers, in table order. The first is the reference for the check.
-const PARSERS: [(&str, ParseFn); 6] = [
+const PARSERS: [(&str, ParseFn); 7] = [
     ("sse-core (sync)", sse_core_sync),
+    ("sse-core (borrowed)", sse_core_borrowed),
     ("sse-core (async)", sse_core_async),
     ("sse-stream", sse_stream),
     ("eventsource-stream", eventsource_stream),

@@ -108,8 +108,9 @@ impl Report {
     }
 }
 
-const PARSERS: [&str; 6] = [
+const PARSERS: [&str; 7] = [
     "sse-core (sync)",
+    "sse-core (borrowed)",
     "sse-core (async)",
     "sse-stream",
     "eventsource-stream",
@@ -142,7 +143,8 @@ fn parsers(r: &mut Report) {
         "## Parsers (MB/s, median; higher is better)\n\n\
          Same bytes, same chunks, same process. Async parsers (and `sse-core (async)`) run under \
          `futures::executor::block_on` over a `stream::iter` of the chunks; `sse-core (sync)` \
-         is `Parser::feed`. A parser whose events (type, data, last event id) differ from \
+         is `Parser::feed`, `sse-core (borrowed)` is `Parser::feed_with` (events lent to a \
+         callback, no allocation per event). A parser whose events (type, data, last event id) differ from \
          sse-core's is marked and left out of the ratios.\n"
     );
     for shape in SHAPES {
@@ -175,9 +177,9 @@ fn parsers(r: &mut Report) {
     );
     let _ = writeln!(
         r.md,
-        "| shape | chunk | sync / sse-stream | async / sse-stream | async / eventsource-stream | async / async-sse | async / sse-codec | sync / memchr2 | async / memchr2 |"
+        "| shape | chunk | sync / sse-stream | borrowed / sse-stream | async / sse-stream | async / eventsource-stream | async / async-sse | async / sse-codec | sync / memchr2 | async / memchr2 |"
     );
-    let _ = writeln!(r.md, "|---|---|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(r.md, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for shape in SHAPES {
         let group = format!("parse/{shape}");
         for chunk in CHUNKS {
@@ -191,6 +193,7 @@ fn parsers(r: &mut Report) {
             let (sync, asynch) = (speed("sse-core (sync)"), speed("sse-core (async)"));
             let cols = [
                 ratio(sync, speed("sse-stream")),
+                ratio(speed("sse-core (borrowed)"), speed("sse-stream")),
                 ratio(asynch, speed("sse-stream")),
                 ratio(asynch, speed("eventsource-stream")),
                 ratio(asynch, speed("async-sse")),

@@ -24,7 +24,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use serde::Deserialize;
-use sse_core::{Limits, ParseError, Parsed, Parser};
+use sse_core::{Limits, ParseError, Parsed, ParsedRef, Parser};
 
 /// One expected parser output.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -255,6 +255,34 @@ pub fn parse_with_cuts(input: &[u8], cuts: &[usize], limits: Limits) -> Outcome 
     }
 }
 
+/// Converts one item of [`Parser::feed_with`] into the harness's [`Output`], through
+/// [`sse_core::EventRef::to_owned`].
+pub fn output_of_ref(item: ParsedRef<'_>) -> Output {
+    output_of(match item {
+        ParsedRef::Event(event) => Ok(Parsed::Event(event.to_owned())),
+        ParsedRef::Retry(retry) => Ok(Parsed::Retry(retry)),
+        ParsedRef::Error(error) => Err(error),
+    })
+}
+
+/// [`parse_with_cuts`] through the borrowing [`Parser::feed_with`] instead of
+/// [`Parser::feed`].
+pub fn parse_with_cuts_borrowed(input: &[u8], cuts: &[usize], limits: Limits) -> Outcome {
+    let mut parser = Parser::with_limits(limits);
+    let mut outputs = Vec::new();
+    let mut start = 0;
+    for &cut in cuts.iter().chain(std::iter::once(&input.len())) {
+        let cut = cut.clamp(start, input.len());
+        parser.feed_with(&input[start..cut], |item| outputs.push(output_of_ref(item)));
+        start = cut;
+    }
+    outputs.extend(parser.finish().map(output_of));
+    Outcome {
+        outputs,
+        last_event_id: parser.last_event_id().to_owned(),
+    }
+}
+
 /// A small deterministic generator (xorshift64*), so random cut points are reproducible.
 #[derive(Debug, Clone)]
 pub struct Rng(u64);
@@ -322,6 +350,50 @@ pub fn check_parser(vector: &Vector) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// [`check_parser`] through the borrowing [`Parser::feed_with`]
+/// ([`parse_with_cuts_borrowed`]), in the same chunkings.
+pub fn check_parser_borrowed(vector: &Vector) -> Result<(), String> {
+    let limits = vector.limits.unwrap_or_default();
+    let seed = vector.name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    for cuts in chunkings(vector.input.len(), seed, 24) {
+        let got = parse_with_cuts_borrowed(&vector.input, &cuts, limits);
+        if got != vector.expected {
+            let shown: Vec<usize> = cuts.iter().copied().take(20).collect();
+            return Err(format!(
+                "{} ({}; rule: {}), feed_with, cuts {:?}{}:\n  expected {:?}\n  got      {:?}",
+                vector.name,
+                vector.file,
+                vector.rule,
+                shown,
+                if cuts.len() > 20 { " ..." } else { "" },
+                vector.expected,
+                got
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Runs [`check_parser_borrowed`] on every vector and panics with every mismatch.
+pub fn assert_all_vectors_pass_borrowed() -> usize {
+    let vectors = vectors();
+    assert!(!vectors.is_empty(), "no conformance vectors found");
+    let failures: Vec<String> = vectors
+        .iter()
+        .filter_map(|v| check_parser_borrowed(v).err())
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} vectors failed:\n{}",
+        failures.len(),
+        vectors.len(),
+        failures.join("\n")
+    );
+    vectors.len()
 }
 
 /// Runs [`check_parser`] on every vector and panics with every mismatch.

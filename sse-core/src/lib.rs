@@ -70,4 +70,6 @@ pub mod server;
 pub mod stream;
 
 pub use event::{Event, EventBuilder, EventError, KEEP_ALIVE};
-pub use parser::{Feed, Finish, Limits, MessageEvent, ParseError, Parsed, Parser};
+pub use parser::{
+    EventRef, Feed, Finish, Limits, MessageEvent, ParseError, Parsed, ParsedRef, Parser,
+};

@@ -198,6 +198,65 @@ pub enum Parsed {
     Retry(Duration),
 }
 
+/// A dispatched event lent by [`Parser::feed_with`]: its strings borrow the parser's buffers,
+/// so nothing is allocated per event.
+///
+/// [`EventRef::to_owned`] gives the [`MessageEvent`] that [`Parser::feed`] would have given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EventRef<'a> {
+    event_type: &'a str,
+    data: &'a str,
+    last_event_id: &'a str,
+}
+
+impl<'a> EventRef<'a> {
+    /// The event type: the last `event:` value of the block, or `"message"`.
+    pub fn event_type(&self) -> &'a str {
+        self.event_type
+    }
+
+    /// The data: the `data:` values of the block joined with LF.
+    pub fn data(&self) -> &'a str {
+        self.data
+    }
+
+    /// The last event ID at the time this event was dispatched (it persists across events).
+    pub fn last_event_id(&self) -> &'a str {
+        self.last_event_id
+    }
+
+    /// The owned event, equal to the one [`Parser::feed`] gives for the same input.
+    pub fn to_owned(self) -> MessageEvent {
+        MessageEvent::new(self.event_type, self.data, self.last_event_id)
+    }
+
+    /// Deserializes the data as JSON (borrowing from it where the target type can).
+    #[cfg(feature = "serde")]
+    pub fn json<T: serde::Deserialize<'a>>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_str(self.data)
+    }
+}
+
+/// One output of [`Parser::feed_with`]: [`Parsed`] and [`ParseError`] in one enum, with the
+/// event borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ParsedRef<'a> {
+    /// A blank line dispatched an event with data.
+    Event(EventRef<'a>),
+    /// A valid `retry:` field set the reconnection time.
+    Retry(Duration),
+    /// A limit was exceeded; the event being built was discarded.
+    Error(ParseError),
+}
+
+/// What the state machine completed; the event itself is still in the parser's buffers.
+enum Step {
+    /// Dispatch the event in `data` / `event_type` (built by `take_event` or `lend_event`).
+    Event,
+    Retry(Duration),
+    Error(ParseError),
+}
+
 /// The incremental event stream parser.
 ///
 /// ```
@@ -245,6 +304,8 @@ pub struct Parser {
     /// Input left over by a [`Feed`] dropped before it was exhausted.
     stash: Vec<u8>,
     stash_pos: usize,
+    /// The lossy decoding of a lent event's data that is not valid UTF-8.
+    scratch: String,
 }
 
 impl Default for Parser {
@@ -277,6 +338,7 @@ impl Parser {
             reconnection_time: None,
             stash: Vec::new(),
             stash_pos: 0,
+            scratch: String::new(),
         }
     }
 
@@ -326,6 +388,58 @@ impl Parser {
     /// under [`Parser::feed`], for callers that manage their own buffers.
     #[inline]
     pub fn parse_next(&mut self, input: &mut &[u8]) -> Option<Result<Parsed, ParseError>> {
+        // The outputs are built right here, in the return value: moving an event through
+        // helper functions' return values costs more than building it.
+        Some(match self.next_step(input)? {
+            Step::Event => Ok(Parsed::Event(self.take_event())),
+            Step::Retry(retry) => Ok(Parsed::Retry(retry)),
+            Step::Error(error) => Err(error),
+        })
+    }
+
+    /// Feeds one chunk and calls `on_item` with each output it completes, in order: the same
+    /// outputs as [`Parser::feed`], with each event lent instead of allocated.
+    ///
+    /// The event's strings borrow the parser's buffers, and are valid for the call only
+    /// ([`EventRef::to_owned`] keeps one). Nothing is allocated per event (except, for data that
+    /// is not valid UTF-8, the first time a lossy decoding outgrows a reused buffer).
+    ///
+    /// ```
+    /// use sse_core::{ParsedRef, Parser};
+    ///
+    /// let mut parser = Parser::new();
+    /// let mut total = 0;
+    /// for chunk in [&b"event: tick\ndata: hel"[..], b"lo\n\nretry: 5\n"] {
+    ///     parser.feed_with(chunk, |item| match item {
+    ///         ParsedRef::Event(event) => {
+    ///             assert_eq!((event.event_type(), event.data()), ("tick", "hello"));
+    ///             total += event.data().len();
+    ///         }
+    ///         ParsedRef::Retry(retry) => assert_eq!(retry.as_millis(), 5),
+    ///         ParsedRef::Error(limit) => eprintln!("event discarded: {limit}"),
+    ///     });
+    /// }
+    /// parser.finish();
+    /// assert_eq!(total, 5);
+    /// ```
+    #[inline]
+    pub fn feed_with<F>(&mut self, chunk: &[u8], mut on_item: F)
+    where
+        F: FnMut(ParsedRef<'_>),
+    {
+        let mut input = chunk;
+        while let Some(step) = self.next_step(&mut input) {
+            match step {
+                Step::Event => self.lend_event(&mut on_item),
+                Step::Retry(retry) => on_item(ParsedRef::Retry(retry)),
+                Step::Error(error) => on_item(ParsedRef::Error(error)),
+            }
+        }
+    }
+
+    /// [`Parser::step`] over the stash left by a dropped [`Feed`] first, then over `input`.
+    #[inline]
+    fn next_step(&mut self, input: &mut &[u8]) -> Option<Step> {
         if self.stash_pos < self.stash.len() {
             let stash = core::mem::take(&mut self.stash);
             let mut rest = &stash[self.stash_pos..];
@@ -380,7 +494,7 @@ impl Parser {
         }
     }
 
-    fn step(&mut self, input: &mut &[u8]) -> Option<Result<Parsed, ParseError>> {
+    fn step(&mut self, input: &mut &[u8]) -> Option<Step> {
         loop {
             let buf = *input;
             let first = *buf.first()?;
@@ -422,15 +536,15 @@ impl Parser {
                 if buf.len() > max.saturating_sub(self.line.len()) {
                     self.line.clear();
                     self.skipping_line = true;
-                    return self.fail(ParseError::LineTooLong { limit: max }).map(Err);
+                    return self
+                        .fail(ParseError::LineTooLong { limit: max })
+                        .map(Step::Error);
                 }
                 self.line.extend_from_slice(buf);
                 return None;
             };
             self.after_cr = buf[i] == b'\r';
             *input = &buf[i + 1..];
-            // The outputs are built right here, in the return value: moving an event through
-            // helper functions' return values costs more than building it.
             let field = if i > max.saturating_sub(self.line.len()) {
                 self.line.clear();
                 self.fail(ParseError::LineTooLong { limit: max }).map(Err)
@@ -444,7 +558,7 @@ impl Parser {
             } else if i == 0 {
                 // A blank line: dispatch the event.
                 if self.end_block() {
-                    return Some(Ok(Parsed::Event(self.take_event())));
+                    return Some(Step::Event);
                 }
                 continue;
             } else {
@@ -452,8 +566,8 @@ impl Parser {
             };
             match field {
                 None => {}
-                Some(Ok(retry)) => return Some(Ok(Parsed::Retry(retry))),
-                Some(Err(error)) => return Some(Err(error)),
+                Some(Ok(retry)) => return Some(Step::Retry(retry)),
+                Some(Err(error)) => return Some(Step::Error(error)),
             }
         }
     }
@@ -554,20 +668,60 @@ impl Parser {
     /// The event with `data`, the block's type and the last event ID; resets the type.
     #[inline]
     fn event_with(&mut self, data: String) -> MessageEvent {
-        let event_type = if self.event_type.is_empty() {
-            Text::DEFAULT
-        } else {
-            if self.event_type != self.last_type.get(MESSAGE).as_bytes() {
-                self.last_type = Text::decode(&self.event_type, MESSAGE);
-            }
-            self.event_type.clear();
+        let event_type = if self.take_type() {
             self.last_type.clone()
+        } else {
+            Text::DEFAULT
         };
         MessageEvent {
             event_type,
             data,
             last_event_id: self.last_event_id.clone(),
         }
+    }
+
+    /// Resets the block's type; true when it had one, which is then in `last_type`.
+    #[inline]
+    fn take_type(&mut self) -> bool {
+        if self.event_type.is_empty() {
+            return false;
+        }
+        if self.event_type != self.last_type.get(MESSAGE).as_bytes() {
+            self.last_type = Text::decode(&self.event_type, MESSAGE);
+        }
+        self.event_type.clear();
+        true
+    }
+
+    /// Lends the event of a block that [`Parser::end_block`] said to dispatch to `on_item`:
+    /// the [`Parser::take_event`] of [`Parser::feed_with`].
+    #[inline]
+    fn lend_event<F: FnMut(ParsedRef<'_>)>(&mut self, on_item: &mut F) {
+        let event_type = if self.take_type() {
+            self.last_type.get(MESSAGE)
+        } else {
+            MESSAGE
+        };
+        // The buffer is out of the parser while it is lent: a panicking `on_item` leaves it
+        // empty, as a dispatch does.
+        let mut data = core::mem::take(&mut self.data);
+        // The data buffer ends with the LF of its last line; it is not part of the data.
+        let bytes = data.split_last().map_or(&[][..], |(_lf, data)| data);
+        let text = match core::str::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(_) => {
+                self.scratch.clear();
+                self.scratch.push_str(&String::from_utf8_lossy(bytes));
+                &self.scratch
+            }
+        };
+        on_item(ParsedRef::Event(EventRef {
+            event_type,
+            data: text,
+            last_event_id: self.last_event_id.get(""),
+        }));
+        data.clear();
+        self.data = data;
     }
 }
 

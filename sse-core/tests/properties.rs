@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use conformance::{Outcome, Output, parse_with_cuts};
+use conformance::{Outcome, Output, parse_with_cuts, parse_with_cuts_borrowed};
 use proptest::prelude::*;
 use sse_core::{Event, Limits, Parsed, Parser};
 
@@ -60,6 +60,43 @@ proptest! {
         prop_assert_eq!(&whole, &cut);
         let bytewise: Vec<usize> = (1..input.len()).collect();
         prop_assert_eq!(&whole, &parse_with_cuts(&input, &bytewise, limits));
+    }
+
+    #[test]
+    fn feed_with_gives_what_feed_gives(
+        (input, cuts) in stream_bytes().prop_flat_map(|input| {
+            let len = input.len();
+            (Just(input), cuts_for(len))
+        }),
+        small_limits in any::<bool>(),
+    ) {
+        let limits = if small_limits {
+            Limits::default().max_line_length(9).max_event_size(14)
+        } else {
+            Limits::default()
+        };
+        let owned = parse_with_cuts(&input, &cuts, limits);
+        prop_assert_eq!(&owned, &parse_with_cuts_borrowed(&input, &cuts, limits));
+        let bytewise: Vec<usize> = (1..input.len()).collect();
+        prop_assert_eq!(&owned, &parse_with_cuts_borrowed(&input, &bytewise, limits));
+
+        // Mixing both ways on one parser (and a `Feed` dropped early) changes nothing either.
+        let mut parser = Parser::with_limits(limits);
+        let mut outputs = Vec::new();
+        let mut start = 0;
+        for (n, &cut) in cuts.iter().chain(std::iter::once(&input.len())).enumerate() {
+            let cut = cut.clamp(start, input.len());
+            let piece = &input[start..cut];
+            match n % 3 {
+                0 => parser.feed_with(piece, |item| outputs.push(conformance::output_of_ref(item))),
+                1 => outputs.extend(parser.feed(piece).map(conformance::output_of)),
+                _ => outputs.extend(parser.feed(piece).take(1).map(conformance::output_of)),
+            }
+            start = cut;
+        }
+        parser.feed_with(b"", |item| outputs.push(conformance::output_of_ref(item)));
+        outputs.extend(parser.finish().map(conformance::output_of));
+        prop_assert_eq!(owned, Outcome { outputs, last_event_id: parser.last_event_id().to_owned() });
     }
 
     #[test]
