@@ -238,15 +238,28 @@ pub fn output_of(item: Result<Parsed, ParseError>) -> Output {
     }
 }
 
+/// `input` cut at the sorted byte offsets `cuts` (clamped to the input): consecutive pieces
+/// that together are exactly `input`.
+pub fn pieces<'a>(input: &'a [u8], cuts: &'a [usize]) -> impl Iterator<Item = &'a [u8]> + 'a {
+    let mut start = 0;
+    let end = input.len();
+    cuts.iter()
+        .copied()
+        .chain(std::iter::once(end))
+        .map(move |cut| {
+            let cut = cut.clamp(start, input.len());
+            let piece = &input[start..cut];
+            start = cut;
+            piece
+        })
+}
+
 /// Parses `input` cut at the sorted byte offsets `cuts`, then finishes.
 pub fn parse_with_cuts(input: &[u8], cuts: &[usize], limits: Limits) -> Outcome {
     let mut parser = Parser::with_limits(limits);
     let mut outputs = Vec::new();
-    let mut start = 0;
-    for &cut in cuts.iter().chain(std::iter::once(&input.len())) {
-        let cut = cut.clamp(start, input.len());
-        outputs.extend(parser.feed(&input[start..cut]).map(output_of));
-        start = cut;
+    for piece in pieces(input, cuts) {
+        outputs.extend(parser.feed(piece).map(output_of));
     }
     outputs.extend(parser.finish().map(output_of));
     Outcome {
@@ -270,11 +283,8 @@ pub fn output_of_ref(item: ParsedRef<'_>) -> Output {
 pub fn parse_with_cuts_borrowed(input: &[u8], cuts: &[usize], limits: Limits) -> Outcome {
     let mut parser = Parser::with_limits(limits);
     let mut outputs = Vec::new();
-    let mut start = 0;
-    for &cut in cuts.iter().chain(std::iter::once(&input.len())) {
-        let cut = cut.clamp(start, input.len());
-        parser.feed_with(&input[start..cut], |item| outputs.push(output_of_ref(item)));
-        start = cut;
+    for piece in pieces(input, cuts) {
+        parser.feed_with(piece, |item| outputs.push(output_of_ref(item)));
     }
     outputs.extend(parser.finish().map(output_of));
     Outcome {
@@ -326,19 +336,22 @@ pub fn chunkings(len: usize, seed: u64, random: usize) -> Vec<Vec<usize>> {
     all
 }
 
-/// Runs one vector through [`sse_core::Parser`] in every chunking of [`chunkings`]; returns a
-/// description of the first mismatch.
-pub fn check_parser(vector: &Vector) -> Result<(), String> {
+/// How a parse is run: the input, its sorted cut points, the limits.
+pub type ParseFn = fn(&[u8], &[usize], Limits) -> Outcome;
+
+/// Runs one vector through `parse` in every chunking of [`chunkings`]; returns a description of
+/// the first mismatch (`path` names the parser path in the message).
+pub fn check_with(vector: &Vector, path: &str, parse: ParseFn) -> Result<(), String> {
     let limits = vector.limits.unwrap_or_default();
     let seed = vector.name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
     });
     for cuts in chunkings(vector.input.len(), seed, 24) {
-        let got = parse_with_cuts(&vector.input, &cuts, limits);
+        let got = parse(&vector.input, &cuts, limits);
         if got != vector.expected {
             let shown: Vec<usize> = cuts.iter().copied().take(20).collect();
             return Err(format!(
-                "{} ({}; rule: {}), cuts {:?}{}:\n  expected {:?}\n  got      {:?}",
+                "{} ({}; rule: {}), {path}, cuts {:?}{}:\n  expected {:?}\n  got      {:?}",
                 vector.name,
                 vector.file,
                 vector.rule,
@@ -350,66 +363,43 @@ pub fn check_parser(vector: &Vector) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Runs one vector through [`sse_core::Parser::feed`] in every chunking of [`chunkings`].
+pub fn check_parser(vector: &Vector) -> Result<(), String> {
+    check_with(vector, "feed", parse_with_cuts)
 }
 
 /// [`check_parser`] through the borrowing [`Parser::feed_with`]
 /// ([`parse_with_cuts_borrowed`]), in the same chunkings.
 pub fn check_parser_borrowed(vector: &Vector) -> Result<(), String> {
-    let limits = vector.limits.unwrap_or_default();
-    let seed = vector.name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-    });
-    for cuts in chunkings(vector.input.len(), seed, 24) {
-        let got = parse_with_cuts_borrowed(&vector.input, &cuts, limits);
-        if got != vector.expected {
-            let shown: Vec<usize> = cuts.iter().copied().take(20).collect();
-            return Err(format!(
-                "{} ({}; rule: {}), feed_with, cuts {:?}{}:\n  expected {:?}\n  got      {:?}",
-                vector.name,
-                vector.file,
-                vector.rule,
-                shown,
-                if cuts.len() > 20 { " ..." } else { "" },
-                vector.expected,
-                got
-            ));
-        }
-    }
-    Ok(())
+    check_with(vector, "feed_with", parse_with_cuts_borrowed)
+}
+
+/// Runs [`check_with`] on every vector and panics with every mismatch; returns the count.
+pub fn assert_all_vectors_pass_with(path: &str, parse: ParseFn) -> usize {
+    let vectors = vectors();
+    assert!(!vectors.is_empty(), "no conformance vectors found");
+    let failures: Vec<String> = vectors
+        .iter()
+        .filter_map(|v| check_with(v, path, parse).err())
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} vectors failed:\n{}",
+        failures.len(),
+        vectors.len(),
+        failures.join("\n")
+    );
+    vectors.len()
 }
 
 /// Runs [`check_parser_borrowed`] on every vector and panics with every mismatch.
 pub fn assert_all_vectors_pass_borrowed() -> usize {
-    let vectors = vectors();
-    assert!(!vectors.is_empty(), "no conformance vectors found");
-    let failures: Vec<String> = vectors
-        .iter()
-        .filter_map(|v| check_parser_borrowed(v).err())
-        .collect();
-    assert!(
-        failures.is_empty(),
-        "{} of {} vectors failed:\n{}",
-        failures.len(),
-        vectors.len(),
-        failures.join("\n")
-    );
-    vectors.len()
+    assert_all_vectors_pass_with("feed_with", parse_with_cuts_borrowed)
 }
 
 /// Runs [`check_parser`] on every vector and panics with every mismatch.
 pub fn assert_all_vectors_pass() -> usize {
-    let vectors = vectors();
-    assert!(!vectors.is_empty(), "no conformance vectors found");
-    let failures: Vec<String> = vectors
-        .iter()
-        .filter_map(|v| check_parser(v).err())
-        .collect();
-    assert!(
-        failures.is_empty(),
-        "{} of {} vectors failed:\n{}",
-        failures.len(),
-        vectors.len(),
-        failures.join("\n")
-    );
-    vectors.len()
+    assert_all_vectors_pass_with("feed", parse_with_cuts)
 }
