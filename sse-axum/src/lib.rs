@@ -77,7 +77,6 @@
 use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
-use std::pin::Pin;
 
 use axum::body::Body;
 use axum::extract::FromRequestParts;
@@ -90,8 +89,6 @@ use sse_core::server::{IntoFrame, RESPONSE_HEADERS, SseBody};
 pub use sse_core::hub::{Hub, HubConfig, LagPolicy};
 pub use sse_core::server::{KeepAlive, Shutdown};
 pub use sse_core::{Event, EventError};
-
-type Signal = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// An event stream response: `Sse::new(stream)`, returned from a handler.
 ///
@@ -111,17 +108,12 @@ type Signal = Pin<Box<dyn Future<Output = ()> + Send>>;
 /// # let _ = response;
 /// ```
 pub struct Sse<S> {
-    events: S,
-    keep_alive: Option<KeepAlive>,
-    shutdown: Option<Signal>,
+    body: SseBody<S>,
 }
 
 impl<S> fmt::Debug for Sse<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Sse")
-            .field("keep_alive", &self.keep_alive)
-            .field("shutdown", &self.shutdown.is_some())
-            .finish_non_exhaustive()
+        f.debug_tuple("Sse").field(&self.body).finish()
     }
 }
 
@@ -143,29 +135,30 @@ where
     /// A response sending `events`, with the default keep-alive.
     pub fn new(events: S) -> Sse<S> {
         Sse {
-            events,
-            keep_alive: Some(KeepAlive::default()),
-            shutdown: None,
+            body: SseBody::new(events).keep_alive(KeepAlive::default()),
         }
     }
 
     /// Sends keep-alive comments as configured (replaces the default).
-    pub fn keep_alive(mut self, keep_alive: KeepAlive) -> Sse<S> {
-        self.keep_alive = Some(keep_alive);
-        self
+    pub fn keep_alive(self, keep_alive: KeepAlive) -> Sse<S> {
+        Sse {
+            body: self.body.keep_alive(keep_alive),
+        }
     }
 
     /// Sends no keep-alive comments.
-    pub fn no_keep_alive(mut self) -> Sse<S> {
-        self.keep_alive = None;
-        self
+    pub fn no_keep_alive(self) -> Sse<S> {
+        Sse {
+            body: self.body.no_keep_alive(),
+        }
     }
 
     /// Ends the stream (cleanly, the body is complete) when `signal` resolves; pass
     /// [`Shutdown::signal`] so a graceful shutdown is not held up by open streams.
-    pub fn shutdown_on(mut self, signal: impl Future<Output = ()> + Send + 'static) -> Sse<S> {
-        self.shutdown = Some(Box::pin(signal));
-        self
+    pub fn shutdown_on(self, signal: impl Future<Output = ()> + Send + 'static) -> Sse<S> {
+        Sse {
+            body: self.body.shutdown_on(signal),
+        }
     }
 }
 
@@ -176,13 +169,7 @@ where
     E: Into<axum::BoxError>,
 {
     fn into_response(self) -> Response {
-        let mut body = SseBody::new(self.events);
-        if let Some(keep_alive) = self.keep_alive {
-            body = body.keep_alive(keep_alive);
-        }
-        if let Some(signal) = self.shutdown {
-            body = body.shutdown_on(signal);
-        }
+        let body = self.body;
         let mut response = Response::new(Body::from_stream(body));
         let headers = response.headers_mut();
         for (name, value) in RESPONSE_HEADERS {

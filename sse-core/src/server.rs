@@ -171,8 +171,8 @@ impl Shutdown {
 struct KeepAliveTimer {
     interval: Duration,
     frame: Bytes,
-    sleep: Pin<Box<Sleep>>,
-    last_activity: Instant,
+    /// Armed on the first poll, so a body can be built outside a runtime.
+    armed: Option<(Pin<Box<Sleep>>, Instant)>,
 }
 
 type BoxedSignal = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -208,16 +208,20 @@ impl<S> SseBody<S> {
         }
     }
 
-    /// Sends keep-alive frames as configured. Needs a tokio runtime with time enabled when
-    /// polled.
+    /// Sends keep-alive frames as configured (replacing any earlier setting). The idle time
+    /// counts from the first poll; polling needs a tokio runtime with time enabled.
     pub fn keep_alive(mut self, keep_alive: KeepAlive) -> SseBody<S> {
-        let now = Instant::now();
         self.keep_alive = Some(KeepAliveTimer {
             interval: keep_alive.interval,
             frame: keep_alive.frame,
-            sleep: Box::pin(tokio::time::sleep_until(now + keep_alive.interval)),
-            last_activity: now,
+            armed: None,
         });
+        self
+    }
+
+    /// Sends no keep-alive frames.
+    pub fn no_keep_alive(mut self) -> SseBody<S> {
+        self.keep_alive = None;
         self
     }
 
@@ -252,10 +256,19 @@ where
                 return Poll::Ready(None);
             }
         }
+        if let Some(timer) = this.keep_alive.as_mut() {
+            if timer.armed.is_none() {
+                let now = Instant::now();
+                let sleep = Box::pin(tokio::time::sleep_until(now + timer.interval));
+                timer.armed = Some((sleep, now));
+            }
+        }
         match events.as_mut().poll_next(cx) {
             Poll::Ready(Some(item)) => {
-                if let Some(timer) = this.keep_alive.as_mut() {
-                    timer.last_activity = Instant::now();
+                if let Some((_, last_activity)) =
+                    this.keep_alive.as_mut().and_then(|t| t.armed.as_mut())
+                {
+                    *last_activity = Instant::now();
                 }
                 return Poll::Ready(Some(item.map(IntoFrame::into_frame)));
             }
@@ -266,18 +279,23 @@ where
             }
             Poll::Pending => {}
         }
-        if let Some(timer) = this.keep_alive.as_mut() {
+        if let Some(KeepAliveTimer {
+            interval,
+            frame,
+            armed: Some((sleep, last_activity)),
+        }) = this.keep_alive.as_mut()
+        {
             // The deadline is moved lazily: events only record their time, and a timer that
             // fires early (activity since it was armed) is re-armed for the real deadline.
-            while timer.sleep.as_mut().poll(cx).is_ready() {
-                let due = timer.last_activity + timer.interval;
+            while sleep.as_mut().poll(cx).is_ready() {
+                let due = *last_activity + *interval;
                 let now = Instant::now();
                 if due <= now {
-                    timer.last_activity = now;
-                    timer.sleep.as_mut().reset(now + timer.interval);
-                    return Poll::Ready(Some(Ok(timer.frame.clone())));
+                    *last_activity = now;
+                    sleep.as_mut().reset(now + *interval);
+                    return Poll::Ready(Some(Ok(frame.clone())));
                 }
-                timer.sleep.as_mut().reset(due);
+                sleep.as_mut().reset(due);
             }
         }
         Poll::Pending

@@ -95,7 +95,6 @@ pub use sse_core::hub::{Hub, HubConfig, LagPolicy};
 pub use sse_core::server::{KeepAlive, Shutdown};
 pub use sse_core::{Event, EventError};
 
-type Signal = Pin<Box<dyn Future<Output = ()> + Send>>;
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// An event stream reply: `sse_warp::reply(stream)` (or `Sse::new(stream)`), returned from a
@@ -120,17 +119,12 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// # let _ = route;
 /// ```
 pub struct Sse<S> {
-    events: S,
-    keep_alive: Option<KeepAlive>,
-    shutdown: Option<Signal>,
+    body: SseBody<S>,
 }
 
 impl<S> fmt::Debug for Sse<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Sse")
-            .field("keep_alive", &self.keep_alive)
-            .field("shutdown", &self.shutdown.is_some())
-            .finish_non_exhaustive()
+        f.debug_tuple("Sse").field(&self.body).finish()
     }
 }
 
@@ -162,29 +156,30 @@ where
     /// A reply sending `events`, with the default keep-alive.
     pub fn new(events: S) -> Sse<S> {
         Sse {
-            events,
-            keep_alive: Some(KeepAlive::default()),
-            shutdown: None,
+            body: SseBody::new(events).keep_alive(KeepAlive::default()),
         }
     }
 
     /// Sends keep-alive comments as configured (replaces the default).
-    pub fn keep_alive(mut self, keep_alive: KeepAlive) -> Sse<S> {
-        self.keep_alive = Some(keep_alive);
-        self
+    pub fn keep_alive(self, keep_alive: KeepAlive) -> Sse<S> {
+        Sse {
+            body: self.body.keep_alive(keep_alive),
+        }
     }
 
     /// Sends no keep-alive comments.
-    pub fn no_keep_alive(mut self) -> Sse<S> {
-        self.keep_alive = None;
-        self
+    pub fn no_keep_alive(self) -> Sse<S> {
+        Sse {
+            body: self.body.no_keep_alive(),
+        }
     }
 
     /// Ends the stream (cleanly, the body is complete) when `signal` resolves; pass
     /// [`Shutdown::signal`] so a graceful shutdown is not held up by open streams.
-    pub fn shutdown_on(mut self, signal: impl Future<Output = ()> + Send + 'static) -> Sse<S> {
-        self.shutdown = Some(Box::pin(signal));
-        self
+    pub fn shutdown_on(self, signal: impl Future<Output = ()> + Send + 'static) -> Sse<S> {
+        Sse {
+            body: self.body.shutdown_on(signal),
+        }
     }
 }
 
@@ -195,13 +190,7 @@ where
     E: Into<BoxError> + Send + 'static,
 {
     fn into_response(self) -> Response {
-        let mut body = SseBody::new(self.events);
-        if let Some(keep_alive) = self.keep_alive {
-            body = body.keep_alive(keep_alive);
-        }
-        if let Some(signal) = self.shutdown {
-            body = body.shutdown_on(signal);
-        }
+        let body = self.body;
         let mut response = warp::reply::stream(SyncStream(Mutex::new(body))).into_response();
         let headers = response.headers_mut();
         for (name, value) in RESPONSE_HEADERS {
