@@ -16,8 +16,10 @@
 //! | `/`                                    | [`injected_event_name`]       | [`check_injected_event_name`]  |
 //! | `/id`, body `format!("{id:?}")` of the `Last-Event-ID` | —             | [`check_last_event_id`]        |
 //! | `/firehose`                            | [`Firehose::stream`]          | [`check_backpressure`]         |
+//! | `/events`                              | `Sse::from_hub` of a [`Hub::new`] | [`check_hub_replay`]       |
+//! | `/events`                              | `Sse::from_hub` of a [`stuck_client_hub`] | [`check_hub_stuck_client`] |
 //!
-//! Every wait is bounded by [`LIMIT`] ([`within`]): a server that hangs fails the test instead of
+//! Every wait is bounded by [`LIMIT`] ([`within`]; [`HUB_LIMIT`] for the hub checks): a server that hangs fails the test instead of
 //! hanging it. The checks only use tokio's timers and sockets, so they run on any tokio-based
 //! runtime (actix's included).
 
@@ -26,15 +28,16 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::future;
 use futures_util::stream::{self, Stream, StreamExt};
+use sse_core::hub::{Hub, HubConfig};
 use sse_core::server::{MAX_LAST_EVENT_ID_LEN, RESPONSE_HEADERS, Shutdown};
-use sse_core::{Event, EventError, KEEP_ALIVE};
-use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
+use sse_core::{Event, EventError, KEEP_ALIVE, Parsed, Parser};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream};
 
 use crate::http::{BodyEnd, Request, Response};
 use crate::replay::{check_replay, replay_events};
@@ -511,4 +514,250 @@ pub async fn check_backpressure(addr: SocketAddr, target: &str, firehose: &Fireh
         events: last,
         bytes,
     }
+}
+
+/// How long any single wait of the hub checks ([`check_hub_replay`],
+/// [`check_hub_stuck_client`]) may take: they move far more data than the others.
+pub const HUB_LIMIT: Duration = Duration::from_secs(10);
+
+/// Awaits `future`, failing the test after [`HUB_LIMIT`].
+pub async fn within_hub<F: Future>(future: F) -> F::Output {
+    tokio::time::timeout(HUB_LIMIT, future)
+        .await
+        .expect("timed out")
+}
+
+/// An open event stream of a hub and its parser.
+struct HubClient {
+    response: Response,
+    parser: Parser,
+}
+
+/// (event type, id, data)
+type Received = (String, String, String);
+
+impl HubClient {
+    async fn connect(addr: SocketAddr, request: Request) -> HubClient {
+        let response = within_hub(request.send(addr)).await.expect("request");
+        assert_eq!(response.status, 200);
+        HubClient {
+            response,
+            parser: Parser::new(),
+        }
+    }
+
+    /// The next `n` events.
+    async fn take(&mut self, n: usize) -> Vec<Received> {
+        let mut out = Vec::new();
+        while out.len() < n {
+            let chunk = within_hub(self.response.chunk())
+                .await
+                .expect("read")
+                .expect("the stream ended");
+            for item in self.parser.feed(&chunk) {
+                if let Ok(Parsed::Event(e)) = item {
+                    out.push((
+                        e.event_type().to_owned(),
+                        e.last_event_id().to_owned(),
+                        e.data().to_owned(),
+                    ));
+                }
+            }
+        }
+        assert_eq!(out.len(), n, "more events than expected: {out:?}");
+        out
+    }
+}
+
+fn ids(events: &[Received]) -> Vec<&str> {
+    events.iter().map(|(_, id, _)| id.as_str()).collect()
+}
+
+/// Waits until `hub` counts `n` subscribers (within [`HUB_LIMIT`]).
+pub async fn hub_subscribers(hub: &Hub, n: usize) {
+    within_hub(async {
+        while hub.subscriber_count() != n {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+}
+
+/// `GET /events`, served by `Sse::from_hub` of `hub` (a fresh [`Hub::new`]), resumes after the
+/// `Last-Event-ID` header or else the `lastEventId` query parameter, answers an id the hub does
+/// not have with the reset frame (`event: sse-reset`, the id as data) and the whole window, and
+/// every stream then goes on live.
+pub async fn check_hub_replay(addr: SocketAddr, hub: &Hub) {
+    assert_eq!(hub.subscriber_count(), 0, "a fresh hub");
+    for i in 1..=5 {
+        hub.publish(Event::message(format!("m{i}")));
+    }
+
+    let mut by_header =
+        HubClient::connect(addr, Request::get("/events").header("Last-Event-ID", "2")).await;
+    assert_eq!(ids(&by_header.take(3).await), ["3", "4", "5"]);
+    let mut by_query = HubClient::connect(addr, Request::get("/events?lastEventId=4")).await;
+    assert_eq!(
+        by_query.take(1).await[0],
+        ("message".into(), "5".into(), "m5".into())
+    );
+    // An id the hub does not have: the documented reset frame, then the whole window.
+    let mut unknown = HubClient::connect(addr, Request::get("/events?lastEventId=nope")).await;
+    let got = unknown.take(6).await;
+    assert_eq!(got[0], ("sse-reset".into(), String::new(), "nope".into()));
+    assert_eq!(ids(&got[1..]), ["1", "2", "3", "4", "5"]);
+    let mut live = HubClient::connect(addr, Request::get("/events")).await;
+    hub_subscribers(hub, 4).await;
+
+    hub.publish(Event::message("m6"));
+    for client in [&mut by_header, &mut by_query, &mut unknown, &mut live] {
+        assert_eq!(
+            client.take(1).await[0],
+            ("message".into(), "6".into(), "m6".into())
+        );
+    }
+}
+
+/// Reads `/events` until `total` events arrived, reconnecting with `Last-Event-ID` when the
+/// server ends the stream (as a browser would); counts what it has received in `progress`;
+/// returns the numbers received, how many times it reconnected, and the open connection.
+async fn read_all(
+    addr: SocketAddr,
+    total: usize,
+    progress: Arc<AtomicUsize>,
+) -> (Vec<usize>, usize, Response) {
+    let mut seen = Vec::with_capacity(total);
+    let mut last_id: Option<String> = None;
+    let mut reconnects = 0;
+    loop {
+        let mut request = Request::get("/events");
+        if let Some(id) = &last_id {
+            request = request.header("last-event-id", id);
+            reconnects += 1;
+        }
+        let mut response = within_hub(request.send(addr)).await.expect("request");
+        let mut parser = Parser::new();
+        while let Ok(Some(chunk)) = within_hub(response.chunk()).await {
+            for item in parser.feed(&chunk) {
+                let Ok(Parsed::Event(e)) = item else { continue };
+                assert_eq!(e.event_type(), "message", "events were lost: {}", e.data());
+                let number = e.data().split(' ').next().and_then(|n| n.parse().ok());
+                seen.push(number.expect("a numbered event"));
+                last_id = Some(e.last_event_id().to_owned());
+            }
+            progress.store(seen.len(), Ordering::Relaxed);
+            if seen.len() >= total {
+                return (seen, reconnects, response);
+            }
+        }
+    }
+}
+
+/// A client that sends its request and never reads. The receive buffer is small, so the
+/// server's socket fills quickly.
+async fn never_reads(addr: SocketAddr) -> TcpStream {
+    let socket = TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
+    let mut stream = within_hub(socket.connect(addr)).await.expect("connect");
+    let request = Request::get("/events").to_bytes(addr);
+    stream.write_all(&request).await.expect("send");
+    stream
+}
+
+/// The most bytes [`stuck_client_hub`] retains.
+pub const STUCK_CLIENT_MAX_BYTES: usize = 2 << 20;
+
+/// The hub [`check_hub_stuck_client`] expects: room for 4096 events or
+/// [`STUCK_CLIENT_MAX_BYTES`], a subscriber more than 1024 events behind is dropped.
+pub fn stuck_client_hub() -> Hub {
+    Hub::with_config(
+        HubConfig::default()
+            .capacity(4096)
+            .max_bytes(STUCK_CLIENT_MAX_BYTES)
+            .max_lag(1024),
+    )
+}
+
+/// `GET /events`, served by `Sse::from_hub` of `hub` (a fresh [`stuck_client_hub`]): a client
+/// that never reads does not delay the others. Two readers get 20 000 events of 1 KiB, every
+/// one exactly once, in order, without being disconnected, within 8 s; the stuck client's
+/// subscription is ended by the lag policy (its connection still open), the hub never retains
+/// more than [`STUCK_CLIENT_MAX_BYTES`], and the stuck client, once it reads, finds its body
+/// ended. The readers are `tokio::spawn`ed tasks (on actix's runtime too); the publisher yields
+/// to them every 100 events.
+pub async fn check_hub_stuck_client(addr: SocketAddr, hub: &Hub) {
+    const TOTAL: usize = 20_000;
+    const READERS: usize = 2;
+    const MAX_BYTES: usize = STUCK_CLIENT_MAX_BYTES;
+    assert_eq!(hub.subscriber_count(), 0, "a fresh hub");
+    let started = Instant::now();
+
+    let mut stuck = never_reads(addr).await;
+    hub_subscribers(hub, 1).await;
+    let progress: Vec<Arc<AtomicUsize>> = (0..READERS).map(|_| Arc::default()).collect();
+    let readers: Vec<_> = progress
+        .iter()
+        .map(|progress| tokio::spawn(read_all(addr, TOTAL, progress.clone())))
+        .collect();
+    hub_subscribers(hub, 1 + READERS).await;
+
+    // 20 000 events of 1 KiB (about 20 MB to each client), as fast as the readers take them:
+    // the publisher waits whenever it is more than `AHEAD` events ahead of the slowest reader
+    // (never of the stuck client). Were the stuck client delaying the others, the publisher
+    // would stall here.
+    const AHEAD: usize = 512;
+    let padding = "x".repeat(1024);
+    let mut max_retained = 0;
+    for i in 0..TOTAL {
+        let slowest = || progress.iter().map(|p| p.load(Ordering::Relaxed)).min();
+        within_hub(async {
+            while slowest().is_some_and(|slowest| i > slowest + AHEAD) {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        })
+        .await;
+        hub.publish(Event::message(format!("{i} {padding}")));
+        if i % 100 == 99 {
+            max_retained = max_retained.max(hub.retained().1);
+            tokio::task::yield_now().await;
+        }
+    }
+    let published = started.elapsed();
+    let mut connections = Vec::new();
+    for reader in readers {
+        let (seen, reconnects, response) = within_hub(reader).await.expect("reader");
+        assert!(
+            seen.iter().copied().eq(0..TOTAL),
+            "every event exactly once, in order"
+        );
+        // Never more than `AHEAD` behind, so never lagging: the lag policy did not touch it.
+        assert_eq!(reconnects, 0, "a reader was disconnected");
+        connections.push(response);
+    }
+    // The stuck client's subscription was ended by the lag policy although its connection is
+    // still open: only the readers count.
+    hub_subscribers(hub, READERS).await;
+    let elapsed = started.elapsed();
+    eprintln!(
+        "published in {published:?}, everything delivered in {elapsed:?}; most retained: \
+         {max_retained} bytes (limit {MAX_BYTES})"
+    );
+    assert!(max_retained <= MAX_BYTES);
+    assert!(elapsed < Duration::from_secs(8), "{elapsed:?}");
+
+    // Once the stuck client reads after all, it finds its stream ended (so it would reconnect
+    // with its Last-Event-ID): the body ends with the last chunk.
+    let mut raw = Vec::new();
+    within_hub(async {
+        let mut buf = vec![0u8; 64 * 1024];
+        while !raw.ends_with(b"\r\n0\r\n\r\n") {
+            let n = stuck.read(&mut buf).await.expect("read");
+            assert!(n > 0, "closed before the body ended");
+            raw.extend_from_slice(&buf[..n]);
+        }
+    })
+    .await;
+    eprintln!("the stuck client had {} bytes waiting for it", raw.len());
+    drop((stuck, connections));
+    hub_subscribers(hub, 0).await;
 }
