@@ -289,15 +289,19 @@ pub struct Parser {
     /// How many BOM bytes the stream started with so far, or `BOM_DONE`.
     bom: u8,
     data: Vec<u8>,
-    event_type: Vec<u8>,
+    /// The event type buffer, decoded when its `event:` line is read.
+    event_type: String,
     /// The event being built hit a limit: ignore lines up to the next blank line.
     discarding: bool,
-    /// The last event ID buffer: set by `id:` lines.
-    id_buffer: Text,
+    /// The last event ID buffer: set by `id:` lines (reused: no allocation per id).
+    id_buffer: String,
     /// An `id:` line set the buffer since the last blank line.
     id_set: bool,
     /// The event source's last event ID: the buffer as of the last blank line.
-    last_event_id: Text,
+    last_event_id: String,
+    /// `last_event_id` as shared by owned events, made on the first owned event after it
+    /// changed (`None`: not made yet).
+    last_event_id_shared: Option<Text>,
     /// The type of the last dispatched named event, reused while the name repeats.
     last_type: Text,
     reconnection_time: Option<Duration>,
@@ -329,11 +333,12 @@ impl Parser {
             after_cr: false,
             bom: 0,
             data: Vec::new(),
-            event_type: Vec::new(),
+            event_type: String::new(),
             discarding: false,
-            id_buffer: Text::DEFAULT,
+            id_buffer: String::new(),
             id_set: false,
-            last_event_id: Text::DEFAULT,
+            last_event_id: String::new(),
+            last_event_id_shared: Some(Text::DEFAULT),
             last_type: Text::DEFAULT,
             reconnection_time: None,
             stash: Vec::new(),
@@ -354,14 +359,16 @@ impl Parser {
     /// block had data). An `id:` line in a block that the input cut off is never committed:
     /// a client resuming after a cut does not skip the event it never received.
     pub fn last_event_id(&self) -> &str {
-        self.last_event_id.get("")
+        &self.last_event_id
     }
 
     /// Sets the last event ID (and its buffer), for example to the one a client had before a
     /// restart.
     pub fn set_last_event_id(&mut self, id: &str) {
-        self.last_event_id = Text::new(id, "");
-        self.id_buffer = self.last_event_id.clone();
+        self.last_event_id.clear();
+        self.last_event_id.push_str(id);
+        self.last_event_id_shared = None;
+        self.id_buffer.clone_from(&self.last_event_id);
         self.id_set = false;
     }
 
@@ -486,7 +493,7 @@ impl Parser {
         self.event_type.clear();
         self.discarding = false;
         // An id that no blank line committed belongs to the cut-off block.
-        self.id_buffer = self.last_event_id.clone();
+        self.id_buffer.clone_from(&self.last_event_id);
         self.id_set = false;
         Finish {
             items: leftover.into_iter(),
@@ -589,6 +596,10 @@ impl Parser {
         if self.discarding || first == b':' {
             return None;
         }
+        // Most lines are data lines: recognised by their prefix, before any search.
+        if let Some(value) = line.strip_prefix(b"data:") {
+            return self.push_data(value.strip_prefix(b" ").unwrap_or(value));
+        }
         let (name, value) = match find_colon(line) {
             Some(colon) => {
                 let value = &line[colon + 1..];
@@ -597,24 +608,15 @@ impl Parser {
             None => (line, &[][..]),
         };
         match name {
-            b"data" => {
-                let room = self.limits.max_event_size.saturating_sub(self.data.len());
-                if value.len() >= room {
-                    let limit = self.limits.max_event_size;
-                    return self.fail(ParseError::EventTooLarge { limit }).map(Err);
-                }
-                self.data.extend_from_slice(value);
-                self.data.push(b'\n');
-            }
+            b"data" => return self.push_data(value),
             b"event" => {
                 self.event_type.clear();
-                self.event_type.extend_from_slice(value);
+                push_decoded(&mut self.event_type, value);
             }
-            // An id with NUL is ignored; an unchanged id keeps the stored string.
-            b"id" if memchr::memchr(0, value).is_none() => {
-                if value != self.id_buffer.get("").as_bytes() {
-                    self.id_buffer = Text::decode(value, "");
-                }
+            // An id with NUL is ignored.
+            b"id" if !value.contains(&0) => {
+                self.id_buffer.clear();
+                push_decoded(&mut self.id_buffer, value);
                 self.id_set = true;
             }
             b"retry" => {
@@ -631,6 +633,19 @@ impl Parser {
 
     /// A blank line ends the block: commits the id, and tells whether an event is to be
     /// dispatched (then [`Parser::take_event`] builds it).
+    #[inline]
+    fn push_data(&mut self, value: &[u8]) -> Option<Result<Duration, ParseError>> {
+        let room = self.limits.max_event_size.saturating_sub(self.data.len());
+        if value.len() >= room {
+            let limit = self.limits.max_event_size;
+            return self.fail(ParseError::EventTooLarge { limit }).map(Err);
+        }
+        self.data.reserve(value.len() + 1);
+        self.data.extend_from_slice(value);
+        self.data.push(b'\n');
+        None
+    }
+
     fn end_block(&mut self) -> bool {
         // Step 1 of "dispatch the event": commit the last event ID buffer, with or without
         // data (and for a block discarded by a limit: its id lines came before the error).
@@ -652,7 +667,10 @@ impl Parser {
     fn commit_id(&mut self) {
         if self.id_set {
             self.id_set = false;
-            self.last_event_id = self.id_buffer.clone();
+            if self.id_buffer != self.last_event_id {
+                self.last_event_id.clone_from(&self.id_buffer);
+                self.last_event_id_shared = None;
+            }
         }
     }
 
@@ -676,18 +694,27 @@ impl Parser {
         MessageEvent {
             event_type,
             data,
-            last_event_id: self.last_event_id.clone(),
+            last_event_id: self.shared_last_event_id(),
         }
     }
 
     /// Resets the block's type; true when it had one, which is then in `last_type`.
+    /// The last event ID as owned events share it: one allocation per new id, made only
+    /// when an owned event carries it (lent events borrow the string).
+    #[inline]
+    fn shared_last_event_id(&mut self) -> Text {
+        self.last_event_id_shared
+            .get_or_insert_with(|| Text::new(&self.last_event_id, ""))
+            .clone()
+    }
+
     #[inline]
     fn take_type(&mut self) -> bool {
         if self.event_type.is_empty() {
             return false;
         }
-        if self.event_type != self.last_type.get(MESSAGE).as_bytes() {
-            self.last_type = Text::decode(&self.event_type, MESSAGE);
+        if self.event_type != self.last_type.get(MESSAGE) {
+            self.last_type = Text::new(&self.event_type, MESSAGE);
         }
         self.event_type.clear();
         true
@@ -697,13 +724,9 @@ impl Parser {
     /// the [`Parser::take_event`] of [`Parser::feed_with`].
     #[inline]
     fn lend_event<F: FnMut(ParsedRef<'_>)>(&mut self, on_item: &mut F) {
-        let event_type = if self.take_type() {
-            self.last_type.get(MESSAGE)
-        } else {
-            MESSAGE
-        };
-        // The buffer is out of the parser while it is lent: a panicking `on_item` leaves it
-        // empty, as a dispatch does.
+        // The buffers are out of the parser while they are lent: a panicking `on_item` leaves
+        // them empty, as a dispatch does.
+        let mut event_type = core::mem::take(&mut self.event_type);
         let mut data = core::mem::take(&mut self.data);
         // The data buffer ends with the LF of its last line; it is not part of the data.
         let bytes = data.split_last().map_or(&[][..], |(_lf, data)| data);
@@ -716,12 +739,18 @@ impl Parser {
             }
         };
         on_item(ParsedRef::Event(EventRef {
-            event_type,
+            event_type: if event_type.is_empty() {
+                MESSAGE
+            } else {
+                &event_type
+            },
             data: text,
-            last_event_id: self.last_event_id.get(""),
+            last_event_id: &self.last_event_id,
         }));
         data.clear();
         self.data = data;
+        event_type.clear();
+        self.event_type = event_type;
     }
 }
 
@@ -751,6 +780,14 @@ fn find_colon(line: &[u8]) -> Option<usize> {
 ///
 /// Decoding a line's field value on its own gives the same result as decoding the whole stream,
 /// because the UTF-8 decoder never lets an invalid sequence swallow an ASCII byte (CR, LF, `:`).
+/// Appends `bytes` to `out`, each invalid UTF-8 sequence replaced with U+FFFD.
+fn push_decoded(out: &mut String, bytes: &[u8]) {
+    match core::str::from_utf8(bytes) {
+        Ok(text) => out.push_str(text),
+        Err(_) => out.push_str(&String::from_utf8_lossy(bytes)),
+    }
+}
+
 fn decode(bytes: &[u8]) -> String {
     match core::str::from_utf8(bytes) {
         Ok(text) => String::from(text),
@@ -783,13 +820,6 @@ impl Text {
     }
 
     /// UTF-8 decoding as the standard asks (see [`decode`]).
-    fn decode(bytes: &[u8], default: &str) -> Text {
-        match core::str::from_utf8(bytes) {
-            Ok(text) => Text::new(text, default),
-            Err(_) => Text::new(&String::from_utf8_lossy(bytes), default),
-        }
-    }
-
     fn get<'a>(&'a self, default: &'a str) -> &'a str {
         self.0.as_deref().unwrap_or(default)
     }
