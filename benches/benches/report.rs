@@ -213,7 +213,7 @@ fn parsers(r: &mut Report) {
     for shape in ["small_json_tokens", "mixed"] {
         let group = format!("parse/{shape}");
         for chunk in ["4KiB", "64KiB"] {
-            for way in ["sync", "async"] {
+            for way in ["sync", "borrowed", "async"] {
                 let core = r.mbps(&group, &format!("sse-core ({way})"), chunk);
                 let x = ratio(core, r.mbps(&group, "sse-stream", chunk));
                 r.target(
@@ -225,7 +225,7 @@ fn parsers(r: &mut Report) {
         }
     }
     for chunk in ["4KiB", "64KiB"] {
-        for way in ["sync", "async"] {
+        for way in ["sync", "borrowed", "async"] {
             let group = "parse/large_crlf";
             let core = r.mbps(group, &format!("sse-core ({way})"), chunk);
             let x = ratio(core, r.mbps(group, "memchr2 lines", chunk));
@@ -238,7 +238,7 @@ fn parsers(r: &mut Report) {
     }
     for shape in SHAPES {
         let group = format!("parse/{shape}");
-        for way in ["sync", "async"] {
+        for way in ["sync", "borrowed", "async"] {
             let name = format!("sse-core ({way})");
             let x = ratio(r.mbps(&group, &name, "7B"), r.mbps(&group, &name, "4KiB"));
             r.target(
