@@ -293,15 +293,19 @@ pub struct Parser {
     event_type: String,
     /// The event being built hit a limit: ignore lines up to the next blank line.
     discarding: bool,
-    /// The last event ID buffer: set by `id:` lines (reused: no allocation per id).
+    /// The last event ID buffer as an `id:` line of this block set it. Only meaningful while
+    /// `id_set`: otherwise the buffer equals `last_event_id` and this string holds stale bytes,
+    /// kept for its capacity (a blank line swaps the two strings: no copy, no allocation).
     id_buffer: String,
     /// An `id:` line set the buffer since the last blank line.
     id_set: bool,
     /// The event source's last event ID: the buffer as of the last blank line.
     last_event_id: String,
-    /// `last_event_id` as shared by owned events, made on the first owned event after it
-    /// changed (`None`: not made yet).
-    last_event_id_shared: Option<Text>,
+    /// `last_event_id` as owned events share it; refreshed (one allocation per new id) by the
+    /// first owned event after a blank line committed an id.
+    last_event_id_shared: Text,
+    /// A blank line committed an id since `last_event_id_shared` was refreshed.
+    last_event_id_stale: bool,
     /// The type of the last dispatched named event, reused while the name repeats.
     last_type: Text,
     reconnection_time: Option<Duration>,
@@ -338,7 +342,8 @@ impl Parser {
             id_buffer: String::new(),
             id_set: false,
             last_event_id: String::new(),
-            last_event_id_shared: Some(Text::DEFAULT),
+            last_event_id_shared: Text::DEFAULT,
+            last_event_id_stale: false,
             last_type: Text::DEFAULT,
             reconnection_time: None,
             stash: Vec::new(),
@@ -367,8 +372,7 @@ impl Parser {
     pub fn set_last_event_id(&mut self, id: &str) {
         self.last_event_id.clear();
         self.last_event_id.push_str(id);
-        self.last_event_id_shared = None;
-        self.id_buffer.clone_from(&self.last_event_id);
+        self.last_event_id_stale = true;
         self.id_set = false;
     }
 
@@ -483,7 +487,7 @@ impl Parser {
             || (self.bom > 0 && self.bom < BOM_DONE)
             || !self.data.is_empty()
             || !self.event_type.is_empty()
-            || self.id_buffer != self.last_event_id
+            || (self.id_set && self.id_buffer != self.last_event_id)
             || self.discarding;
         self.line.clear();
         self.skipping_line = false;
@@ -493,7 +497,6 @@ impl Parser {
         self.event_type.clear();
         self.discarding = false;
         // An id that no blank line committed belongs to the cut-off block.
-        self.id_buffer.clone_from(&self.last_event_id);
         self.id_set = false;
         Finish {
             items: leftover.into_iter(),
@@ -614,7 +617,7 @@ impl Parser {
                 push_decoded(&mut self.event_type, value);
             }
             // An id with NUL is ignored.
-            b"id" if !value.contains(&0) => {
+            b"id" if !contains_nul(value) => {
                 self.id_buffer.clear();
                 push_decoded(&mut self.id_buffer, value);
                 self.id_set = true;
@@ -667,10 +670,8 @@ impl Parser {
     fn commit_id(&mut self) {
         if self.id_set {
             self.id_set = false;
-            if self.id_buffer != self.last_event_id {
-                self.last_event_id.clone_from(&self.id_buffer);
-                self.last_event_id_shared = None;
-            }
+            core::mem::swap(&mut self.id_buffer, &mut self.last_event_id);
+            self.last_event_id_stale = true;
         }
     }
 
@@ -698,16 +699,20 @@ impl Parser {
         }
     }
 
-    /// Resets the block's type; true when it had one, which is then in `last_type`.
     /// The last event ID as owned events share it: one allocation per new id, made only
     /// when an owned event carries it (lent events borrow the string).
     #[inline]
     fn shared_last_event_id(&mut self) -> Text {
-        self.last_event_id_shared
-            .get_or_insert_with(|| Text::new(&self.last_event_id, ""))
-            .clone()
+        if self.last_event_id_stale {
+            self.last_event_id_stale = false;
+            if self.last_event_id_shared.get("") != self.last_event_id {
+                self.last_event_id_shared = Text::new(&self.last_event_id, "");
+            }
+        }
+        self.last_event_id_shared.clone()
     }
 
+    /// Resets the block's type; true when it had one, which is then in `last_type`.
     #[inline]
     fn take_type(&mut self) -> bool {
         if self.event_type.is_empty() {
@@ -781,10 +786,33 @@ fn find_colon(line: &[u8]) -> Option<usize> {
 /// Decoding a line's field value on its own gives the same result as decoding the whole stream,
 /// because the UTF-8 decoder never lets an invalid sequence swallow an ASCII byte (CR, LF, `:`).
 /// Appends `bytes` to `out`, each invalid UTF-8 sequence replaced with U+FFFD.
+///
+/// Short ASCII values (the usual ids and event names) are copied byte by byte, which costs less
+/// than the calls of the general path.
+#[inline]
 fn push_decoded(out: &mut String, bytes: &[u8]) {
+    if bytes.len() <= SHORT && bytes.is_ascii() {
+        out.extend(bytes.iter().map(|&b| char::from(b)));
+        return;
+    }
     match core::str::from_utf8(bytes) {
         Ok(text) => out.push_str(text),
         Err(_) => out.push_str(&String::from_utf8_lossy(bytes)),
+    }
+}
+
+/// Values up to this long are looked at byte by byte rather than through a call.
+const SHORT: usize = 32;
+
+#[expect(
+    clippy::manual_contains,
+    reason = "a byte loop over a short id costs less than the call `contains` makes"
+)]
+fn contains_nul(value: &[u8]) -> bool {
+    if value.len() <= SHORT {
+        value.iter().any(|&b| b == 0)
+    } else {
+        memchr::memchr(0, value).is_some()
     }
 }
 
