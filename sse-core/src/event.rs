@@ -199,7 +199,6 @@ impl Event {
     }
 
     /// The wire form of this event as a new vector (allocated once, at its exact size).
-    #[inline]
     pub fn to_vec(&self) -> alloc::vec::Vec<u8> {
         // Data on one line (the common case) is looked at once: to know that it is one line.
         let one_line = self
