@@ -571,6 +571,11 @@ impl Parser {
                     return Some(Step::Event);
                 }
                 continue;
+            } else if let (Some(value), false) = (buf[..=i].strip_prefix(b"data:"), self.discarding)
+            {
+                // The most common line, in place: its value is copied with its line end, which
+                // then becomes the LF that joins data lines (one copy, no push).
+                self.push_data_with_end(value.strip_prefix(b" ").unwrap_or(value))
             } else {
                 self.process_field(&buf[..i])
             };
@@ -646,6 +651,21 @@ impl Parser {
         self.data.reserve(value.len() + 1);
         self.data.extend_from_slice(value);
         self.data.push(b'\n');
+        None
+    }
+
+    /// [`Parser::push_data`] for a value followed by its line end (CR or LF).
+    #[inline]
+    fn push_data_with_end(&mut self, value_and_end: &[u8]) -> Option<Result<Duration, ParseError>> {
+        let room = self.limits.max_event_size.saturating_sub(self.data.len());
+        if value_and_end.len() > room {
+            let limit = self.limits.max_event_size;
+            return self.fail(ParseError::EventTooLarge { limit }).map(Err);
+        }
+        self.data.extend_from_slice(value_and_end);
+        if let Some(end) = self.data.last_mut() {
+            *end = b'\n';
+        }
         None
     }
 
