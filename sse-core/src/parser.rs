@@ -1001,6 +1001,50 @@ mod tests {
 
     /// An id line that resets the id to empty, and one equal to the current id, still commit.
     #[test]
+    fn owned_and_lent_events_agree_on_the_id_across_both_apis() {
+        let mut parser = Parser::new();
+        let mut seen = Vec::new();
+        let owned = |parser: &mut Parser, input: &[u8], seen: &mut Vec<(String, String)>| {
+            for item in parser.feed(input) {
+                if let Ok(Parsed::Event(e)) = item {
+                    seen.push((e.data().into(), e.last_event_id().into()));
+                }
+            }
+        };
+        let lent = |parser: &mut Parser, input: &[u8], seen: &mut Vec<(String, String)>| {
+            parser.feed_with(input, |item| {
+                if let ParsedRef::Event(e) = item {
+                    seen.push((e.data().into(), e.last_event_id().into()));
+                }
+            });
+        };
+        owned(&mut parser, b"id: 1\ndata: a\n\n", &mut seen);
+        lent(&mut parser, b"data: b\n\nid: 2\ndata: c\n\n", &mut seen);
+        // The id changed during a lent dispatch: the next owned event must carry it.
+        owned(&mut parser, b"data: d\n\nid: 2\ndata: e\n\n", &mut seen);
+        parser.set_last_event_id("z");
+        owned(&mut parser, b"data: f\n\n", &mut seen);
+        lent(&mut parser, b"id\ndata: g\n\n", &mut seen);
+        owned(&mut parser, b"data: h\n\nid: 3\n", &mut seen);
+        assert!(parser.finish().discarded());
+        owned(&mut parser, b"data: i\n\n", &mut seen);
+        let expected = [
+            ("a", "1"),
+            ("b", "1"),
+            ("c", "2"),
+            ("d", "2"),
+            ("e", "2"),
+            ("f", "z"),
+            ("g", ""),
+            ("h", ""),
+            ("i", ""),
+        ];
+        let seen: Vec<(&str, &str)> = seen.iter().map(|(d, i)| (&**d, &**i)).collect();
+        assert_eq!(seen, expected);
+        assert_eq!(parser.last_event_id(), "");
+    }
+
+    #[test]
     fn id_reset_and_repeat() {
         let events =
             parse(b"id: 1\ndata: a\n\nid\ndata: b\n\nid: 2\ndata: c\n\nid: 2\ndata: d\n\n");
