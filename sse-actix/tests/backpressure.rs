@@ -4,32 +4,26 @@
 //! disconnects its stream is dropped. The check is shared by every adapter
 //! (`conformance::e2e::check_backpressure`); this file serves its firehose on actix-web.
 
-use actix_web::{App, HttpServer, web};
-use conformance::e2e::{self, Firehose, within};
+#[allow(dead_code)]
+mod common;
+
+use actix_web::web;
+use common::Server;
+use conformance::e2e::{self, Firehose};
 use sse_actix::Sse;
 
 #[actix_web::test]
 async fn a_client_that_never_reads_is_held_by_backpressure() {
     let firehose = Firehose::new();
     let data = web::Data::new(firehose.clone());
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = HttpServer::new(move || {
-        App::new().app_data(data.clone()).route(
+    let server = Server::start(move |cfg| {
+        cfg.app_data(data.clone()).route(
             "/firehose",
             web::get()
                 .to(|firehose: web::Data<Firehose>| async move { Sse::new(firehose.stream()) }),
-        )
-    })
-    .workers(1)
-    .disable_signals()
-    .listen(listener)
-    .unwrap()
-    .run();
-    let handle = server.handle();
-    let task = actix_web::rt::spawn(server);
+        );
+    });
 
-    e2e::check_backpressure(addr, "/firehose", &firehose).await;
-    within(handle.stop(false)).await;
-    within(task).await.unwrap().unwrap();
+    e2e::check_backpressure(server.addr, "/firehose", &firehose).await;
+    server.stop_now().await;
 }

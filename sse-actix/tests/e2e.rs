@@ -2,62 +2,15 @@
 //! and `h2` for HTTP/2), the event stream parsed back with `sse_core::Parser`. The checks are
 //! the ones every adapter shares (`conformance::e2e`); this file mounts their routes on actix.
 
-use std::net::SocketAddr;
+#[allow(dead_code)]
+mod common;
+
 use std::time::Duration;
 
-use actix_web::dev::ServerHandle;
-use actix_web::{App, HttpServer, web};
-use conformance::e2e::{self, LIMIT, Live, Replays, within};
+use actix_web::web;
+use common::Server;
+use conformance::e2e::{self, Live, Replays};
 use sse_actix::{KeepAlive, LastEventId, Shutdown, Sse};
-
-/// A server on 127.0.0.1, port 0 (one worker, HTTP/1 and h2c), stopped by its [`Shutdown`] and
-/// its handle. Handlers find the [`Shutdown`] as `web::Data<Shutdown>`. Idle connections close
-/// after 500 ms, so a graceful stop never waits long for a client that keeps its connection.
-struct Server {
-    addr: SocketAddr,
-    shutdown: Shutdown,
-    handle: ServerHandle,
-    task: actix_web::rt::task::JoinHandle<std::io::Result<()>>,
-}
-
-impl Server {
-    fn start(configure: impl Fn(&mut web::ServiceConfig) + Send + Clone + 'static) -> Server {
-        let shutdown = Shutdown::new();
-        let data = web::Data::new(shutdown.clone());
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let addr = listener.local_addr().expect("local address");
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(data.clone())
-                .configure(configure.clone())
-        })
-        .workers(1)
-        .keep_alive(Duration::from_millis(500))
-        .disable_signals()
-        .shutdown_timeout(LIMIT.as_secs())
-        .listen_auto_h2c(listener)
-        .expect("listen")
-        .run();
-        let handle = server.handle();
-        let task = actix_web::rt::spawn(server);
-        Server {
-            addr,
-            shutdown,
-            handle,
-            task,
-        }
-    }
-
-    /// Triggers the shutdown, stops the server gracefully and waits for it to finish.
-    async fn stop(self) {
-        self.shutdown.trigger();
-        within(self.handle.stop(true)).await;
-        within(self.task)
-            .await
-            .expect("server task")
-            .expect("server");
-    }
-}
 
 fn hello(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(|| async { Sse::new(e2e::hello()) }));
@@ -212,7 +165,6 @@ async fn shutdown_ends_open_streams() {
     let server = Server::start(idle);
     let connected = e2e::check_shutdown_ends_the_stream(server.addr, &server.shutdown).await;
     // The graceful stop completes although the client is still connected.
-    within(server.handle.stop(true)).await;
-    within(server.task).await.unwrap().unwrap();
+    server.stop().await;
     drop(connected);
 }

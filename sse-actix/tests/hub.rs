@@ -2,22 +2,15 @@
 //! `/events`. This file keeps only the actix glue; the clients and the checks are
 //! `conformance::e2e`'s, shared with every adapter.
 
-use std::net::SocketAddr;
+#[allow(dead_code)]
+mod common;
+
 use std::time::Duration;
 
-use actix_web::dev::ServerHandle;
-use actix_web::{App, HttpServer, Responder, web};
-use conformance::e2e::{self, HUB_LIMIT, within_hub};
+use actix_web::{Responder, web};
+use common::Server;
+use conformance::e2e;
 use sse_actix::{Hub, KeepAlive, LastEventId, Shutdown, Sse};
-
-/// A server on 127.0.0.1, port 0 (one worker), serving `hub` at `/events` with the one-call
-/// wiring.
-struct Server {
-    addr: SocketAddr,
-    shutdown: Shutdown,
-    handle: ServerHandle,
-    task: actix_web::rt::task::JoinHandle<std::io::Result<()>>,
-}
 
 async fn events(
     last_event_id: LastEventId,
@@ -31,49 +24,19 @@ async fn events(
         .shutdown_on(shutdown.signal())
 }
 
-impl Server {
-    async fn start(hub: Hub) -> Server {
-        let shutdown = Shutdown::new();
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let addr = listener.local_addr().expect("local address");
-        let (hub_data, shutdown_data) = (web::Data::new(hub), web::Data::new(shutdown.clone()));
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(hub_data.clone())
-                .app_data(shutdown_data.clone())
-                .route("/events", web::get().to(events))
-        })
-        .workers(1)
-        .keep_alive(Duration::from_millis(500))
-        .disable_signals()
-        .shutdown_timeout(HUB_LIMIT.as_secs())
-        .listen(listener)
-        .expect("listen")
-        .run();
-        let handle = server.handle();
-        let task = actix_web::rt::spawn(server);
-        Server {
-            addr,
-            shutdown,
-            handle,
-            task,
-        }
-    }
-
-    async fn stop(self) {
-        self.shutdown.trigger();
-        within_hub(self.handle.stop(true)).await;
-        within_hub(self.task)
-            .await
-            .expect("server task")
-            .expect("server");
-    }
+/// The server, serving `hub` at `/events` with the one-call wiring.
+fn serve(hub: &Hub) -> Server {
+    let hub = web::Data::new(hub.clone());
+    Server::start(move |cfg| {
+        cfg.app_data(hub.clone())
+            .route("/events", web::get().to(events));
+    })
 }
 
 #[actix_web::test]
 async fn replay_after_the_header_or_the_query_parameter_then_live() {
     let hub = Hub::new();
-    let server = Server::start(hub.clone()).await;
+    let server = serve(&hub);
     e2e::check_hub_replay(server.addr, &hub).await;
     server.stop().await;
 }
@@ -81,7 +44,7 @@ async fn replay_after_the_header_or_the_query_parameter_then_live() {
 #[actix_web::test]
 async fn a_client_that_never_reads_does_not_delay_the_others() {
     let hub = e2e::stuck_client_hub();
-    let server = Server::start(hub.clone()).await;
+    let server = serve(&hub);
     e2e::check_hub_stuck_client(server.addr, &hub).await;
     server.stop().await;
 }
