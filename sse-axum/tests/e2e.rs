@@ -2,52 +2,17 @@
 //! `h2` for HTTP/2), the event stream parsed back with `sse_core::Parser`. The checks are the
 //! ones every adapter shares (`conformance::e2e`); this file mounts their routes on axum.
 
-use std::net::SocketAddr;
+#[allow(dead_code)]
+mod common;
+
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::get;
-use conformance::e2e::{self, Live, Replays, within};
+use common::Server;
+use conformance::e2e::{self, Live, Replays};
 use sse_axum::{KeepAlive, LastEventId, Shutdown, Sse};
-use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
-
-/// A server on 127.0.0.1, port 0, stopped by its [`Shutdown`].
-struct Server {
-    addr: SocketAddr,
-    shutdown: Shutdown,
-    task: JoinHandle<std::io::Result<()>>,
-}
-
-impl Server {
-    async fn start(app: Router<Shutdown>) -> Server {
-        let shutdown = Shutdown::new();
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("local address");
-        let app = app.with_state(shutdown.clone());
-        let signal = shutdown.signal();
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(signal)
-                .await
-        });
-        Server {
-            addr,
-            shutdown,
-            task,
-        }
-    }
-
-    /// Triggers the shutdown and waits for the server to finish (every stream must end).
-    async fn stop(self) {
-        self.shutdown.trigger();
-        within(self.task)
-            .await
-            .expect("server task")
-            .expect("server");
-    }
-}
 
 fn hello() -> Router<Shutdown> {
     Router::new().route("/", get(|| async { Sse::new(e2e::hello()) }))
@@ -160,6 +125,6 @@ async fn shutdown_ends_open_streams() {
     let server = Server::start(idle()).await;
     let connected = e2e::check_shutdown_ends_the_stream(server.addr, &server.shutdown).await;
     // The graceful shutdown completes although the client is still connected.
-    within(server.task).await.unwrap().unwrap();
+    server.stop().await;
     drop(connected);
 }

@@ -2,48 +2,17 @@
 //! `h2` for HTTP/2), the event stream parsed back with `sse_core::Parser`. The checks are the
 //! ones every adapter shares (`conformance::e2e`); this file mounts their routes on warp.
 
-use std::net::SocketAddr;
+#[allow(dead_code)]
+mod common;
+
 use std::time::Duration;
 
-use conformance::e2e::{self, Live, Replays, within};
+use common::Server;
+use conformance::e2e::{self, Live, Replays};
 use sse_warp::{KeepAlive, LastEventId, Shutdown};
-use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
 use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::reply::Reply;
-
-/// A server on 127.0.0.1, port 0, stopped by its [`Shutdown`].
-struct Server {
-    addr: SocketAddr,
-    shutdown: Shutdown,
-    task: JoinHandle<()>,
-}
-
-impl Server {
-    /// Serves the routes `make` builds (they get the server's [`Shutdown`]).
-    async fn start<R: Reply + 'static>(make: impl FnOnce(Shutdown) -> BoxedFilter<(R,)>) -> Server {
-        let shutdown = Shutdown::new();
-        let routes = make(shutdown.clone());
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("local address");
-        let server = warp::serve(routes)
-            .incoming(listener)
-            .graceful(shutdown.signal());
-        let task = tokio::spawn(server.run());
-        Server {
-            addr,
-            shutdown,
-            task,
-        }
-    }
-
-    /// Triggers the shutdown and waits for the server to finish (every stream must end).
-    async fn stop(self) {
-        self.shutdown.trigger();
-        within(self.task).await.expect("server task");
-    }
-}
 
 fn hello(_: Shutdown) -> BoxedFilter<(impl Reply,)> {
     warp::any().map(|| sse_warp::reply(e2e::hello())).boxed()
@@ -164,6 +133,6 @@ async fn shutdown_ends_open_streams() {
     let server = Server::start(idle).await;
     let connected = e2e::check_shutdown_ends_the_stream(server.addr, &server.shutdown).await;
     // The graceful shutdown completes although the client is still connected.
-    within(server.task).await.unwrap();
+    server.stop().await;
     drop(connected);
 }
