@@ -527,27 +527,31 @@ pub async fn within_hub<F: Future>(future: F) -> F::Output {
         .expect("timed out")
 }
 
-/// An open event stream of a hub and its parser.
-struct HubClient {
-    response: Response,
+/// An open event stream and its parser, read event by event.
+#[derive(Debug)]
+pub struct EventStream {
+    /// The response whose body is the stream.
+    pub response: Response,
     parser: Parser,
 }
 
-/// (event type, id, data)
-type Received = (String, String, String);
+/// An event as [`EventStream::take`] returns it: (event type, last event id, data).
+pub type Received = (String, String, String);
 
-impl HubClient {
-    async fn connect(addr: SocketAddr, request: Request) -> HubClient {
+impl EventStream {
+    /// Sends `request` to `addr` and expects a 200 response (within [`HUB_LIMIT`]).
+    pub async fn connect(addr: SocketAddr, request: Request) -> EventStream {
         let response = within_hub(request.send(addr)).await.expect("request");
         assert_eq!(response.status, 200);
-        HubClient {
+        EventStream {
             response,
             parser: Parser::new(),
         }
     }
 
-    /// The next `n` events.
-    async fn take(&mut self, n: usize) -> Vec<Received> {
+    /// The next `n` events; more than `n` in the chunks read fails the test, and so does a
+    /// read that takes longer than [`HUB_LIMIT`].
+    pub async fn take(&mut self, n: usize) -> Vec<Received> {
         let mut out = Vec::new();
         while out.len() < n {
             let chunk = within_hub(self.response.chunk())
@@ -594,19 +598,19 @@ pub async fn check_hub_replay(addr: SocketAddr, hub: &Hub) {
     }
 
     let mut by_header =
-        HubClient::connect(addr, Request::get("/events").header("Last-Event-ID", "2")).await;
+        EventStream::connect(addr, Request::get("/events").header("Last-Event-ID", "2")).await;
     assert_eq!(ids(&by_header.take(3).await), ["3", "4", "5"]);
-    let mut by_query = HubClient::connect(addr, Request::get("/events?lastEventId=4")).await;
+    let mut by_query = EventStream::connect(addr, Request::get("/events?lastEventId=4")).await;
     assert_eq!(
         by_query.take(1).await[0],
         ("message".into(), "5".into(), "m5".into())
     );
     // An id the hub does not have: the documented reset frame, then the whole window.
-    let mut unknown = HubClient::connect(addr, Request::get("/events?lastEventId=nope")).await;
+    let mut unknown = EventStream::connect(addr, Request::get("/events?lastEventId=nope")).await;
     let got = unknown.take(6).await;
     assert_eq!(got[0], ("sse-reset".into(), String::new(), "nope".into()));
     assert_eq!(ids(&got[1..]), ["1", "2", "3", "4", "5"]);
-    let mut live = HubClient::connect(addr, Request::get("/events")).await;
+    let mut live = EventStream::connect(addr, Request::get("/events")).await;
     hub_subscribers(hub, 4).await;
 
     hub.publish(Event::message("m6"));

@@ -8,10 +8,10 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use conformance::http::{BodyEnd, Request, Response};
+use conformance::e2e::{EventStream, Received};
+use conformance::http::{BodyEnd, Request};
 use examples::chat::{ChatState, MAX_BODY_BYTES, MAX_TEXT_CHARS, MAX_USER_CHARS};
 use serde_json::{Value, json};
-use sse_core::{Parsed, Parser};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
@@ -111,42 +111,21 @@ fn chat(id: &str, user: &str, text: &str) -> Chat {
 
 /// An open `GET /events` stream.
 struct Events {
-    response: Response,
-    parser: Parser,
+    stream: EventStream,
 }
 
 impl Events {
     async fn open(addr: SocketAddr, request: Request) -> Events {
-        let response = within(request.send(addr)).await.expect("GET /events");
-        assert_eq!(response.status, 200);
-        assert_eq!(response.header("content-type"), Some("text/event-stream"));
-        assert_eq!(response.header("access-control-allow-origin"), Some("*"));
-        Events {
-            response,
-            parser: Parser::new(),
-        }
+        let stream = EventStream::connect(addr, request).await;
+        let headers = ["content-type", "access-control-allow-origin"]
+            .map(|name| stream.response.header(name));
+        assert_eq!(headers, [Some("text/event-stream"), Some("*")]);
+        Events { stream }
     }
 
     /// The next `n` events: (event type, id, data).
-    async fn next(&mut self, n: usize) -> Vec<(String, String, String)> {
-        let mut out = Vec::new();
-        while out.len() < n {
-            let chunk = within(self.response.chunk())
-                .await
-                .expect("read")
-                .expect("the stream ended");
-            for item in self.parser.feed(&chunk) {
-                if let Ok(Parsed::Event(e)) = item {
-                    out.push((
-                        e.event_type().to_owned(),
-                        e.last_event_id().to_owned(),
-                        e.data().to_owned(),
-                    ));
-                }
-            }
-        }
-        assert_eq!(out.len(), n, "more events than expected: {out:?}");
-        out
+    async fn next(&mut self, n: usize) -> Vec<Received> {
+        self.stream.take(n).await
     }
 
     /// The next `n` events, which must all be `chat` events.
@@ -242,7 +221,7 @@ async fn a_client_that_reconnects_with_its_last_id_misses_nothing() {
     // Shutting down ends the open streams cleanly, and the server stops.
     server.state.shutdown.trigger();
     for mut events in [a, b] {
-        let (rest, end) = within(events.response.read_to_end()).await;
+        let (rest, end) = within(events.stream.response.read_to_end()).await;
         assert_eq!(end, BodyEnd::Complete);
         assert!(rest.is_empty(), "{rest:?}");
     }
