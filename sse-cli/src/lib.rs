@@ -62,25 +62,52 @@ impl Chunking {
     }
 }
 
+/// Command-line arguments read one by one; a flag's value follows it (`--flag value`) or is
+/// part of it (`--flag=value`).
+pub(crate) struct Flags<'a> {
+    args: core::slice::Iter<'a, String>,
+    flag: &'a str,
+    inline: Option<&'a str>,
+}
+
+impl<'a> Flags<'a> {
+    pub(crate) fn new(args: &'a [String]) -> Self {
+        Flags {
+            args: args.iter(),
+            flag: "",
+            inline: None,
+        }
+    }
+
+    /// The next argument: a flag without its `=value`, or any other argument as it is.
+    pub(crate) fn next_arg(&mut self) -> Option<&'a str> {
+        let arg = self.args.next()?;
+        (self.flag, self.inline) = match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => (flag, Some(value)),
+            _ => (arg.as_str(), None),
+        };
+        Some(self.flag)
+    }
+
+    /// The value of the flag [`Flags::next_arg`] returned last.
+    pub(crate) fn value(&mut self) -> Result<String, String> {
+        self.inline
+            .take()
+            .or_else(|| self.args.next().map(String::as_str))
+            .map(str::to_owned)
+            .ok_or_else(|| format!("{} needs a value", self.flag))
+    }
+}
+
 /// Parses the command line (without the program name). `Ok(None)` means `--help`.
 pub fn parse_args(args: &[String]) -> Result<Option<Chunking>, String> {
     let mut chunking = Chunking::Whole;
-    let mut iter = args.iter();
-    while let Some(arg) = iter.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => (flag, Some(value.to_owned())),
-            _ => (arg.as_str(), None),
-        };
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| iter.next().cloned())
-                .ok_or_else(|| format!("{flag} needs a value"))
-        };
+    let mut args = Flags::new(args);
+    while let Some(flag) = args.next_arg() {
         match flag {
             "-h" | "--help" => return Ok(None),
             "--chunk-size" => {
-                let v = value()?;
+                let v = args.value()?;
                 let n: usize = v
                     .trim()
                     .parse()
@@ -91,7 +118,7 @@ pub fn parse_args(args: &[String]) -> Result<Option<Chunking>, String> {
                 chunking = Chunking::Size(n);
             }
             "--splits" => {
-                let v = value()?;
+                let v = args.value()?;
                 let mut cuts = Vec::new();
                 for part in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
                     cuts.push(
@@ -158,4 +185,56 @@ impl<W: Write> JsonLines<W> {
 /// A JSON string literal for `text`.
 pub fn json_string(text: &str) -> String {
     serde_json::Value::from(text).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn flag_values_follow_or_are_inline() {
+        for form in [&["--chunk-size", "7"][..], &["--chunk-size=7"]] {
+            assert_eq!(parse_args(&args(form)), Ok(Some(Chunking::Size(7))));
+        }
+        assert_eq!(
+            parse_args(&args(&["--splits=9,3", "--chunk-size", "2"])),
+            Ok(Some(Chunking::Size(2)))
+        );
+        assert_eq!(
+            parse_args(&args(&["--splits", "9, 3,"])),
+            Ok(Some(Chunking::Splits(vec![3, 9])))
+        );
+        assert_eq!(
+            parse_args(&args(&["--chunk-size"])),
+            Err("--chunk-size needs a value".to_owned())
+        );
+        assert_eq!(parse_args(&args(&["-h", "--bogus"])), Ok(None));
+        assert_eq!(
+            parse_args(&args(&["--bogus=1"])),
+            Err("unknown argument \"--bogus\"".to_owned())
+        );
+    }
+
+    #[test]
+    fn url_mode_takes_the_url_and_inline_values() {
+        let options = url::parse_url_args(&args(&[
+            "--last-event-id=7",
+            "http://127.0.0.1:1/a?b=c",
+            "--header",
+            "X-A: 1",
+        ]))
+        .unwrap()
+        .unwrap();
+        assert_eq!(options.url, "http://127.0.0.1:1/a?b=c");
+        assert_eq!(options.last_event_id.as_deref(), Some("7"));
+        assert_eq!(options.headers, [("X-A".to_owned(), "1".to_owned())]);
+        assert_eq!(
+            url::parse_url_args(&args(&["--header"])).err(),
+            Some("--header needs a value".to_owned())
+        );
+    }
 }

@@ -10,7 +10,7 @@ use sse_client::reqwest::StatusCode;
 use sse_client::{ClientError, EventSource, ReadyState, ReconnectPolicy, SseItem};
 use sse_core::{MessageEvent, Parsed};
 
-use crate::JsonLines;
+use crate::{Flags, JsonLines};
 
 /// The flags that exist only in URL mode.
 const URL_FLAGS: [&str; 4] = ["--json", "--header", "--last-event-id", "--no-reconnect"];
@@ -69,25 +69,15 @@ pub fn parse_url_args(args: &[String]) -> Result<Option<UrlOptions>, String> {
         last_event_id: None,
         reconnect: true,
     };
-    let mut iter = args.iter();
-    while let Some(arg) = iter.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => (flag, Some(value.to_owned())),
-            _ => (arg.as_str(), None),
-        };
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| iter.next().cloned())
-                .ok_or_else(|| format!("{flag} needs a value"))
-        };
+    let mut args = Flags::new(args);
+    while let Some(flag) = args.next_arg() {
         match flag {
             "-h" | "--help" => return Ok(None),
             "--json" => options.json = true,
             "--no-reconnect" => options.reconnect = false,
-            "--last-event-id" => options.last_event_id = Some(value()?),
+            "--last-event-id" => options.last_event_id = Some(args.value()?),
             "--header" => {
-                let v = value()?;
+                let v = args.value()?;
                 let (name, value) = v
                     .split_once(':')
                     .filter(|(name, _)| !name.trim().is_empty())
@@ -96,7 +86,7 @@ pub fn parse_url_args(args: &[String]) -> Result<Option<UrlOptions>, String> {
                     .headers
                     .push((name.trim().to_owned(), value.trim().to_owned()));
             }
-            _ if is_url(arg) && url.is_none() => url = Some(arg.clone()),
+            _ if is_url(flag) && url.is_none() => url = Some(flag.to_owned()),
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
