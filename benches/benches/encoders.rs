@@ -34,7 +34,6 @@ use std::convert::Infallible;
 use std::fmt::Write as _;
 use std::hint::black_box;
 use std::pin::Pin;
-use std::time::Duration;
 
 use bytes::Bytes;
 use common::inputs::EventSpec;
@@ -359,18 +358,9 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-fn config() -> Criterion {
-    let quick = common::quick();
-    Criterion::default()
-        .sample_size(15)
-        .warm_up_time(Duration::from_millis(if quick { 50 } else { 200 }))
-        .measurement_time(Duration::from_millis(if quick { 100 } else { 700 }))
-        .without_plots()
-}
-
 criterion_group! {
     name = benches;
-    config = config();
+    config = common::criterion(15, 700);
     targets = bench
 }
 criterion_main!(benches);

@@ -368,18 +368,9 @@ fn median(values: &mut [f64]) -> f64 {
     values[values.len() / 2]
 }
 
-fn config() -> Criterion {
-    let quick = common::quick();
-    Criterion::default()
-        .sample_size(10)
-        .warm_up_time(Duration::from_millis(if quick { 50 } else { 200 }))
-        .measurement_time(Duration::from_millis(if quick { 100 } else { 800 }))
-        .without_plots()
-}
-
 criterion_group! {
     name = benches;
-    config = config();
+    config = common::criterion(10, 800);
     targets = bench
 }
 criterion_main!(benches);

@@ -23,7 +23,6 @@ mod common;
 use std::convert::Infallible;
 use std::fmt::Write as _;
 use std::hint::black_box;
-use std::time::Duration;
 
 use criterion::{
     BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
@@ -326,18 +325,9 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-fn config() -> Criterion {
-    let quick = common::quick();
-    Criterion::default()
-        .sample_size(10)
-        .warm_up_time(Duration::from_millis(if quick { 50 } else { 200 }))
-        .measurement_time(Duration::from_millis(if quick { 100 } else { 600 }))
-        .without_plots()
-}
-
 criterion_group! {
     name = benches;
-    config = config();
+    config = common::criterion(10, 600);
     targets = bench
 }
 criterion_main!(benches);

@@ -34,6 +34,23 @@ pub(crate) fn process_cpu_ns() -> Option<u64> {
 }
 
 /// A quick mode for smoke runs: `SSE_BENCH_QUICK=1` shrinks inputs and measurement times.
-pub(crate) fn quick() -> bool {
-    std::env::var_os("SSE_BENCH_QUICK").is_some_and(|v| v != "0")
+pub(crate) use inputs::quick;
+
+/// The criterion settings of the bench targets: `samples` samples, 200 ms of warm-up and
+/// `measure_ms` of measurement per benchmark (50 and 100 ms in quick mode), no plots.
+pub(crate) fn criterion(samples: usize, measure_ms: u64) -> criterion::Criterion {
+    let quick = quick();
+    criterion::Criterion::default()
+        .sample_size(samples)
+        .warm_up_time(std::time::Duration::from_millis(if quick {
+            50
+        } else {
+            200
+        }))
+        .measurement_time(std::time::Duration::from_millis(if quick {
+            100
+        } else {
+            measure_ms
+        }))
+        .without_plots()
 }
