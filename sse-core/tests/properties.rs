@@ -39,22 +39,32 @@ fn cuts_for(len: usize) -> impl Strategy<Value = Vec<usize>> {
     })
 }
 
+/// A stream and sorted cut points inside it.
+fn stream_and_cuts() -> impl Strategy<Value = (Vec<u8>, Vec<usize>)> {
+    stream_bytes().prop_flat_map(|input| {
+        let len = input.len();
+        (Just(input), cuts_for(len))
+    })
+}
+
+/// The default limits, or tiny ones that the generated streams often exceed.
+fn limits(small: bool) -> Limits {
+    if small {
+        Limits::default().max_line_length(9).max_event_size(14)
+    } else {
+        Limits::default()
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
     #[test]
     fn chunking_never_changes_the_result(
-        (input, cuts) in stream_bytes().prop_flat_map(|input| {
-            let len = input.len();
-            (Just(input), cuts_for(len))
-        }),
+        (input, cuts) in stream_and_cuts(),
         small_limits in any::<bool>(),
     ) {
-        let limits = if small_limits {
-            Limits::default().max_line_length(9).max_event_size(14)
-        } else {
-            Limits::default()
-        };
+        let limits = limits(small_limits);
         let whole = parse_with_cuts(&input, &[], limits);
         let cut = parse_with_cuts(&input, &cuts, limits);
         prop_assert_eq!(&whole, &cut);
@@ -64,17 +74,10 @@ proptest! {
 
     #[test]
     fn feed_with_gives_what_feed_gives(
-        (input, cuts) in stream_bytes().prop_flat_map(|input| {
-            let len = input.len();
-            (Just(input), cuts_for(len))
-        }),
+        (input, cuts) in stream_and_cuts(),
         small_limits in any::<bool>(),
     ) {
-        let limits = if small_limits {
-            Limits::default().max_line_length(9).max_event_size(14)
-        } else {
-            Limits::default()
-        };
+        let limits = limits(small_limits);
         let owned = parse_with_cuts(&input, &cuts, limits);
         prop_assert_eq!(&owned, &parse_with_cuts_borrowed(&input, &cuts, limits));
         let bytewise: Vec<usize> = (1..input.len()).collect();
