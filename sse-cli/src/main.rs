@@ -27,16 +27,9 @@ fn main() -> ExitCode {
     if url::wants_url_mode(&args) {
         return url_mode(&args);
     }
-    let chunking = match parse_args(&args) {
-        Ok(Some(chunking)) => chunking,
-        Ok(None) => {
-            print!("{}", sse_cli::USAGE);
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => {
-            eprintln!("sse-cli: {message}\n\n{}", sse_cli::USAGE);
-            return ExitCode::from(2);
-        }
+    let chunking = match arguments(parse_args(&args)) {
+        Ok(chunking) => chunking,
+        Err(code) => return code,
     };
     let mut input = Vec::new();
     if let Err(e) = io::stdin().lock().read_to_end(&mut input) {
@@ -56,6 +49,22 @@ fn main() -> ExitCode {
     }
 }
 
+/// The parsed arguments, or the exit code once `--help` printed the usage (0) or a bad
+/// argument was reported (2).
+fn arguments<T>(parsed: Result<Option<T>, String>) -> Result<T, ExitCode> {
+    match parsed {
+        Ok(Some(value)) => Ok(value),
+        Ok(None) => {
+            print!("{}", sse_cli::USAGE);
+            Err(ExitCode::SUCCESS)
+        }
+        Err(message) => {
+            eprintln!("sse-cli: {message}\n\n{}", sse_cli::USAGE);
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
 fn run<W: Write>(input: &[u8], chunking: &Chunking, out: &mut JsonLines<W>) -> io::Result<()> {
     let mut parser = Parser::with_limits(Limits::unlimited());
     for chunk in chunking.chunks(input) {
@@ -70,16 +79,9 @@ fn run<W: Write>(input: &[u8], chunking: &Chunking, out: &mut JsonLines<W>) -> i
 }
 
 fn url_mode(args: &[String]) -> ExitCode {
-    let options = match url::parse_url_args(args) {
-        Ok(Some(options)) => options,
-        Ok(None) => {
-            print!("{}", sse_cli::USAGE);
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => {
-            eprintln!("sse-cli: {message}\n\n{}", sse_cli::USAGE);
-            return ExitCode::from(2);
-        }
+    let options = match arguments(url::parse_url_args(args)) {
+        Ok(options) => options,
+        Err(code) => return code,
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -1,8 +1,7 @@
 //! Runs the `sse-cli` binary over every conformance vector in several chunkings and compares
 //! its stdout, byte for byte, with the expected JSON lines.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+mod common;
 
 use conformance::{Output, Vector};
 use sse_cli::json_string;
@@ -33,18 +32,7 @@ fn expected_stdout(vector: &Vector) -> String {
 }
 
 fn run_cli(args: &[String], input: &[u8]) -> (String, bool) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sse-cli"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("sse-cli starts");
-    let mut stdin = child.stdin.take().expect("stdin");
-    let input = input.to_vec();
-    let writer = std::thread::spawn(move || stdin.write_all(&input));
-    let output = child.wait_with_output().expect("sse-cli runs");
-    writer.join().expect("writer").expect("stdin written");
+    let output = common::run(args, input);
     (
         String::from_utf8(output.stdout).expect("stdout is UTF-8"),
         output.status.success(),
@@ -86,11 +74,7 @@ fn bad_arguments_exit_2_and_print_nothing_on_stdout() {
         vec!["--splits".to_owned(), "1,x".to_owned()],
         vec!["--bogus".to_owned()],
     ] {
-        let output = Command::new(env!("CARGO_BIN_EXE_sse-cli"))
-            .args(&args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("runs");
+        let output = common::run(&args, b"");
         assert_eq!(output.status.code(), Some(2), "{args:?}");
         assert!(output.stdout.is_empty(), "{args:?}");
     }

@@ -1,8 +1,10 @@
 //! `sse-cli URL`: the binary against raw HTTP/1.1 servers on 127.0.0.1.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
@@ -43,17 +45,7 @@ fn read_head(stream: &mut TcpStream) -> String {
 }
 
 fn sse_cli(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sse-cli"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("sse-cli starts");
-    let mut input = child.stdin.take().expect("stdin");
-    input.write_all(stdin).expect("stdin written");
-    drop(input);
-    child.wait_with_output().expect("sse-cli runs")
+    common::run(args, stdin)
 }
 
 fn text(bytes: &[u8]) -> String {
