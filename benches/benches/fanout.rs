@@ -1,7 +1,7 @@
 //! Fan-out: one producer, N subscribers (N = 1, 100, 10 000), on a current-thread tokio
 //! runtime.
 //!
-//! - **hub**: `sse_core::hub::Hub`: each event is encoded once, at publish; every subscriber
+//! - **hub**: `sse_server::hub::Hub`: each event is encoded once, at publish; every subscriber
 //!   gets the same `Bytes` frame (a reference count, no copy).
 //! - **naive (sse-core Event)**: a tokio `broadcast` channel of `sse_core::Event`; each
 //!   subscriber receives its own clone and encodes it itself.
@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use futures::StreamExt;
-use sse_core::hub::{Hub, HubConfig};
+use sse_server::hub::{Hub, HubConfig};
 
 /// What one timed run measured.
 struct Run {

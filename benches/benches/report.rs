@@ -355,7 +355,7 @@ fn fanout(r: &mut Report) {
          CPU ns per delivered event (process CPU time / (events x N), median; lower is better) \
          and, for the hub, delivered events per second (events x N / wall time, median). \
          batch 1: every event wakes every subscriber; batch 64: bursts of 64 events. **hub**: \
-         `sse_core::hub::Hub`, each event encoded once, every subscriber gets the same `Bytes`; \
+         `sse_server::hub::Hub`, each event encoded once, every subscriber gets the same `Bytes`; \
          **naive**: a tokio `broadcast` channel, every subscriber encodes its own copy, with \
          sse-core's `Event` or (the way axum's examples do it) axum's `Event` inside its own \
          `Sse` body; **floor**: no frames, only a `Notify` wake-up per event and subscriber, the \

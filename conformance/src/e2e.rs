@@ -16,8 +16,8 @@
 //! | `/`                                    | [`injected_event_name`]       | [`check_injected_event_name`]  |
 //! | `/id`, body `format!("{id:?}")` of the `Last-Event-ID` | —             | [`check_last_event_id`]        |
 //! | `/firehose`                            | [`Firehose::stream`]          | [`check_backpressure`]         |
-//! | `/events`                              | `Sse::from_hub` of a [`Hub::new`] | [`check_hub_replay`]       |
-//! | `/events`                              | `Sse::from_hub` of a [`stuck_client_hub`] | [`check_hub_stuck_client`] |
+//! | `/events`                              | `Sse::from_broadcast` of a [`Hub::new`] | [`check_hub_replay`]       |
+//! | `/events`                              | `Sse::from_broadcast` of a [`stuck_client_hub`] | [`check_hub_stuck_client`] |
 //!
 //! Every wait is bounded by [`LIMIT`] ([`within`]; [`HUB_LIMIT`] for the hub checks): a server that hangs fails the test instead of
 //! hanging it. The checks only use tokio's timers and sockets, so they run on any tokio-based
@@ -30,12 +30,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use futures_util::future;
 use futures_util::stream::{self, Stream, StreamExt};
-use sse_core::hub::{Hub, HubConfig};
-use sse_core::server::{MAX_LAST_EVENT_ID_LEN, RESPONSE_HEADERS, Shutdown};
-use sse_core::{Event, EventError, KEEP_ALIVE, Parsed, Parser};
+use sse_core::{Event, EventError, Frame, KEEP_ALIVE, Parsed, Parser};
+use sse_server::Shutdown;
+use sse_server::headers::RESPONSE_HEADERS;
+use sse_server::hub::{Hub, HubConfig};
+use sse_server::last_event_id::MAX_LEN as MAX_LAST_EVENT_ID_LEN;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
@@ -119,9 +120,9 @@ impl Drop for Guard {
     }
 }
 
-/// One event, `data: hi`.
-pub fn hello() -> impl Stream<Item = Result<Event, Infallible>> + Send + 'static {
-    stream::iter([Ok(Event::message("hi"))])
+/// One event, `data: hi`, as a stream of plain events (no `Result`: it cannot fail).
+pub fn hello() -> impl Stream<Item = Event> + Send + 'static {
+    stream::iter([Event::message("hi")])
 }
 
 /// A stream that never yields (only keep-alive comments, or a shutdown, go out).
@@ -129,9 +130,10 @@ pub fn idle() -> impl Stream<Item = Result<Event, Infallible>> + Send + 'static 
     stream::pending()
 }
 
-/// One pre-encoded frame, `id: 1\ndata: pre\n\n`.
-pub fn pre_encoded() -> impl Stream<Item = Result<Bytes, Infallible>> + Send + 'static {
-    stream::iter([Ok(Bytes::from_static(b"id: 1\ndata: pre\n\n"))])
+/// One frame encoded before the response was made, `id: 1\ndata: pre\n\n`.
+pub fn pre_encoded() -> impl Stream<Item = Frame> + Send + 'static {
+    let event = Event::builder().id("1").data("pre").build();
+    stream::iter(event.map(|e| e.to_frame()))
 }
 
 /// `data: before`, then 50 ms later (so that the first event is on the wire) an event whose
@@ -587,7 +589,7 @@ pub async fn hub_subscribers(hub: &Hub, n: usize) {
     .await;
 }
 
-/// `GET /events`, served by `Sse::from_hub` of `hub` (a fresh [`Hub::new`]), resumes after the
+/// `GET /events`, served by `Sse::from_broadcast` of `hub` (a fresh [`Hub::new`]), resumes after the
 /// `Last-Event-ID` header or else the `lastEventId` query parameter, answers an id the hub does
 /// not have with the reset frame (`event: sse-reset`, the id as data) and the whole window, and
 /// every stream then goes on live.
@@ -682,7 +684,7 @@ pub fn stuck_client_hub() -> Hub {
     )
 }
 
-/// `GET /events`, served by `Sse::from_hub` of `hub` (a fresh [`stuck_client_hub`]): a client
+/// `GET /events`, served by `Sse::from_broadcast` of `hub` (a fresh [`stuck_client_hub`]): a client
 /// that never reads does not delay the others. Two readers get 20 000 events of 1 KiB, every
 /// one exactly once, in order, without being disconnected, within 8 s; the stuck client's
 /// subscription is ended by the lag policy (its connection still open), the hub never retains

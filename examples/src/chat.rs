@@ -20,8 +20,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use sse_core::Event;
-use sse_core::hub::{Hub, HubConfig};
-use sse_core::server::Shutdown;
+use sse_server::Shutdown;
+use sse_server::hub::{Hub, HubConfig};
 
 /// The chat's browser page (`static/chat.html`), served at `/`.
 ///

@@ -1,10 +1,10 @@
 //! The chat on axum 0.8, with [`sse_axum`]: the hub wired to `GET /events` in one call,
-//! [`Sse::from_hub`].
+//! [`Sse::from_broadcast`].
 //!
 //! | route | what |
 //! |---|---|
 //! | `GET /` | the page ([`CHAT_HTML`]) |
-//! | `GET /events` | `Sse::from_hub(&hub, &last_event_id)`: the messages after the client's `Last-Event-ID` (header, or `?lastEventId=`), then live ones; `Access-Control-Allow-Origin: *` |
+//! | `GET /events` | `Sse::from_broadcast(&hub, &last_event_id)`: the messages after the client's `Last-Event-ID` (header, or `?lastEventId=`), then live ones; `Access-Control-Allow-Origin: *` |
 //! | `POST /send` | `{"user": "...", "text": "..."}` publishes a `chat` event; `200` with `{"id": "7"}`, `400` with the reason for an invalid body ([`Post::parse`](crate::chat::Post::parse)), `413` over [`MAX_BODY_BYTES`] |
 //!
 //! ```no_run
@@ -48,7 +48,8 @@ async fn page() -> Html<&'static str> {
 }
 
 async fn events(last_event_id: LastEventId, State(state): State<ChatState>) -> impl IntoResponse {
-    let events = Sse::from_hub(&state.hub, &last_event_id).shutdown_on(state.shutdown.signal());
+    let events =
+        Sse::from_broadcast(&state.hub, &last_event_id).shutdown_on(state.shutdown.signal());
     ([(ACCESS_CONTROL_ALLOW_ORIGIN, "*")], events)
 }
 

@@ -35,7 +35,7 @@
 //! - When the client leaves, the server drops the stream and its timer with it (the Rust
 //!   equivalent of `clearInterval` in a `close` handler); the drop is logged to stderr as
 //!   `client left, timer stopped` (or `server shutting down, timer stopped`).
-//! - Ctrl-C ends every open stream ([`sse_core::server::Shutdown`]), so the graceful shutdown
+//! - Ctrl-C ends every open stream ([`sse_server::Shutdown`]), so the graceful shutdown
 //!   finishes at once.
 //!
 //! ## The chat
@@ -56,8 +56,8 @@
 //! Open the page in two tabs: what one sends, both show. Press "disconnect", send from the
 //! other tab, press "reconnect": the page opens `/events?lastEventId=<the last id it saw>` and
 //! the missed messages arrive, once each, before the live ones. Every message goes through a
-//! [`sse_core::hub::Hub`] ([`chat::ChatState`]), wired to the endpoint in one call,
-//! [`sse_axum::Sse::from_hub`]; the same call exists in `sse-actix` and `sse-warp`.
+//! [`sse_server::hub::Hub`] ([`chat::ChatState`]), wired to the endpoint in one call,
+//! [`sse_axum::Sse::from_broadcast`]; the same call exists in `sse-actix` and `sse-warp`.
 
 use std::convert::Infallible;
 use std::fmt;
@@ -71,7 +71,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_core::Stream;
 use sse_core::Event;
-use sse_core::server::Shutdown;
+use sse_server::Shutdown;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
 pub mod chat;

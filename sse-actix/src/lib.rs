@@ -1,8 +1,9 @@
 //! # sse-actix
 //!
-//! Server-Sent Events for [actix-web] 4, as thin glue over [`sse_core`]: a responder, [`Sse`],
-//! and a `Last-Event-ID` extractor, [`LastEventId`]. Encoding, keep-alive and shutdown live in
-//! [`sse_core::server`], so every framework adapter behaves the same.
+//! Server-Sent Events for [actix-web] 4, as thin glue over [`sse_server`]: a responder, [`Sse`],
+//! and a `Last-Event-ID` extractor, [`LastEventId`]. Encoding, keep-alive, shutdown and the
+//! resumable broadcast live in [`sse_server`], so every framework adapter behaves the same. This
+//! crate re-exports what a handler touches: you need no other SSE crate in your `Cargo.toml`.
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -41,32 +42,39 @@
 //! }
 //! ```
 //!
+//! ## Serving a broadcast
+//!
+//! [`Sse::from_broadcast`] serves anything that implements [`Broadcast`]: the in-memory
+//! [`Hub`] (encode once, replay after `Last-Event-ID`, bounded slow subscribers), or
+//! `sse_redis::RedisHub` when several instances share one stream.
+//!
+//! ```
+//! use actix_web::web;
+//! use sse_actix::{Hub, LastEventId, Sse, Subscription};
+//!
+//! async fn events(hub: web::Data<Hub>, last: LastEventId) -> Sse<Subscription> {
+//!     Sse::from_broadcast(hub.get_ref(), &last)
+//! }
+//! # let _ = web::get().to(events);
+//! ```
+//!
 //! ## What the responder does
 //!
-//! - The stream's items are [`Event`]s (encoded by [`sse_core`]; the builder refuses names and
-//!   ids that would inject fields) or pre-encoded `Bytes` frames (see [`IntoFrame`]; from a
-//!   broadcast that encodes once). An `Err` item ends the response: actix logs the error and
-//!   closes the connection without ending the body cleanly, so the client sees an aborted stream
-//!   and reconnects. The stream need not be `Send` (actix runs each handler on one worker
-//!   thread); a shutdown signal must be.
+//! - The stream's items are [`Event`]s (encoded by `sse-core`; the builder refuses names and
+//!   ids that would inject fields), [`Frame`]s (already encoded, from a broadcast that encodes
+//!   once), or `Result`s of either (see [`IntoFrame`]): a stream that cannot fail needs no `Ok`
+//!   wrapping. An `Err` item ends the response: actix logs the error and closes the connection
+//!   without ending the body cleanly, so the client sees an aborted stream and reconnects. The
+//!   stream need not be `Send` (actix runs each handler on one worker thread); a shutdown
+//!   signal must be.
 //! - Keep-alive comments (`:\n\n`) go out after 15 s without an event ([`KeepAlive`]); change
 //!   the interval with [`Sse::keep_alive`], or turn them off with [`Sse::no_keep_alive`].
 //! - When the client goes away, actix drops the response body and with it your stream, so the
 //!   work behind it stops.
-//! - Headers: `Content-Type: text/event-stream`, `Cache-Control: no-cache`,
-//!   `X-Accel-Buffering: no`, `Content-Encoding: identity` (see
-//!   [`sse_core::server::RESPONSE_HEADERS`]; the last one also keeps actix's `Compress`
-//!   middleware from buffering events).
-//!
-//! ### `Connection: keep-alive`
-//!
-//! The responder sees the request: the response carries `Connection: keep-alive` when the
-//! request is HTTP/1.1, never on HTTP/2. On the wire, though, actix-http owns this header: its
-//! HTTP/1 encoder drops any `Connection` header of the response and writes its own
-//! (`keep-alive` only for HTTP/1.0 clients that asked for it, `close` when it will close). An
-//! HTTP/1.1 response from actix therefore has no `Connection` header, and needs none: HTTP/1.1
-//! connections are persistent unless one side says `close` (RFC 9112, section 9.3). The header
-//! set here is what middleware and `actix_web::test` see.
+//! - Headers: [`sse_server::headers::RESPONSE_HEADERS`] (the `Content-Encoding: identity` also
+//!   keeps actix's `Compress` middleware from buffering events), and `Connection: keep-alive`
+//!   on HTTP/1.1 requests only, which actix-http replaces on the wire by its own (see
+//!   [`sse_server::headers`]).
 //!
 //! ### HTTP/1.0
 //!
@@ -93,37 +101,39 @@ use std::task::{Context, Poll};
 use actix_web::body::BoxBody;
 use actix_web::dev::Payload;
 use actix_web::http::Version;
-use actix_web::http::header::{CONNECTION, HeaderName, HeaderValue};
+use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, Responder};
 use bytes::Bytes;
 use futures_core::Stream;
-use sse_core::server::{IntoFrame, RESPONSE_HEADERS, SseBody};
+use sse_server::SseBody;
+use sse_server::headers::{CONNECTION_KEEP_ALIVE, RESPONSE_HEADERS};
 
-pub use sse_core::hub::{Hub, HubConfig, LagPolicy};
-pub use sse_core::server::{KeepAlive, Shutdown};
-pub use sse_core::{Event, EventError};
+pub use sse_server::hub::{Hub, HubConfig, LagPolicy, Resume, Subscription};
+pub use sse_server::{
+    Broadcast, Event, EventBuilder, EventError, Frame, IntoFrame, KeepAlive, Shutdown,
+};
 
 type BoxError = Box<dyn StdError + Send + Sync>;
 
 /// An event stream response: `Sse::new(stream)`, returned from a handler.
 ///
-/// `stream` yields `Result<T, E>` where `T` is an [`Event`] or a pre-encoded [`Bytes`] frame
-/// ([`IntoFrame`]) and `E` converts into `Box<dyn Error + Send + Sync>`. Keep-alive is on by
-/// default ([`KeepAlive::default`], every 15 s of idleness).
+/// `stream` yields [`Event`]s, [`Frame`]s, or `Result`s of either whose error converts into
+/// `Box<dyn Error + Send + Sync>` (see [`IntoFrame`]). Keep-alive is on by default
+/// ([`KeepAlive::default`], every 15 s of idleness).
 ///
 /// ```
-/// use std::convert::Infallible;
 /// use std::time::Duration;
 ///
 /// use futures_util::stream;
 /// use sse_actix::{Event, KeepAlive, Sse};
 ///
 /// async fn hello() -> impl actix_web::Responder {
-///     let events = stream::iter([Ok::<_, Infallible>(Event::message("hello"))]);
+///     let events = stream::iter([Event::message("hello")]);
 ///     Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(5)))
 /// }
 /// # let _ = actix_web::web::get().to(hello);
 /// ```
+#[must_use = "a response does nothing until it is returned from a handler"]
 pub struct Sse<S> {
     body: SseBody<S>,
 }
@@ -134,20 +144,11 @@ impl<S> fmt::Debug for Sse<S> {
     }
 }
 
-impl Sse<sse_core::hub::SubscriptionResults> {
-    /// Serves a [`Hub`] in one call: first every retained event after the client's
-    /// `Last-Event-ID` (header, or `?lastEventId=`), then live events; the frames were encoded
-    /// once by the hub. See [`sse_core::hub`] for the replay window and slow subscribers.
-    pub fn from_hub(hub: &Hub, last_event_id: &LastEventId) -> Self {
-        Sse::new(hub.subscribe(last_event_id.as_deref()).into_results())
-    }
-}
-
-impl<S, T, E> Sse<S>
+impl<S> Sse<S>
 where
-    S: Stream<Item = Result<T, E>> + 'static,
-    T: IntoFrame,
-    E: Into<BoxError> + 'static,
+    S: Stream + 'static,
+    S::Item: IntoFrame,
+    <S::Item as IntoFrame>::Error: Into<BoxError> + 'static,
 {
     /// A response sending `events`, with the default keep-alive.
     pub fn new(events: S) -> Sse<S> {
@@ -156,6 +157,18 @@ where
         }
     }
 
+    /// Serves a [`Broadcast`] (a [`Hub`], a `RedisHub`, ...) in one call: first every retained
+    /// event after the client's `Last-Event-ID` (header, or `?lastEventId=`), then live events;
+    /// the frames were encoded once by the broadcast.
+    pub fn from_broadcast<B>(broadcast: &B, last_event_id: &LastEventId) -> Self
+    where
+        B: Broadcast<Subscription = S>,
+    {
+        Sse::new(broadcast.subscribe(last_event_id.as_deref()))
+    }
+}
+
+impl<S> Sse<S> {
     /// Sends keep-alive comments as configured (replaces the default).
     pub fn keep_alive(self, keep_alive: KeepAlive) -> Sse<S> {
         Sse {
@@ -179,11 +192,11 @@ where
     }
 }
 
-impl<S, T, E> Responder for Sse<S>
+impl<S> Responder for Sse<S>
 where
-    S: Stream<Item = Result<T, E>> + 'static,
-    T: IntoFrame,
-    E: Into<BoxError> + 'static,
+    S: Stream + 'static,
+    S::Item: IntoFrame,
+    <S::Item as IntoFrame>::Error: Into<BoxError> + 'static,
 {
     type Body = BoxBody;
 
@@ -198,8 +211,12 @@ where
         }
         let version = req.version();
         if version == Version::HTTP_11 {
-            // See the crate docs: actix-http writes its own `Connection` header on the wire.
-            response.insert_header((CONNECTION, HeaderValue::from_static("keep-alive")));
+            // actix-http writes its own `Connection` header on the wire: see `sse_server::headers`.
+            let (name, value) = CONNECTION_KEEP_ALIVE;
+            response.insert_header((
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            ));
         } else if version < Version::HTTP_11 {
             // HTTP/1.0 has no chunked framing (actix would send it anyway): the body ends with
             // the connection.
@@ -216,11 +233,11 @@ where
 /// [`SseBody`] with its errors as actix's body wants them (`Box<dyn Error>`).
 struct ActixBody<S>(SseBody<S>);
 
-impl<S, T, E> Stream for ActixBody<S>
+impl<S> Stream for ActixBody<S>
 where
-    S: Stream<Item = Result<T, E>>,
-    T: IntoFrame,
-    E: Into<BoxError>,
+    S: Stream,
+    S::Item: IntoFrame,
+    <S::Item as IntoFrame>::Error: Into<BoxError>,
 {
     type Item = Result<Bytes, Box<dyn StdError>>;
 
@@ -236,8 +253,8 @@ where
 /// `Some(id)` when the request has a valid `Last-Event-ID` header or, without the header, a
 /// valid `?lastEventId=` query parameter (for clients that cannot set headers); `None`
 /// otherwise, also for an invalid value (empty, not UTF-8, containing NUL, CR or LF, longer
-/// than [`sse_core::server::MAX_LAST_EVENT_ID_LEN`] bytes). The rules are
-/// [`sse_core::server::LastEventId::from_request`]'s, the same in every adapter.
+/// than [`sse_server::last_event_id::MAX_LEN`] bytes). The rules are
+/// [`sse_server::last_event_id`]'s, the same in every adapter.
 ///
 /// ```
 /// use sse_actix::LastEventId;
@@ -264,11 +281,9 @@ impl FromRequest for LastEventId {
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         let header = req
             .headers()
-            .get(sse_core::server::LastEventId::HEADER)
+            .get(sse_server::last_event_id::HEADER)
             .map(HeaderValue::as_bytes);
-        let id = sse_core::server::LastEventId::from_request(header, Some(req.query_string()));
-        ready(Ok(LastEventId(
-            id.map(sse_core::server::LastEventId::into_string),
-        )))
+        let id = sse_server::last_event_id::from_request(header, Some(req.query_string()));
+        ready(Ok(LastEventId(id)))
     }
 }

@@ -36,7 +36,7 @@ async fn connection_header_only_for_http_1_1() {
         .to_http_request();
     let response = Sse::new(e2e::hello()).respond_to(&request);
     assert_eq!(response.headers().get("connection").unwrap(), "keep-alive");
-    for (name, value) in sse_core::server::RESPONSE_HEADERS {
+    for (name, value) in sse_server::headers::RESPONSE_HEADERS {
         assert_eq!(response.headers().get(name).unwrap(), value, "{name}");
     }
     for version in [Version::HTTP_2, Version::HTTP_10] {

@@ -1,4 +1,4 @@
-//! `Sse::from_hub` end to end: a real actix-web server on 127.0.0.1 serving a [`Hub`] at
+//! `Sse::from_broadcast` end to end: a real actix-web server on 127.0.0.1 serving a [`Hub`] at
 //! `/events`. This file keeps only the actix glue; the clients and the checks are
 //! `conformance::e2e`'s, shared with every adapter.
 
@@ -19,7 +19,7 @@ async fn events(
 ) -> impl Responder {
     // actix notices a client that went away when it next writes to it: keep-alive comments
     // every 100 ms make that prompt in these tests (the default is every 15 s).
-    Sse::from_hub(&hub, &last_event_id)
+    Sse::from_broadcast(hub.get_ref(), &last_event_id)
         .keep_alive(KeepAlive::new().interval(Duration::from_millis(100)))
         .shutdown_on(shutdown.signal())
 }

@@ -1,8 +1,9 @@
 //! # sse-axum
 //!
-//! Server-Sent Events for [axum] 0.8, as thin glue over [`sse_core`]: a response type, [`Sse`],
-//! and a `Last-Event-ID` extractor, [`LastEventId`]. Encoding, keep-alive and shutdown live in
-//! [`sse_core::server`], so every framework adapter behaves the same.
+//! Server-Sent Events for [axum] 0.8, as thin glue over [`sse_server`]: a response type, [`Sse`],
+//! and a `Last-Event-ID` extractor, [`LastEventId`]. Encoding, keep-alive, shutdown and the
+//! resumable broadcast live in [`sse_server`], so every framework adapter behaves the same. This
+//! crate re-exports what a handler touches: you need no other SSE crate in your `Cargo.toml`.
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -42,35 +43,36 @@
 //! }
 //! ```
 //!
+//! ## Serving a broadcast
+//!
+//! [`Sse::from_broadcast`] serves anything that implements [`Broadcast`]: the in-memory
+//! [`Hub`] (encode once, replay after `Last-Event-ID`, bounded slow subscribers), or
+//! `sse_redis::RedisHub` when several instances share one stream.
+//!
+//! ```
+//! use axum::{Router, extract::State, routing::get};
+//! use sse_axum::{Hub, LastEventId, Sse, Subscription};
+//!
+//! async fn events(State(hub): State<Hub>, last: LastEventId) -> Sse<Subscription> {
+//!     Sse::from_broadcast(&hub, &last)
+//! }
+//! let app: Router = Router::new().route("/events", get(events)).with_state(Hub::new());
+//! # let _ = app;
+//! ```
+//!
 //! ## What the response does
 //!
-//! - The stream's items are [`Event`]s (encoded by [`sse_core`]; the builder refuses names and
-//!   ids that would inject fields) or pre-encoded `Bytes` frames (see [`IntoFrame`]; from a
-//!   broadcast that encodes once). An `Err` item ends the response: hyper closes the connection
-//!   without ending the body cleanly, so the client sees an aborted stream and reconnects.
+//! - The stream's items are [`Event`]s (encoded by `sse-core`; the builder refuses names and
+//!   ids that would inject fields), [`Frame`]s (already encoded, from a broadcast that encodes
+//!   once), or `Result`s of either (see [`IntoFrame`]): a stream that cannot fail needs no `Ok`
+//!   wrapping. An `Err` item ends the response: hyper closes the connection without ending the
+//!   body cleanly, so the client sees an aborted stream and reconnects.
 //! - Keep-alive comments (`:\n\n`) go out after 15 s without an event ([`KeepAlive`]); change
 //!   the interval with [`Sse::keep_alive`], or turn them off with [`Sse::no_keep_alive`].
 //! - When the client goes away, hyper drops the body and with it your stream at once, so the
 //!   work behind it stops.
-//! - Headers: `Content-Type: text/event-stream`, `Cache-Control: no-cache`,
-//!   `X-Accel-Buffering: no`, `Content-Encoding: identity` (see
-//!   [`sse_core::server::RESPONSE_HEADERS`]) and `Connection: keep-alive`.
-//!
-//! ### `Connection: keep-alive` and HTTP/2
-//!
-//! `IntoResponse` does not see the request, so [`Sse`] cannot ask which HTTP version it answers.
-//! It sets `Connection: keep-alive` always, and that is correct because axum is served by hyper
-//! (`axum::serve`, or hyper-util directly), which treats the header per version:
-//!
-//! - HTTP/1.1: hyper sends the header as given (it never adds one itself; persistence is the
-//!   default there, the header is for proxies and old clients that look for it). When hyper
-//!   decides to close the connection anyway it adds `close`.
-//! - HTTP/2: connection-specific headers are illegal (RFC 9113, section 8.2.2); hyper removes
-//!   `Connection` from every HTTP/2 response before it is encoded, so it never reaches the
-//!   client.
-//! - HTTP/1.0 (no browser's `EventSource` uses it): the body has no chunked framing, so it ends
-//!   with the connection; hyper sends the header as given and closes the connection after the
-//!   response all the same.
+//! - Headers: [`sse_server::headers::RESPONSE_HEADERS`] and `Connection: keep-alive`, which
+//!   hyper removes from HTTP/2 responses (see [`sse_server::headers`] for why that is right).
 //!
 //! [axum]: https://docs.rs/axum/0.8
 
@@ -80,33 +82,35 @@ use std::future::Future;
 
 use axum::body::Body;
 use axum::extract::FromRequestParts;
-use axum::http::header::{CONNECTION, HeaderName, HeaderValue};
+use axum::http::header::{HeaderName, HeaderValue};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use futures_core::Stream;
-use sse_core::server::{IntoFrame, RESPONSE_HEADERS, SseBody};
+use sse_server::SseBody;
+use sse_server::headers::{CONNECTION_KEEP_ALIVE, RESPONSE_HEADERS};
 
-pub use sse_core::hub::{Hub, HubConfig, LagPolicy};
-pub use sse_core::server::{KeepAlive, Shutdown};
-pub use sse_core::{Event, EventError};
+pub use sse_server::hub::{Hub, HubConfig, LagPolicy, Resume, Subscription};
+pub use sse_server::{
+    Broadcast, Event, EventBuilder, EventError, Frame, IntoFrame, KeepAlive, Shutdown,
+};
 
 /// An event stream response: `Sse::new(stream)`, returned from a handler.
 ///
-/// `stream` yields `Result<T, E>` where `T` is an [`Event`] or a pre-encoded `bytes::Bytes`
-/// frame ([`IntoFrame`]) and `E` converts into `Box<dyn Error + Send + Sync>`. Keep-alive is on
-/// by default ([`KeepAlive::default`], every 15 s of idleness).
+/// `stream` yields [`Event`]s, [`Frame`]s, or `Result`s of either whose error converts into
+/// `Box<dyn Error + Send + Sync>` (see [`IntoFrame`]). Keep-alive is on by default
+/// ([`KeepAlive::default`], every 15 s of idleness).
 ///
 /// ```
-/// use std::convert::Infallible;
 /// use std::time::Duration;
 ///
 /// use futures_util::stream;
 /// use sse_axum::{Event, KeepAlive, Sse};
 ///
-/// let events = stream::iter([Ok::<_, Infallible>(Event::message("hello"))]);
+/// let events = stream::iter([Event::message("hello")]);
 /// let response = Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(5)));
 /// # let _ = response;
 /// ```
+#[must_use = "a response does nothing until it is returned from a handler"]
 pub struct Sse<S> {
     body: SseBody<S>,
 }
@@ -117,20 +121,11 @@ impl<S> fmt::Debug for Sse<S> {
     }
 }
 
-impl Sse<sse_core::hub::SubscriptionResults> {
-    /// Serves a [`Hub`] in one call: first every retained event after the client's
-    /// `Last-Event-ID` (header, or `?lastEventId=`), then live events; the frames were encoded
-    /// once by the hub. See [`sse_core::hub`] for the replay window and slow subscribers.
-    pub fn from_hub(hub: &Hub, last_event_id: &LastEventId) -> Self {
-        Sse::new(hub.subscribe(last_event_id.as_deref()).into_results())
-    }
-}
-
-impl<S, T, E> Sse<S>
+impl<S> Sse<S>
 where
-    S: Stream<Item = Result<T, E>> + Send + 'static,
-    T: IntoFrame,
-    E: Into<axum::BoxError>,
+    S: Stream + Send + 'static,
+    S::Item: IntoFrame,
+    <S::Item as IntoFrame>::Error: Into<axum::BoxError>,
 {
     /// A response sending `events`, with the default keep-alive.
     pub fn new(events: S) -> Sse<S> {
@@ -139,6 +134,18 @@ where
         }
     }
 
+    /// Serves a [`Broadcast`] (a [`Hub`], a `RedisHub`, ...) in one call: first every retained
+    /// event after the client's `Last-Event-ID` (header, or `?lastEventId=`), then live events;
+    /// the frames were encoded once by the broadcast.
+    pub fn from_broadcast<B>(broadcast: &B, last_event_id: &LastEventId) -> Self
+    where
+        B: Broadcast<Subscription = S>,
+    {
+        Sse::new(broadcast.subscribe(last_event_id.as_deref()))
+    }
+}
+
+impl<S> Sse<S> {
     /// Sends keep-alive comments as configured (replaces the default).
     pub fn keep_alive(self, keep_alive: KeepAlive) -> Sse<S> {
         Sse {
@@ -162,24 +169,22 @@ where
     }
 }
 
-impl<S, T, E> IntoResponse for Sse<S>
+impl<S> IntoResponse for Sse<S>
 where
-    S: Stream<Item = Result<T, E>> + Send + 'static,
-    T: IntoFrame,
-    E: Into<axum::BoxError>,
+    S: Stream + Send + 'static,
+    S::Item: IntoFrame,
+    <S::Item as IntoFrame>::Error: Into<axum::BoxError>,
 {
     fn into_response(self) -> Response {
-        let body = self.body;
-        let mut response = Response::new(Body::from_stream(body));
+        let mut response = Response::new(Body::from_stream(self.body));
         let headers = response.headers_mut();
-        for (name, value) in RESPONSE_HEADERS {
+        // hyper strips `Connection` from HTTP/2 responses: see `sse_server::headers`.
+        for (name, value) in RESPONSE_HEADERS.into_iter().chain([CONNECTION_KEEP_ALIVE]) {
             headers.insert(
                 HeaderName::from_static(name),
                 HeaderValue::from_static(value),
             );
         }
-        // See the crate docs: hyper strips it from HTTP/2 responses.
-        headers.insert(CONNECTION, HeaderValue::from_static("keep-alive"));
         response
     }
 }
@@ -189,8 +194,8 @@ where
 /// `Some(id)` when the request has a valid `Last-Event-ID` header or, without the header, a
 /// valid `?lastEventId=` query parameter (for clients that cannot set headers); `None`
 /// otherwise, also for an invalid value (empty, not UTF-8, containing NUL, CR or LF, longer
-/// than [`sse_core::server::MAX_LAST_EVENT_ID_LEN`] bytes). The rules are
-/// [`sse_core::server::LastEventId::from_request`]'s, the same in every adapter.
+/// than [`sse_server::last_event_id::MAX_LEN`] bytes). The rules are
+/// [`sse_server::last_event_id`]'s, the same in every adapter.
 ///
 /// ```
 /// use sse_axum::LastEventId;
@@ -217,11 +222,11 @@ impl<S: Send + Sync> FromRequestParts<S> for LastEventId {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let header = parts
             .headers
-            .get(sse_core::server::LastEventId::HEADER)
+            .get(sse_server::last_event_id::HEADER)
             .map(HeaderValue::as_bytes);
-        let id = sse_core::server::LastEventId::from_request(header, parts.uri.query());
-        Ok(LastEventId(
-            id.map(sse_core::server::LastEventId::into_string),
-        ))
+        Ok(LastEventId(sse_server::last_event_id::from_request(
+            header,
+            parts.uri.query(),
+        )))
     }
 }

@@ -1,4 +1,4 @@
-//! `Sse::from_hub` end to end: a real axum server on 127.0.0.1 serving a [`Hub`] at `/events`.
+//! `Sse::from_broadcast` end to end: a real axum server on 127.0.0.1 serving a [`Hub`] at `/events`.
 //! This file keeps only the axum glue; the clients and the checks are `conformance::e2e`'s,
 //! shared with every adapter.
 
@@ -19,7 +19,7 @@ fn routes(hub: &Hub) -> Router<Shutdown> {
         "/events",
         get(
             |last_event_id: LastEventId, State(shutdown): State<Shutdown>| async move {
-                Sse::from_hub(&hub, &last_event_id).shutdown_on(shutdown.signal())
+                Sse::from_broadcast(&hub, &last_event_id).shutdown_on(shutdown.signal())
             },
         ),
     )

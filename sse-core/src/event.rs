@@ -159,11 +159,15 @@ impl Event {
         Ok(self)
     }
 
-    /// Sets an id the caller knows to be valid (decimal digits), skipping the check.
-    #[cfg(feature = "hub")]
-    pub(crate) fn with_digit_id(mut self, id: String) -> Event {
-        debug_assert!(id.bytes().all(|b| b.is_ascii_digit()));
-        self.id = Some(id);
+    /// Sets the id to `seq` in decimal. It cannot fail: digits never inject anything. A
+    /// broadcast that numbers its events uses it.
+    ///
+    /// ```
+    /// let event = sse_core::Event::message("x").with_sequence_id(42);
+    /// assert_eq!(event.id(), Some("42"));
+    /// ```
+    pub fn with_sequence_id(mut self, seq: u64) -> Event {
+        self.id = Some(alloc::string::ToString::to_string(&seq));
         self
     }
 

@@ -42,11 +42,12 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `std` | yes | `std` support in dependencies (errors implement `core::error::Error` either way) |
-//! | `bytes` | no | `Event::to_bytes` and `Event::encode_buf` (`bytes::BufMut`) |
+//! | `bytes` | no | [`Frame`] (`Event::to_frame`), `Event::to_bytes` and `Event::encode_buf` (`bytes::BufMut`) |
 //! | `futures` | no | `stream`: a `Stream` of byte chunks into parsed events, and a `Stream` of events into `Bytes` frames (implies `bytes`) |
-//! | `server` | no | `server`: what every framework adapter shares: `server::SseBody` (frames, keep-alive, shutdown), response headers, `Last-Event-ID` parsing (tokio timers) |
-//! | `hub` | no | `hub`: a resumable fan-out `hub::Hub`: encode once, replay after `Last-Event-ID`, bounded slow subscribers (runtime-agnostic; needs `std`) |
 //! | `serde` | no | `EventBuilder::json_data` and `MessageEvent::json` (serde + serde_json, `alloc` only) |
+//!
+//! The server side (response bodies, keep-alive, shutdown, `Last-Event-ID`, the resumable hub)
+//! is the `sse-server` crate, built on this one; the framework adapters build on that.
 //!
 //! Without default features the crate builds for bare-metal targets that have `alloc` and
 //! atomic pointers (for example `thumbv7em-none-eabihf`).
@@ -60,16 +61,16 @@ extern crate alloc;
 extern crate std;
 
 mod event;
-#[cfg(feature = "hub")]
-pub mod hub;
+#[cfg(feature = "bytes")]
+mod frame;
 mod lines;
 mod parser;
-#[cfg(feature = "server")]
-pub mod server;
 #[cfg(feature = "futures")]
 pub mod stream;
 
 pub use event::{Event, EventBuilder, EventError, KEEP_ALIVE};
+#[cfg(feature = "bytes")]
+pub use frame::Frame;
 pub use parser::{
     EventRef, Feed, Finish, Limits, MessageEvent, ParseError, Parsed, ParsedRef, Parser,
 };

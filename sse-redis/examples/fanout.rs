@@ -23,8 +23,8 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use sse_core::Event;
-use sse_core::hub::HubConfig;
 use sse_redis::{RedisHub, RedisHubConfig};
+use sse_server::hub::HubConfig;
 
 fn arg(n: usize, default: usize) -> usize {
     std::env::args()
@@ -89,7 +89,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         });
     }
-    while a.hub().subscriber_count() + b.hub().subscriber_count() < subscribers {
+    while a.subscriber_count() + b.subscriber_count() < subscribers {
         tokio::task::yield_now().await;
     }
 

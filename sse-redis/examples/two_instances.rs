@@ -27,9 +27,9 @@ const EVENTS: usize = 30;
 /// Events the client reads on one connection before it hangs up and switches instance.
 const PER_CONNECTION: usize = 4;
 
-/// The endpoint. With the in-memory hub this line is `Sse::from_hub(&hub, &last)`.
+/// The endpoint. With the in-memory hub this line is `Sse::from_broadcast(&hub, &last)`.
 async fn events(State(hub): State<RedisHub>, last: LastEventId) -> impl IntoResponse {
-    Sse::new(hub.subscribe(last.as_deref()).into_results())
+    Sse::from_broadcast(&hub, &last)
 }
 
 /// Starts one instance: its `RedisHub` and an HTTP server on a free port of 127.0.0.1.

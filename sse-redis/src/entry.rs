@@ -1,4 +1,4 @@
-//! How an event is stored in a stream entry, and how an entry becomes a frame.
+//! How an event is stored in a stream entry, and how an entry becomes an event again.
 //!
 //! An entry holds the event's fields, never its encoded frame: the frame carries the entry id,
 //! which only exists once `XADD` has run. Each instance's reader encodes an entry once, with
@@ -20,7 +20,6 @@ use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
 
-use bytes::Bytes;
 use redis::Value;
 use sse_core::Event;
 
@@ -92,9 +91,10 @@ pub(crate) fn fields(event: &Event) -> Vec<(&'static str, Cow<'_, str>)> {
     fields
 }
 
-/// The frame of the entry `id` with fields `map`: the event encoded with `id: <id>`, or an
-/// id-only frame when the fields do not make a valid event.
-pub(crate) fn frame(id: &str, map: &HashMap<String, Value>) -> Bytes {
+/// The event of the entry `id` with fields `map`, with `id: <id>`; an id-only event when the
+/// fields do not make a valid event. The reader publishes it into the local hub, which encodes
+/// it once through the checked encoder.
+pub(crate) fn event(id: &str, map: &HashMap<String, Value>) -> Event {
     let text = |name: &str| map.get(name).and_then(value_text);
     let mut builder = Event::builder();
     if let Some(comment) = text(COMMENT) {
@@ -110,19 +110,19 @@ pub(crate) fn frame(id: &str, map: &HashMap<String, Value>) -> Bytes {
         builder = builder.data(data);
     }
     match builder.id(id).build() {
-        Ok(event) => event.to_bytes(),
+        Ok(event) => event,
         Err(_) => id_only(id),
     }
 }
 
 /// `id: <id>` and the blank line: moves the client's last event id, dispatches nothing.
-fn id_only(id: &str) -> Bytes {
+fn id_only(id: &str) -> Event {
+    // Entry ids are digits and one `-`: the encoder cannot refuse them (an empty comment
+    // stands in for the impossible case).
     Event::builder()
         .id(id)
         .build()
-        .map(|e| e.to_bytes())
-        // Entry ids are digits and one `-`; the builder cannot refuse them.
-        .unwrap_or_else(|_| Bytes::from_static(b"\n"))
+        .unwrap_or_else(|_| Event::comment(""))
 }
 
 /// A field value as text (invalid UTF-8 becomes U+FFFD, as an SSE client would decode it).
@@ -185,8 +185,8 @@ mod tests {
             .collect();
         let stored: Vec<(&str, &str)> = stored.iter().map(|(k, v)| (&**k, &**v)).collect();
         assert!(!stored.iter().any(|(k, _)| *k == "id"));
-        let frame = frame("5-1", &map(&stored));
-        let expected = event.with_id("5-1").unwrap().to_bytes();
+        let frame = super::event("5-1", &map(&stored)).to_frame();
+        let expected = event.with_id("5-1").unwrap().to_frame();
         assert_eq!(frame, expected);
     }
 
@@ -196,6 +196,10 @@ mod tests {
         let stored = fields(&event);
         assert_eq!(stored, [(EMPTY, Cow::Borrowed(""))]);
         assert_eq!(frame("1-0", &map(&[(EMPTY, "")])), &b"id: 1-0\n\n"[..]);
+    }
+
+    fn frame(id: &str, map: &HashMap<String, Value>) -> sse_core::Frame {
+        super::event(id, map).to_frame()
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! # sse-redis
 //!
-//! The resumable fan-out hub of [`sse_core::hub`], shared by every instance of a server through
+//! The resumable fan-out hub of [`sse_server::hub`], shared by every instance of a server through
 //! a [Redis Stream](https://redis.io/docs/latest/develop/data-types/streams/), so that a client
 //! that reconnects to another instance behind the load balancer resumes after its
 //! `Last-Event-ID` as if it had come back to the same one.
@@ -11,11 +11,11 @@
 //! ```no_run
 //! use axum::{Router, extract::State, routing::get};
 //! use sse_axum::{Event, LastEventId, Sse};
-//! use sse_redis::{RedisHub, RedisHubConfig};
+//! use sse_redis::{RedisHub, RedisHubConfig, RedisSubscription};
 //!
-//! async fn events(State(hub): State<RedisHub>, last: LastEventId) -> impl axum::response::IntoResponse {
-//!     // With the in-memory hub this line reads `Sse::from_hub(&hub, &last)`.
-//!     Sse::new(hub.subscribe(last.as_deref()).into_results())
+//! async fn events(State(hub): State<RedisHub>, last: LastEventId) -> Sse<RedisSubscription> {
+//!     // The same line serves the in-memory `sse_axum::Hub`: both are a `Broadcast`.
+//!     Sse::from_broadcast(&hub, &last)
 //! }
 //!
 //! #[tokio::main]
@@ -41,8 +41,8 @@
 //! - a local [`Hub`] (the in-memory hub of `sse-core`): the replay window and the fan-out to this
 //!   instance's subscribers, each a cursor into the shared window;
 //! - one reader task with **one** Redis connection, looping `XREAD BLOCK` on the stream after
-//!   the last entry it has read, and publishing each new entry into the local hub with
-//!   [`Hub::publish_frame`]. SSE clients never get a Redis connection of their own: 10 000 clients
+//!   the last entry it has read, and publishing each new entry into the local hub, with the
+//!   entry id as its event id. SSE clients never get a Redis connection of their own: 10 000 clients
 //!   on an instance cost one blocked `XREAD`;
 //! - one multiplexed [`ConnectionManager`] for
 //!   [`RedisHub::publish`], which runs `XADD <key> MAXLEN ~ <max_len> * <fields>`. A publish does
@@ -53,7 +53,8 @@
 //!
 //! A frame carries `id: <entry id>`, and the entry id only exists once `XADD` has run, so an
 //! entry stores the event's *fields* (`data`, `event`, `retry`, `comment`), and each instance's
-//! reader encodes it once into a shared `Bytes` frame that every local subscriber and every
+//! reader encodes it once (through the same checked encoder as every event) into a shared
+//! [`Frame`](sse_core::Frame) that every local subscriber and every
 //! replay reuses. Encoding is cheap next to the Redis round trip, and the entries stay plain
 //! data that other programs can write (`XADD sse:news * event tick data 42`) or read. Unknown
 //! fields are ignored; an entry the encoder refuses (an event name with a line break, written
@@ -79,10 +80,10 @@
 //! B's window at once, the id would be unknown and the client would get a reset and the whole
 //! window again. [`RedisHub::subscribe`] therefore first waits until B's reader has read `X`
 //! (bounded by [`RedisHubConfig::catch_up_timeout`]), then subscribes: the client gets every
-//! event after `X` exactly once, in order. The local [`RedisHub::hub`] is there too, and
-//! `Sse::from_hub(redis_hub.hub(), &last)` serves it, but without that wait: in the tests, a
-//! client hopping between two instances every 30 events while events are published got a
-//! reset (and the window again) in about one run in three that way.
+//! event after `X` exactly once, in order. (Subscribing to the local window without that wait
+//! would be wrong: in the tests, a client hopping between two instances every 30 events while
+//! events are published got a reset, and the window again, in about one run in three. So the
+//! local hub is not exposed; [`RedisHub`] is the only [`Broadcast`] of this crate.)
 //!
 //! ### Redis going away
 //!
@@ -106,6 +107,9 @@
 //! A [`RedisHub::publish`] while Redis is down fails ([`Error::Redis`]) and is not retried: the
 //! caller knows whether the event may be sent twice. The publishing connection reconnects by
 //! itself.
+//!
+//! Every error the reader retries is logged through [`tracing`](https://docs.rs/tracing)
+//! (`warn` when it loses Redis or cannot reconnect, `info` when it is back).
 //!
 //! Limits: events published while an instance's reader was disconnected are read when it
 //! reconnects, unless more than `max_len` were added meanwhile (the oldest of them are trimmed
@@ -135,7 +139,8 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use sse_core::Event;
-use sse_core::hub::{Hub, HubConfig};
+use sse_server::Broadcast;
+use sse_server::hub::{Hub, HubConfig};
 use tokio::sync::watch;
 use tokio::task::AbortHandle;
 
@@ -143,11 +148,11 @@ use crate::entry::EntryId;
 use crate::reader::{Reader, Settings};
 
 pub use crate::error::Error;
-pub use crate::subscription::{RedisSubscription, RedisSubscriptionResults};
+pub use crate::subscription::RedisSubscription;
 /// The `redis` crate this one is built on (for [`redis::Client`] and [`redis::RedisError`]).
 pub use redis;
 #[doc(no_inline)]
-pub use sse_core::hub::Resume;
+pub use sse_server::hub::Resume;
 
 /// Settings of a [`RedisHub`]: the stream key, the window, the reader's timings.
 #[derive(Debug, Clone)]
@@ -380,15 +385,14 @@ impl RedisHub {
         RedisSubscription::catching_up(wait, hub.clone(), id.to_owned())
     }
 
-    /// The local hub: this instance's window and subscribers (for
-    /// [`Hub::subscriber_count`], [`Hub::retained`], ...).
-    ///
-    /// `Sse::from_hub(redis_hub.hub(), &last)` serves it, but without
-    /// [`subscribe`](Self::subscribe)'s wait for a client that comes from an instance ahead of
-    /// this one: such a client gets a reset and the whole window again. Prefer
-    /// `Sse::new(redis_hub.subscribe(last.as_deref()).into_results())`.
-    pub fn hub(&self) -> &Hub {
-        &self.inner.hub
+    /// How many subscriptions of this instance are live (see [`Hub::subscriber_count`]).
+    pub fn subscriber_count(&self) -> usize {
+        self.inner.hub.subscriber_count()
+    }
+
+    /// How many events, and how many frame bytes, this instance's window holds.
+    pub fn retained(&self) -> (usize, usize) {
+        self.inner.hub.retained()
     }
 
     /// The stream key.
@@ -414,5 +418,13 @@ impl RedisHub {
         self.inner.reader.abort();
         self.inner.connected.store(false, Ordering::Relaxed);
         self.inner.hub.close();
+    }
+}
+
+impl Broadcast for RedisHub {
+    type Subscription = RedisSubscription;
+
+    fn subscribe(&self, last_event_id: Option<&str>) -> RedisSubscription {
+        RedisHub::subscribe(self, last_event_id)
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! It loops `XREAD BLOCK <ms> COUNT <n> STREAMS <key> <last id>`, always with an explicit id
 //! (never `$`, which would skip what was added while no `XREAD` was pending), encodes each new
-//! entry once and publishes the frame into the local [`Hub`]. On any error it reconnects with
+//! entry once and publishes it into the local [`Hub`]. Every error it retries is logged through
+//! `tracing` (`warn` when the reader loses Redis, `info` when it is back). On any error it reconnects with
 //! exponential backoff and works out where to go on from (see [`Reader::resume_point`]).
 
 use std::sync::Arc;
@@ -13,7 +14,7 @@ use std::time::Duration;
 use redis::AsyncCommands;
 use redis::aio::MultiplexedConnection;
 use redis::streams::{StreamId, StreamRangeReply, StreamReadOptions, StreamReadReply};
-use sse_core::hub::Hub;
+use sse_server::hub::Hub;
 use tokio::sync::watch;
 
 use crate::entry::{self, EntryId};
@@ -103,8 +104,12 @@ impl Reader {
             let mut c = match conn.take() {
                 Some(c) => c,
                 None => match self.reconnect().await {
-                    Ok(c) => c,
-                    Err(_) => {
+                    Ok(c) => {
+                        tracing::info!(key = %self.key, from = %self.from, "sse-redis reader reconnected");
+                        c
+                    }
+                    Err(error) => {
+                        tracing::warn!(key = %self.key, %error, retry_in = ?delay, "sse-redis reader cannot reconnect");
                         tokio::time::sleep(delay).await;
                         delay = (delay * 2).min(self.settings.backoff_max);
                         continue;
@@ -117,7 +122,8 @@ impl Reader {
                     delay = self.settings.backoff_min;
                     conn = Some(c);
                 }
-                Err(_) => {
+                Err(error) => {
+                    tracing::warn!(key = %self.key, %error, retry_in = ?delay, "sse-redis reader lost Redis; reconnecting");
                     self.connected.store(false, Ordering::Relaxed);
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(self.settings.backoff_max);
@@ -186,8 +192,7 @@ impl Reader {
             let Some(id) = EntryId::parse(&entry.id) else {
                 continue;
             };
-            self.hub
-                .publish_frame(&entry.id, entry::frame(&entry.id, &entry.map));
+            self.hub.publish(entry::event(&entry.id, &entry.map));
             self.last = Some(id);
             self.from = id;
         }

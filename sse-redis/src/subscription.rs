@@ -1,15 +1,14 @@
 //! [`RedisSubscription`]: a local hub subscription that first lets this instance catch up with
 //! the client's `Last-Event-ID`.
 
-use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use bytes::Bytes;
 use futures_core::Stream;
-use sse_core::hub::{Hub, Resume, Subscription};
+use sse_core::Frame;
+use sse_server::hub::{Hub, Resume, Subscription};
 
 type Wait = Pin<Box<dyn Future<Output = ()> + Send>>;
 
@@ -76,18 +75,12 @@ impl RedisSubscription {
             State::CatchingUp { .. } => None,
         }
     }
-
-    /// Wraps the frames in `Ok`, for response types that take a stream of results:
-    /// `Sse::new(redis_hub.subscribe(id).into_results())`.
-    pub fn into_results(self) -> RedisSubscriptionResults {
-        RedisSubscriptionResults(self)
-    }
 }
 
 impl Stream for RedisSubscription {
-    type Item = Bytes;
+    type Item = Frame;
 
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Frame>> {
         let this = self.get_mut();
         if let State::CatchingUp {
             wait,
@@ -103,27 +96,5 @@ impl Stream for RedisSubscription {
             State::Subscribed(sub) => Pin::new(sub).poll_next(cx),
             State::CatchingUp { .. } => Poll::Pending,
         }
-    }
-}
-
-/// A [`RedisSubscription`] as a stream of `Result<Bytes, Infallible>`, the item type the
-/// framework adapters' `Sse::new` takes.
-#[derive(Debug)]
-pub struct RedisSubscriptionResults(RedisSubscription);
-
-impl RedisSubscriptionResults {
-    /// The subscription.
-    pub fn subscription(&self) -> &RedisSubscription {
-        &self.0
-    }
-}
-
-impl Stream for RedisSubscriptionResults {
-    type Item = Result<Bytes, Infallible>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        Pin::new(&mut self.get_mut().0)
-            .poll_next(cx)
-            .map(|f| f.map(Ok))
     }
 }

@@ -70,7 +70,7 @@ struct Instance {
 
 async fn events(State(hub): State<RedisHub>, last: LastEventId) -> axum::response::Response {
     use axum::response::IntoResponse;
-    Sse::new(hub.subscribe(last.as_deref()).into_results()).into_response()
+    Sse::from_broadcast(&hub, &last).into_response()
 }
 
 impl Instance {
@@ -302,7 +302,7 @@ async fn redis_restarting_mid_stream_is_survived() {
     assert_eq!(take(&mut resumed, 20).await, after);
     // ...and an instance started after the restart knows only the new stream.
     let c = Instance::start(&redis, config("restart")).await;
-    assert_eq!(c.hub.hub().retained().0, 20);
+    assert_eq!(c.hub.retained().0, 20);
     let mut from_c = Client::open(c.addr, Some(&after[4].id)).await;
     let mut got = Vec::new();
     while got.len() < 15 {
@@ -356,7 +356,7 @@ async fn redis_restarting_from_an_older_snapshot_is_survived() {
     let b = RedisHub::connect(redis.client(), config("snapshot"))
         .await
         .expect("connect");
-    assert_eq!(b.hub().retained().0, 8);
+    assert_eq!(b.retained().0, 8);
     let mut resumed = b.subscribe(Some(&before[2].id));
     assert_eq!(take(&mut resumed, 5).await, after);
 }
@@ -386,7 +386,7 @@ async fn a_new_instance_loads_the_window_and_resumes_from_it() {
     let b = RedisHub::connect(redis.client(), config("window").max_len(50))
         .await
         .expect("connect");
-    assert_eq!(b.hub().retained().0, 50);
+    assert_eq!(b.retained().0, 50);
     assert_eq!(b.last_entry_id().as_deref(), Some(&*ids[199]));
 
     // Resumable: inside the window.
@@ -476,7 +476,7 @@ async fn entries_carry_every_field_and_foreign_entries_are_safe() {
         .expect("event");
     let id = hub.publish(&event).await.expect("publish");
     let frame = within("frame", sub.next()).await.expect("frame");
-    assert_eq!(frame, event.with_id(&*id).expect("id").to_bytes());
+    assert_eq!(frame, event.with_id(&*id).expect("id").to_frame());
 
     // Written by another program, straight into the stream.
     let mut raw = redis.client().get_connection().expect("connection");

@@ -1,9 +1,10 @@
 //! # sse-warp
 //!
-//! Server-Sent Events for [warp] 0.4, as thin glue over [`sse_core`]: a reply type, [`Sse`]
+//! Server-Sent Events for [warp] 0.4, as thin glue over [`sse_server`]: a reply type, [`Sse`]
 //! (made with [`reply`] or [`Sse::new`]), and a `Last-Event-ID` filter, [`last_event_id`].
-//! Encoding, keep-alive and shutdown live in [`sse_core::server`], so every framework adapter
-//! behaves the same.
+//! Encoding, keep-alive, shutdown and the resumable broadcast live in [`sse_server`], so every
+//! framework adapter behaves the same. This crate re-exports what a filter touches: you need no
+//! other SSE crate in your `Cargo.toml`.
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -44,37 +45,37 @@
 //! }
 //! ```
 //!
+//! ## Serving a broadcast
+//!
+//! [`Sse::from_broadcast`] (or [`broadcast`]) serves anything that implements [`Broadcast`]:
+//! the in-memory [`Hub`] (encode once, replay after `Last-Event-ID`, bounded slow
+//! subscribers), or `sse_redis::RedisHub` when several instances share one stream.
+//!
+//! ```
+//! use sse_warp::{Hub, LastEventId};
+//! use warp::Filter;
+//!
+//! let hub = Hub::new();
+//! let events = warp::path("events")
+//!     .and(sse_warp::last_event_id())
+//!     .map(move |last: LastEventId| sse_warp::broadcast(&hub, &last));
+//! # let _ = events;
+//! ```
+//!
 //! ## What the reply does
 //!
-//! - The stream's items are [`Event`]s (encoded by [`sse_core`]; the builder refuses names and
-//!   ids that would inject fields) or pre-encoded `Bytes` frames (see [`IntoFrame`]; from a
-//!   broadcast that encodes once). An `Err` item ends the response: hyper closes the connection
-//!   without ending the body cleanly, so the client sees an aborted stream and reconnects.
+//! - The stream's items are [`Event`]s (encoded by `sse-core`; the builder refuses names and
+//!   ids that would inject fields), [`Frame`]s (already encoded, from a broadcast that encodes
+//!   once), or `Result`s of either (see [`IntoFrame`]): a stream that cannot fail needs no `Ok`
+//!   wrapping. An `Err` item ends the response: hyper closes the connection without ending the
+//!   body cleanly, so the client sees an aborted stream and reconnects.
 //! - The stream only has to be `Send` (warp's own `warp::sse::reply` also wants `Sync`).
 //! - Keep-alive comments (`:\n\n`) go out after 15 s without an event ([`KeepAlive`]); change
 //!   the interval with [`Sse::keep_alive`], or turn them off with [`Sse::no_keep_alive`].
 //! - When the client goes away, hyper drops the body and with it your stream at once, so the
 //!   work behind it stops.
-//! - Headers: `Content-Type: text/event-stream`, `Cache-Control: no-cache`,
-//!   `X-Accel-Buffering: no`, `Content-Encoding: identity` (see
-//!   [`sse_core::server::RESPONSE_HEADERS`]) and `Connection: keep-alive`.
-//!
-//! ### `Connection: keep-alive` and HTTP/2
-//!
-//! [`Reply::into_response`] does not see the request, and warp has no filter for the HTTP
-//! version, so [`Sse`] sets `Connection: keep-alive` always. That is correct because warp 0.4 is
-//! served by hyper 1 (`warp::serve`, or `warp::service` under hyper-util), which treats the header
-//! per version:
-//!
-//! - HTTP/1.1: hyper sends the header as given (it never adds one itself; persistence is the
-//!   default there, the header is for proxies and old clients that look for it). When hyper
-//!   decides to close the connection anyway it adds `close`.
-//! - HTTP/2: connection-specific headers are illegal (RFC 9113, section 8.2.2); hyper removes
-//!   `Connection` from every HTTP/2 response before it is encoded, so it never reaches the
-//!   client.
-//! - HTTP/1.0 (no browser's `EventSource` uses it): the body has no chunked framing, so it ends
-//!   with the connection; hyper sends the header as given and closes the connection after the
-//!   response all the same.
+//! - Headers: [`sse_server::headers::RESPONSE_HEADERS`] and `Connection: keep-alive`, which
+//!   hyper removes from HTTP/2 responses (see [`sse_server::headers`] for why that is right).
 //!
 //! [warp]: https://docs.rs/warp/0.4
 
@@ -86,26 +87,27 @@ use std::sync::{Mutex, PoisonError};
 use std::task::{Context, Poll};
 
 use futures_core::Stream;
-use sse_core::server::{IntoFrame, RESPONSE_HEADERS, SseBody};
+use sse_server::SseBody;
+use sse_server::headers::{CONNECTION_KEEP_ALIVE, RESPONSE_HEADERS};
 use warp::Filter;
-use warp::http::header::{CONNECTION, HeaderName, HeaderValue};
+use warp::http::header::{HeaderName, HeaderValue};
 use warp::reply::{Reply, Response};
 
-pub use sse_core::hub::{Hub, HubConfig, LagPolicy};
-pub use sse_core::server::{KeepAlive, Shutdown};
-pub use sse_core::{Event, EventError};
+pub use sse_server::hub::{Hub, HubConfig, LagPolicy, Resume, Subscription};
+pub use sse_server::{
+    Broadcast, Event, EventBuilder, EventError, Frame, IntoFrame, KeepAlive, Shutdown,
+};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// An event stream reply: `sse_warp::reply(stream)` (or `Sse::new(stream)`), returned from a
 /// filter.
 ///
-/// `stream` yields `Result<T, E>` where `T` is an [`Event`] or a pre-encoded `bytes::Bytes`
-/// frame ([`IntoFrame`]) and `E` converts into `Box<dyn Error + Send + Sync>`. Keep-alive is on
-/// by default ([`KeepAlive::default`], every 15 s of idleness).
+/// `stream` yields [`Event`]s, [`Frame`]s, or `Result`s of either whose error converts into
+/// `Box<dyn Error + Send + Sync>` (see [`IntoFrame`]). Keep-alive is on by default
+/// ([`KeepAlive::default`], every 15 s of idleness).
 ///
 /// ```
-/// use std::convert::Infallible;
 /// use std::time::Duration;
 ///
 /// use futures_util::stream;
@@ -113,11 +115,12 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// use warp::Filter;
 ///
 /// let route = warp::path("hello").map(|| {
-///     let events = stream::iter([Ok::<_, Infallible>(Event::message("hello"))]);
+///     let events = stream::iter([Event::message("hello")]);
 ///     sse_warp::reply(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(5)))
 /// });
 /// # let _ = route;
 /// ```
+#[must_use = "a reply does nothing until it is returned from a filter"]
 pub struct Sse<S> {
     body: SseBody<S>,
 }
@@ -129,29 +132,25 @@ impl<S> fmt::Debug for Sse<S> {
 }
 
 /// A reply sending `events`, with the default keep-alive; the same as [`Sse::new`].
-pub fn reply<S, T, E>(events: S) -> Sse<S>
+pub fn reply<S>(events: S) -> Sse<S>
 where
-    S: Stream<Item = Result<T, E>> + Send + 'static,
-    T: IntoFrame,
-    E: Into<BoxError> + Send + 'static,
+    S: Stream + Send + 'static,
+    S::Item: IntoFrame,
+    <S::Item as IntoFrame>::Error: Into<BoxError> + Send + 'static,
 {
     Sse::new(events)
 }
 
-impl Sse<sse_core::hub::SubscriptionResults> {
-    /// Serves a [`Hub`] in one call: first every retained event after the client's
-    /// `Last-Event-ID` (header, or `?lastEventId=`), then live events; the frames were encoded
-    /// once by the hub. See [`sse_core::hub`] for the replay window and slow subscribers.
-    pub fn from_hub(hub: &Hub, last_event_id: &LastEventId) -> Self {
-        Sse::new(hub.subscribe(last_event_id.as_deref()).into_results())
-    }
+/// A reply serving a [`Broadcast`]; the same as [`Sse::from_broadcast`].
+pub fn broadcast<B: Broadcast>(broadcast: &B, last_event_id: &LastEventId) -> Sse<B::Subscription> {
+    Sse::from_broadcast(broadcast, last_event_id)
 }
 
-impl<S, T, E> Sse<S>
+impl<S> Sse<S>
 where
-    S: Stream<Item = Result<T, E>> + Send + 'static,
-    T: IntoFrame,
-    E: Into<BoxError> + Send + 'static,
+    S: Stream + Send + 'static,
+    S::Item: IntoFrame,
+    <S::Item as IntoFrame>::Error: Into<BoxError> + Send + 'static,
 {
     /// A reply sending `events`, with the default keep-alive.
     pub fn new(events: S) -> Sse<S> {
@@ -160,6 +159,18 @@ where
         }
     }
 
+    /// Serves a [`Broadcast`] (a [`Hub`], a `RedisHub`, ...) in one call: first every retained
+    /// event after the client's `Last-Event-ID` (header, or `?lastEventId=`), then live events;
+    /// the frames were encoded once by the broadcast.
+    pub fn from_broadcast<B>(broadcast: &B, last_event_id: &LastEventId) -> Self
+    where
+        B: Broadcast<Subscription = S>,
+    {
+        Sse::new(broadcast.subscribe(last_event_id.as_deref()))
+    }
+}
+
+impl<S> Sse<S> {
     /// Sends keep-alive comments as configured (replaces the default).
     pub fn keep_alive(self, keep_alive: KeepAlive) -> Sse<S> {
         Sse {
@@ -183,24 +194,22 @@ where
     }
 }
 
-impl<S, T, E> Reply for Sse<S>
+impl<S> Reply for Sse<S>
 where
-    S: Stream<Item = Result<T, E>> + Send + 'static,
-    T: IntoFrame,
-    E: Into<BoxError> + Send + 'static,
+    S: Stream + Send + 'static,
+    S::Item: IntoFrame,
+    <S::Item as IntoFrame>::Error: Into<BoxError> + Send + 'static,
 {
     fn into_response(self) -> Response {
-        let body = self.body;
-        let mut response = warp::reply::stream(SyncStream(Mutex::new(body))).into_response();
+        let mut response = warp::reply::stream(SyncStream(Mutex::new(self.body))).into_response();
         let headers = response.headers_mut();
-        for (name, value) in RESPONSE_HEADERS {
+        // hyper strips `Connection` from HTTP/2 responses: see `sse_server::headers`.
+        for (name, value) in RESPONSE_HEADERS.into_iter().chain([CONNECTION_KEEP_ALIVE]) {
             headers.insert(
                 HeaderName::from_static(name),
                 HeaderValue::from_static(value),
             );
         }
-        // See the crate docs: hyper strips it from HTTP/2 responses.
-        headers.insert(CONNECTION, HeaderValue::from_static("keep-alive"));
         response
     }
 }
@@ -227,8 +236,8 @@ impl<S: Stream + Unpin> Stream for SyncStream<S> {
 /// `Some(id)` when the request has a valid `Last-Event-ID` header or, without the header, a
 /// valid `?lastEventId=` query parameter (for clients that cannot set headers); `None`
 /// otherwise, also for an invalid value (empty, not UTF-8, containing NUL, CR or LF, longer
-/// than [`sse_core::server::MAX_LAST_EVENT_ID_LEN`] bytes). The rules are
-/// [`sse_core::server::LastEventId::from_request`]'s, the same in every adapter.
+/// than [`sse_server::last_event_id::MAX_LEN`] bytes). The rules are
+/// [`sse_server::last_event_id`]'s, the same in every adapter.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct LastEventId(pub Option<String>);
 
@@ -251,7 +260,7 @@ impl LastEventId {
 /// # let _ = route;
 /// ```
 pub fn last_event_id() -> impl Filter<Extract = (LastEventId,), Error = Infallible> + Clone {
-    let header = warp::header::value(sse_core::server::LastEventId::HEADER)
+    let header = warp::header::value(sse_server::last_event_id::HEADER)
         .map(Some)
         .or(warp::any().map(|| None))
         .unify();
@@ -263,7 +272,9 @@ pub fn last_event_id() -> impl Filter<Extract = (LastEventId,), Error = Infallib
         .and(query)
         .map(|header: Option<HeaderValue>, query: Option<String>| {
             let header = header.as_ref().map(HeaderValue::as_bytes);
-            let id = sse_core::server::LastEventId::from_request(header, query.as_deref());
-            LastEventId(id.map(sse_core::server::LastEventId::into_string))
+            LastEventId(sse_server::last_event_id::from_request(
+                header,
+                query.as_deref(),
+            ))
         })
 }

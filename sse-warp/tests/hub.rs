@@ -1,4 +1,4 @@
-//! `Sse::from_hub` end to end: a real warp server on 127.0.0.1 serving a [`Hub`] at `/events`.
+//! `Sse::from_broadcast` end to end: a real warp server on 127.0.0.1 serving a [`Hub`] at `/events`.
 //! This file keeps only the warp glue; the clients and the checks are `conformance::e2e`'s,
 //! shared with every adapter.
 
@@ -7,20 +7,20 @@ mod common;
 
 use common::Server;
 use conformance::e2e;
-use sse_core::hub::SubscriptionResults;
+use sse_server::hub::Subscription;
 use sse_warp::{Hub, LastEventId, Shutdown, Sse};
 use warp::Filter;
 use warp::filters::BoxedFilter;
 
 /// `hub` at `/events` with the one-call wiring.
-fn routes(hub: &Hub) -> impl FnOnce(Shutdown) -> BoxedFilter<(Sse<SubscriptionResults>,)> {
+fn routes(hub: &Hub) -> impl FnOnce(Shutdown) -> BoxedFilter<(Sse<Subscription>,)> {
     let hub = hub.clone();
     move |shutdown| {
         warp::path("events")
             .and(warp::get())
             .and(sse_warp::last_event_id())
             .map(move |last_event_id: LastEventId| {
-                Sse::from_hub(&hub, &last_event_id).shutdown_on(shutdown.signal())
+                Sse::from_broadcast(&hub, &last_event_id).shutdown_on(shutdown.signal())
             })
             .boxed()
     }

@@ -1,8 +1,8 @@
-//! A resumable fan-out hub (feature `hub`): encode once, replay after `Last-Event-ID`, bounded
+//! A resumable fan-out hub: encode once, replay after `Last-Event-ID`, bounded
 //! slow subscribers.
 //!
 //! [`Hub::publish`] assigns an id when the event has none, encodes the event **once** into a
-//! shared [`Bytes`] frame and appends it to a replay window bounded by count and by bytes.
+//! shared [`Frame`] and appends it to a replay window bounded by count and by bytes.
 //! [`Hub::subscribe`] returns a [`Subscription`], a `Stream` of frames: every retained frame
 //! after the given `Last-Event-ID`, then live frames, with no gap and no duplicate at the seam
 //! (both sides take the same lock, so a publish is either in the replay or in the live part).
@@ -27,7 +27,7 @@
 //! ```
 //! use futures_util::StreamExt;
 //! use sse_core::Event;
-//! use sse_core::hub::Hub;
+//! use sse_server::hub::Hub;
 //!
 //! # futures_util::FutureExt::now_or_never(async {
 //! let hub = Hub::new();
@@ -43,18 +43,15 @@
 //! # }).unwrap();
 //! ```
 
-use alloc::collections::VecDeque;
-use alloc::string::ToString;
-use alloc::sync::Arc;
-use alloc::vec::Vec;
-use core::pin::Pin;
-use core::task::{Context, Poll, Waker};
-use std::sync::{Mutex, MutexGuard};
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
 
-use bytes::Bytes;
 use futures_core::Stream;
+use sse_core::{Event, Frame};
 
-use crate::Event;
+use crate::Broadcast;
 
 /// What happens to a subscriber that falls too far behind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,7 +72,7 @@ pub struct HubConfig {
     max_bytes: usize,
     max_lag: usize,
     lag_policy: LagPolicy,
-    reset_event: alloc::string::String,
+    reset_event: String,
 }
 
 impl Default for HubConfig {
@@ -135,7 +132,7 @@ impl HubConfig {
     /// The event name of the frame sent when events were lost: on a resume from an unknown or
     /// evicted id, and on [`LagPolicy::SkipToOldest`]. Its data is the id the subscriber asked
     /// for (or had reached). Default `sse-reset`. A name with CR or LF is ignored.
-    pub fn reset_event(mut self, name: impl Into<alloc::string::String>) -> Self {
+    pub fn reset_event(mut self, name: impl Into<String>) -> Self {
         let name = name.into();
         if memchr::memchr2(b'\r', b'\n', name.as_bytes()).is_none() {
             self.reset_event = name;
@@ -147,7 +144,7 @@ impl HubConfig {
 struct Entry {
     seq: u64,
     id: Arc<str>,
-    frame: Bytes,
+    frame: Frame,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -200,7 +197,7 @@ impl State {
     }
 
     fn unregister(&mut self, slot: usize) {
-        let index = core::mem::take(&mut self.slots[slot].waiting);
+        let index = std::mem::take(&mut self.slots[slot].waiting);
         if index == 0 {
             return;
         }
@@ -233,14 +230,19 @@ struct Shared {
 
 impl Shared {
     /// The frame that tells a subscriber events were lost; `id` is where it was.
-    fn reset_frame(&self, id: &str) -> Bytes {
+    fn reset_frame(&self, id: &str) -> Frame {
         // The name was checked for CR/LF in `HubConfig::reset_event`; data may be anything.
         Event::builder()
             .event(self.config.reset_event.clone())
             .data(id)
             .build()
-            .map(|e| e.to_bytes())
-            .unwrap_or_else(|_| Bytes::from_static(b"event: sse-reset\ndata: \n\n"))
+            .map(|e| e.to_frame())
+            .unwrap_or_else(|_| {
+                Event::builder()
+                    .event("sse-reset")
+                    .build()
+                    .map_or_else(|_| Frame::keep_alive(), |e| e.to_frame())
+            })
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -258,8 +260,8 @@ pub struct Hub {
     shared: Arc<Shared>,
 }
 
-impl core::fmt::Debug for Hub {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let state = self.shared.lock();
         f.debug_struct("Hub")
             .field("retained", &state.window.len())
@@ -326,12 +328,12 @@ impl Hub {
     pub fn publish(&self, event: Event) -> Arc<str> {
         let mut state = self.shared.lock();
         let seq = state.next_seq;
-        let (id, frame): (Arc<str>, Bytes) = match event.id() {
-            Some(id) => (Arc::from(id), event.to_bytes()),
+        let (id, frame): (Arc<str>, Frame) = match event.id() {
+            Some(id) => (Arc::from(id), event.to_frame()),
             None => {
-                let id = seq.to_string();
-                let frame = event.with_digit_id(id.clone()).to_bytes();
-                (Arc::from(id), frame)
+                let event = event.with_sequence_id(seq);
+                let id = Arc::from(event.id().unwrap_or_default());
+                (id, event.to_frame())
             }
         };
         let waiters = self.append(&mut state, seq, id.clone(), frame);
@@ -340,22 +342,12 @@ impl Hub {
         id
     }
 
-    /// Publishes a pre-encoded frame with a known id (for bridges from other backends). The
-    /// caller guarantees `frame` is a whole encoded event carrying `id`.
-    pub fn publish_frame(&self, id: &str, frame: Bytes) {
-        let mut state = self.shared.lock();
-        let seq = state.next_seq;
-        let waiters = self.append(&mut state, seq, Arc::from(id), frame);
-        drop(state);
-        self.wake(waiters);
-    }
-
     fn append(
         &self,
         state: &mut State,
         seq: u64,
         id: Arc<str>,
-        frame: Bytes,
+        frame: Frame,
     ) -> Vec<(usize, Waker)> {
         let config = &self.shared.config;
         state.next_seq = seq + 1;
@@ -368,8 +360,8 @@ impl Hub {
                 state.window_bytes -= old.frame.len();
             }
         }
-        let spare = core::mem::take(&mut state.spare);
-        let waiters = core::mem::replace(&mut state.waiting, spare);
+        let spare = std::mem::take(&mut state.spare);
+        let waiters = std::mem::replace(&mut state.waiting, spare);
         for (slot, _) in &waiters {
             state.slots[*slot].waiting = 0;
         }
@@ -463,7 +455,7 @@ impl Hub {
     pub fn close(&self) {
         let mut state = self.shared.lock();
         state.closed = true;
-        let waiters = core::mem::take(&mut state.waiting);
+        let waiters = std::mem::take(&mut state.waiting);
         for (slot, _) in &waiters {
             state.slots[*slot].waiting = 0;
         }
@@ -507,8 +499,8 @@ pub struct Subscription {
     last_id: Option<Arc<str>>,
 }
 
-impl core::fmt::Debug for Subscription {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let cursor = self.shared.lock().slots[self.slot].cursor;
         f.debug_struct("Subscription")
             .field("cursor", &cursor)
@@ -532,14 +524,14 @@ impl Subscription {
 }
 
 impl Stream for Subscription {
-    type Item = Bytes;
+    type Item = Frame;
 
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Frame>> {
         let this = self.get_mut();
         if this.done {
             return Poll::Ready(None);
         }
-        if core::mem::take(&mut this.reset_pending) {
+        if std::mem::take(&mut this.reset_pending) {
             let id = this.last_id.as_deref().unwrap_or("");
             return Poll::Ready(Some(this.shared.reset_frame(id)));
         }
@@ -607,32 +599,11 @@ impl Stream for Subscription {
     }
 }
 
-/// A [`Subscription`] as a stream of `Result<Bytes, Infallible>`: the item type the framework
-/// adapters' `Sse::new` takes, so `Sse::new(hub.subscribe(id).into_results())` serves a hub.
-#[derive(Debug)]
-pub struct SubscriptionResults(Subscription);
+impl Broadcast for Hub {
+    type Subscription = Subscription;
 
-impl Subscription {
-    /// Wraps the frames in `Ok`, for response types that take a stream of results.
-    pub fn into_results(self) -> SubscriptionResults {
-        SubscriptionResults(self)
-    }
-}
-
-impl SubscriptionResults {
-    /// The subscription.
-    pub fn subscription(&self) -> &Subscription {
-        &self.0
-    }
-}
-
-impl Stream for SubscriptionResults {
-    type Item = Result<Bytes, core::convert::Infallible>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        Pin::new(&mut self.get_mut().0)
-            .poll_next(cx)
-            .map(|f| f.map(Ok))
+    fn subscribe(&self, last_event_id: Option<&str>) -> Subscription {
+        Hub::subscribe(self, last_event_id)
     }
 }
 

@@ -1,15 +1,14 @@
 //! The resumable fan-out hub: replay, seams, lag policies, cut-and-resume under load.
-#![cfg(feature = "hub")]
 
 use std::time::Duration;
 
-use bytes::Bytes;
 use futures_util::StreamExt;
-use sse_core::hub::{Hub, HubConfig, LagPolicy, Resume};
+use sse_core::Frame;
 use sse_core::{Event, Parsed, Parser};
+use sse_server::hub::{Hub, HubConfig, LagPolicy, Resume};
 
 /// Parses frames into (id, data) pairs and the names of non-message events.
-fn decode(frames: &[Bytes]) -> Vec<(String, String, String)> {
+fn decode(frames: &[Frame]) -> Vec<(String, String, String)> {
     let mut parser = Parser::new();
     let mut out = Vec::new();
     for frame in frames {
@@ -26,7 +25,7 @@ fn decode(frames: &[Bytes]) -> Vec<(String, String, String)> {
     out
 }
 
-fn take_ready(sub: &mut sse_core::hub::Subscription) -> Vec<Bytes> {
+fn take_ready(sub: &mut sse_server::hub::Subscription) -> Vec<Frame> {
     let mut frames = Vec::new();
     while let Some(Some(frame)) = sub.next().now_or_never_helper() {
         frames.push(frame);
@@ -233,7 +232,7 @@ async fn many_concurrent_subscribers_see_the_same_sequence() {
     for _ in 0..200 {
         let sub = hub.subscribe(None);
         tasks.push(tokio::spawn(async move {
-            sub.take(1000).collect::<Vec<Bytes>>().await
+            sub.take(1000).collect::<Vec<Frame>>().await
         }));
     }
     for i in 0..1000 {

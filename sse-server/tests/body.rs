@@ -1,5 +1,4 @@
 //! The shared server machinery: keep-alive timing, shutdown, prompt drop of the user stream.
-#![cfg(feature = "server")]
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -9,7 +8,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use sse_core::Event;
-use sse_core::server::{KeepAlive, LastEventId, Shutdown, SseBody};
+use sse_server::last_event_id::parse;
+use sse_server::{Frame, KeepAlive, Shutdown, SseBody};
 
 #[tokio::test(start_paused = true)]
 async fn keep_alive_only_when_idle() {
@@ -51,7 +51,7 @@ async fn shutdown_ends_the_stream_and_drops_the_user_stream() {
     }
     let live = Arc::new(AtomicUsize::new(1));
     let guard = Guard(live.clone());
-    let events = futures_util::stream::pending::<Result<Bytes, Infallible>>().map(move |e| {
+    let events = futures_util::stream::pending::<Result<Frame, Infallible>>().map(move |e| {
         let _keep = &guard;
         e
     });
@@ -72,7 +72,7 @@ async fn shutdown_ends_the_stream_and_drops_the_user_stream() {
         "user stream dropped on shutdown"
     );
     // A stream started after the trigger ends at once.
-    let mut late = SseBody::new(futures_util::stream::pending::<Result<Bytes, Infallible>>())
+    let mut late = SseBody::new(futures_util::stream::pending::<Result<Frame, Infallible>>())
         .shutdown_on(shutdown.signal());
     assert!(late.next().await.is_none());
 }
@@ -92,17 +92,14 @@ async fn frames_pass_through_and_errors_are_forwarded() {
 
 #[test]
 fn last_event_id_rules() {
-    assert_eq!(LastEventId::parse(b"abc").unwrap().as_str(), "abc");
-    assert_eq!(
-        LastEventId::parse(b" spaced ").unwrap().as_str(),
-        " spaced "
-    );
-    assert_eq!(LastEventId::parse("é".as_bytes()).unwrap().as_str(), "é");
-    assert!(LastEventId::parse(b"").is_none());
-    assert!(LastEventId::parse(b"\xff").is_none());
-    assert!(LastEventId::parse(b"a\nb").is_none());
-    assert!(LastEventId::parse(&[b'1'; 1025]).is_none());
-    assert!(LastEventId::parse(&[b'1'; 1024]).is_some());
+    assert_eq!(parse(b"abc").as_deref(), Some("abc"));
+    assert_eq!(parse(b" spaced ").as_deref(), Some(" spaced "));
+    assert_eq!(parse("é".as_bytes()).as_deref(), Some("é"));
+    assert!(parse(b"").is_none());
+    assert!(parse(b"\xff").is_none());
+    assert!(parse(b"a\nb").is_none());
+    assert!(parse(&[b'1'; 1025]).is_none());
+    assert!(parse(&[b'1'; 1024]).is_some());
 }
 
 #[test]

@@ -6,7 +6,6 @@
 //!
 //! Run with `cargo test -p sse-core --features hub --test hub_memory -- --nocapture` to see
 //! the figures. The throughput is printed, never asserted: this is a test, not a benchmark.
-#![cfg(feature = "hub")]
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,11 +13,11 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Instant;
 
-use bytes::Bytes;
 use counting_alloc::CountingAlloc;
 use futures_core::Stream;
 use sse_core::Event;
-use sse_core::hub::{Hub, Subscription};
+use sse_core::Frame;
+use sse_server::hub::{Hub, Subscription};
 
 #[global_allocator]
 static HEAP: CountingAlloc = CountingAlloc::new();
@@ -49,7 +48,7 @@ impl Wake for CountingWaker {
     }
 }
 
-fn poll(sub: &mut Subscription, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+fn poll(sub: &mut Subscription, cx: &mut Context<'_>) -> Poll<Option<Frame>> {
     Pin::new(sub).poll_next(cx)
 }
 

@@ -1,0 +1,48 @@
+//! # sse-server
+//!
+//! The server side of Server-Sent Events that every framework adapter shares, on top of the
+//! protocol crate [`sse_core`]: the adapters (`sse-axum`, `sse-actix`, `sse-warp`) are glue
+//! around what is here, so they all behave the same.
+//!
+//! - [`SseBody`]: the response body. It encodes each [`Event`] into a [`Frame`] (or passes
+//!   frames through), sends a keep-alive comment after an idle interval ([`KeepAlive`],
+//!   default 15 s), ends on [`Shutdown`], and drops your stream as soon as the client is gone.
+//! - [`headers`]: the response headers, and how `Connection` is handled on HTTP/1.1 and HTTP/2.
+//! - [`last_event_id`]: reading `Last-Event-ID` (header, or `?lastEventId=`), the same rules
+//!   in every adapter.
+//! - [`Broadcast`]: "something a client subscribes to with its `Last-Event-ID`"; every
+//!   adapter serves any implementation with one constructor.
+//! - [`hub::Hub`]: the in-memory [`Broadcast`]: encode once, replay after `Last-Event-ID`,
+//!   bounded slow subscribers. `sse-redis` shares one across instances through Redis Streams.
+//!
+//! ```
+//! use futures_util::StreamExt;
+//! use sse_server::{Event, SseBody, hub::Hub};
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+//! let hub = Hub::new();
+//! hub.publish(Event::message("one"));
+//!
+//! // What an adapter does for `Sse::from_broadcast(&hub, &last_event_id)`:
+//! let mut body = SseBody::new(hub.subscribe(Some("0")));
+//! let first = body.next().await.unwrap().unwrap(); // Result<Bytes, Infallible>
+//! assert_eq!(first, &b"event: sse-reset\ndata: 0\n\n"[..]); // "0" was never published
+//! assert_eq!(body.next().await.unwrap().unwrap(), &b"id: 1\ndata: one\n\n"[..]);
+//! # });
+//! ```
+//!
+//! The crate needs tokio's timers (for keep-alive) and nothing else of a runtime; the hub is
+//! runtime-agnostic (a mutex and wakers).
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod body;
+mod broadcast;
+pub mod headers;
+pub mod hub;
+pub mod last_event_id;
+
+pub use body::{IntoFrame, KeepAlive, Shutdown, SseBody};
+pub use broadcast::Broadcast;
+pub use sse_core::{Event, EventBuilder, EventError, Frame};
