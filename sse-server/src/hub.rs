@@ -9,14 +9,28 @@
 //!
 //! Subscribers have no queue of their own: each is a cursor into the shared window, so an idle
 //! or slow subscriber costs about 150 bytes (measured in `tests/hub_memory.rs`), never a
-//! copy of the events. A subscriber that leaves more than [`HubConfig::max_lag`] live events
-//! undelivered (or whose next event was evicted) is handled by the [`LagPolicy`]: by default
-//! its stream ends, the client reconnects with its `Last-Event-ID` and resumes from the window
-//! without losing anything. A replay is not lag: a client may resume anywhere in the window.
+//! copy of the events.
 //!
-//! An unknown or evicted `Last-Event-ID` is reported in-band: the stream starts with a reset
-//! frame (an event named `sse-reset`, see [`HubConfig::reset_event`], whose data is the id
-//! asked for), then every retained event; [`Subscription::resume`] tells it as
+//! ## Slow subscribers: lag is about sockets, not scheduling
+//!
+//! A publisher that publishes a burst in a loop runs ahead of every subscriber: their tasks
+//! were woken but have not run yet. That is not lag, and the hub never ends such a subscriber.
+//! Only a subscriber that *stops making progress* is slow: its stream is not polled any more,
+//! which is what happens to an HTTP body whose connection does not drain (the server stops
+//! polling a body while its writes are pending). The rule (see [`HubConfig::stall_timeout`]):
+//! a subscriber is *stalled* when it is more than [`HubConfig::max_lag`] live events behind,
+//! was not caught up at its last poll, and has delivered nothing for
+//! [`HubConfig::stall_timeout`] (default 5 s); the [`LagPolicy`] then applies (by default its
+//! stream ends, and the client reconnects with its `Last-Event-ID` and resumes from the window
+//! without losing anything). A replay is not lag: a client may resume anywhere in the window.
+//!
+//! ## Losses are always signalled
+//!
+//! A burst larger than the window cannot be held for a subscriber that has not run meanwhile:
+//! its next events were evicted. It then gets a reset frame (an event named `sse-reset`, see
+//! [`HubConfig::reset_event`]), then every retained event, then live ones: never a silent gap,
+//! also for a subscriber that had no `Last-Event-ID`. An unknown or evicted `Last-Event-ID` is
+//! reported the same way at the start of a subscription; [`Subscription::resume`] tells it as
 //! [`Resume::Reset`].
 //!
 //! Ids the hub assigns are the event's sequence number in decimal (`"1"`, `"2"`, ...), unique
@@ -47,6 +61,7 @@ use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
 
 use futures_core::Stream;
 use sse_core::{Event, Frame};
@@ -60,7 +75,8 @@ pub enum LagPolicy {
     /// End its stream (the default). An `EventSource` reconnects with its `Last-Event-ID`
     /// and, while that id is still in the window, resumes without losing anything.
     Disconnect,
-    /// Skip to the oldest retained event, after a `reset` frame (see
+    /// Keep it, and when it is polled again skip ahead so that at most
+    /// [`HubConfig::max_lag`] events are left ahead of it, after a reset frame (see
     /// [`HubConfig::reset_event`]) that tells the client events were lost.
     SkipToOldest,
 }
@@ -71,6 +87,7 @@ pub struct HubConfig {
     capacity: usize,
     max_bytes: usize,
     max_lag: usize,
+    stall_timeout: Duration,
     lag_policy: LagPolicy,
     reset_event: String,
 }
@@ -81,6 +98,7 @@ impl Default for HubConfig {
             capacity: 1024,
             max_bytes: 8 << 20,
             max_lag: 512,
+            stall_timeout: Duration::from_secs(5),
             lag_policy: LagPolicy::Disconnect,
             reset_event: "sse-reset".into(),
         }
@@ -100,21 +118,37 @@ impl HubConfig {
         self
     }
 
-    /// How many live events a subscriber may have left undelivered before the [`LagPolicy`]
-    /// applies (default 512; at least 1). Live events are those published after it
-    /// subscribed: a replay after `Last-Event-ID` is not lag, however long. A subscriber whose
-    /// next event was evicted from the window lags too.
+    /// How many live events a subscriber may be behind before it can count as stalled
+    /// (default 512; at least 1). Live events are those published after it subscribed: a
+    /// replay after `Last-Event-ID` is not lag, however long.
     ///
-    /// A subscriber finds out at its next poll. With [`LagPolicy::Disconnect`], every
-    /// `max_lag / 4`-th publish (every publish when `max_lag < 8`) also sweeps the
-    /// subscribers and ends those that lag, so a stream that is never polled again (a client
-    /// that stopped reading, behind a full socket) is ended at most `max_lag + max_lag / 4`
-    /// events behind, instead of counting as a subscriber forever.
-    ///
-    /// Keep it well below the capacity, so that a disconnected subscriber's `Last-Event-ID` is
-    /// still in the window when it comes back.
+    /// Being behind is not enough: see [`HubConfig::stall_timeout`] for the whole rule. Keep
+    /// `max_lag` well below the capacity, so that a disconnected subscriber's `Last-Event-ID`
+    /// is still in the window when it comes back.
     pub fn max_lag(mut self, events: usize) -> Self {
         self.max_lag = events.max(1);
+        self
+    }
+
+    /// How long a subscriber that is behind may go without delivering anything before the
+    /// [`LagPolicy`] applies (default 5 s; zero means "one sweep interval").
+    ///
+    /// The rule: every `max_lag / 4`-th publish (every publish when `max_lag < 8`) sweeps the
+    /// subscribers. A subscriber is *stalled* when, at a sweep,
+    ///
+    /// 1. it is more than [`max_lag`](HubConfig::max_lag) live events behind, and
+    /// 2. it is not waiting to be scheduled: its last poll did not find it caught up (a
+    ///    subscriber that was caught up, and was woken by a publish, is keeping up whenever it
+    ///    runs; a subscription that has not been polled yet counts as such too), and
+    /// 3. its cursor has not moved since the sweep before, for at least `stall_timeout`.
+    ///
+    /// So a burst published in a tight loop, however long, never ends a subscriber whose
+    /// connection drains: its task simply has not run yet. A client that stopped reading has
+    /// its stream stop being polled once its socket and the server's write buffer are full, and
+    /// is ended (or skipped ahead) `stall_timeout` after it fell `max_lag` events behind; its
+    /// memory is bounded meanwhile, since a subscriber holds a cursor, not a queue.
+    pub fn stall_timeout(mut self, timeout: Duration) -> Self {
+        self.stall_timeout = timeout;
         self
     }
 
@@ -130,8 +164,10 @@ impl HubConfig {
     }
 
     /// The event name of the frame sent when events were lost: on a resume from an unknown or
-    /// evicted id, and on [`LagPolicy::SkipToOldest`]. Its data is the id the subscriber asked
-    /// for (or had reached). Default `sse-reset`. A name with CR or LF is ignored.
+    /// evicted id, when a subscriber's next events were evicted before it could take them (a
+    /// burst longer than the window), and on [`LagPolicy::SkipToOldest`]. Its data is the id
+    /// the subscriber asked for, or the id of the last event it delivered (empty if none).
+    /// Default `sse-reset`. A name with CR or LF is ignored.
     pub fn reset_event(mut self, name: impl Into<String>) -> Self {
         let name = name.into();
         if memchr::memchr2(b'\r', b'\n', name.as_bytes()).is_none() {
@@ -153,6 +189,8 @@ enum Status {
     Free,
     /// The subscription can still deliver.
     Live,
+    /// Found stalled with [`LagPolicy::SkipToOldest`]: it skips ahead at its next poll.
+    Skip,
     /// Its stream has ended (lag policy, or hub closed) but it is not dropped yet.
     Ended,
 }
@@ -167,6 +205,13 @@ struct Slot {
     /// does not count as lag.
     start: u64,
     status: Status,
+    /// Not polled since it was caught up and woken by a publish (or since it subscribed): it
+    /// keeps up whenever it runs, so it cannot be stalled.
+    woken: bool,
+    /// The cursor at the last sweep, to tell whether it moved since.
+    mark: u64,
+    /// The first sweep that found it behind without progress (see [`HubConfig::stall_timeout`]).
+    stalled_since: Option<Instant>,
 }
 
 impl Slot {
@@ -209,17 +254,11 @@ impl State {
 
     /// Marks a live slot ended (its stream yields `None` at its next poll).
     fn end(&mut self, slot: usize) {
-        if self.slots[slot].status == Status::Live {
+        if matches!(self.slots[slot].status, Status::Live | Status::Skip) {
             self.slots[slot].status = Status::Ended;
             self.subscribers -= 1;
         }
         self.unregister(slot);
-    }
-
-    /// Whether the subscriber in `slot` has fallen behind: its next event was evicted, or more
-    /// than `max_lag` live events are ahead of it.
-    fn is_lagging(&self, slot: &Slot, max_lag: usize) -> bool {
-        slot.cursor < self.first_seq() || slot.lag(self.next_seq) > max_lag as u64
     }
 }
 
@@ -363,23 +402,45 @@ impl Hub {
         let spare = std::mem::take(&mut state.spare);
         let waiters = std::mem::replace(&mut state.waiting, spare);
         for (slot, _) in &waiters {
-            state.slots[*slot].waiting = 0;
+            let slot = &mut state.slots[*slot];
+            slot.waiting = 0;
+            slot.woken = true;
         }
-        if config.lag_policy == LagPolicy::Disconnect && seq % config.sweep_interval() == 0 {
+        if seq % config.sweep_interval() == 0 {
             self.sweep(state);
         }
         waiters
     }
 
-    /// Ends every live subscriber that lags. A subscriber that is polled finds out by itself,
-    /// but one whose stream is no longer polled (an HTTP body behind a full socket buffer is
-    /// not) would otherwise count as a subscriber forever.
+    /// Applies the [`LagPolicy`] to every stalled subscriber (see [`HubConfig::stall_timeout`]
+    /// for the rule). A subscriber that is polled takes care of itself, but one whose stream is
+    /// no longer polled (an HTTP body behind a connection that does not drain) would otherwise
+    /// count as a subscriber forever.
     fn sweep(&self, state: &mut State) {
-        let max_lag = self.shared.config.max_lag;
+        let config = &self.shared.config;
+        let now = Instant::now();
+        let (next_seq, first) = (state.next_seq, state.first_seq());
         for index in 0..state.slots.len() {
-            let slot = &state.slots[index];
-            if slot.status == Status::Live && state.is_lagging(slot, max_lag) {
-                state.end(index);
+            let slot = &mut state.slots[index];
+            if slot.status != Status::Live {
+                continue;
+            }
+            let behind = slot.cursor < first || slot.lag(next_seq) > config.max_lag as u64;
+            if !behind || slot.woken || slot.cursor != slot.mark {
+                slot.mark = slot.cursor;
+                slot.stalled_since = None;
+                continue;
+            }
+            let since = *slot.stalled_since.get_or_insert(now);
+            if now.duration_since(since) < config.stall_timeout {
+                continue;
+            }
+            match config.lag_policy {
+                LagPolicy::Disconnect => state.end(index),
+                LagPolicy::SkipToOldest => {
+                    slot.status = Status::Skip;
+                    slot.stalled_since = None;
+                }
             }
         }
     }
@@ -427,6 +488,10 @@ impl Hub {
             cursor,
             start: next_seq,
             status: Status::Live,
+            // Not polled yet: the response has not started. It is not behind by its own doing.
+            woken: true,
+            mark: cursor,
+            stalled_since: None,
         };
         let slot = match state.free_slots.pop() {
             Some(slot) => {
@@ -466,9 +531,9 @@ impl Hub {
     /// How many subscriptions are live: created, not dropped, and not ended (by the lag
     /// policy, or by [`Hub::close`] once they delivered everything).
     ///
-    /// With [`LagPolicy::Disconnect`], a subscriber that lags is ended by the next publish
-    /// that sweeps (see [`HubConfig::max_lag`]) even if its stream is never polled again, so
-    /// this count drops when a client stops reading.
+    /// With [`LagPolicy::Disconnect`], a stalled subscriber is ended by a publish's sweep
+    /// (see [`HubConfig::stall_timeout`]) even if its stream is never polled again, so this
+    /// count drops when a client stops reading.
     pub fn subscriber_count(&self) -> usize {
         self.shared.lock().subscribers
     }
@@ -483,7 +548,7 @@ impl Hub {
 /// A subscriber's stream of frames: the replay, then live frames. See [`Hub::subscribe`].
 ///
 /// Ends when the hub is closed (after delivering what is retained) or, with
-/// [`LagPolicy::Disconnect`], when the subscriber falls too far behind.
+/// [`LagPolicy::Disconnect`], when the subscriber stalls (see [`HubConfig::stall_timeout`]).
 ///
 /// A subscription holds no frames of its own: its state is a cursor into the hub's shared
 /// window (and, while it waits, a clone of its task's waker).
@@ -494,8 +559,7 @@ pub struct Subscription {
     reset_pending: bool,
     resume: Resume,
     done: bool,
-    /// The resume id, then (with `SkipToOldest`) the id of the last frame delivered: the data
-    /// of a reset frame.
+    /// The resume id, then the id of the last frame delivered: the data of a reset frame.
     last_id: Option<Arc<str>>,
 }
 
@@ -516,7 +580,7 @@ impl Subscription {
         self.resume
     }
 
-    /// True once the stream has ended (hub closed, or lagging with
+    /// True once the stream has ended (hub closed, or stalled with
     /// [`LagPolicy::Disconnect`]).
     pub fn is_done(&self) -> bool {
         self.done
@@ -531,49 +595,42 @@ impl Stream for Subscription {
         if this.done {
             return Poll::Ready(None);
         }
-        if std::mem::take(&mut this.reset_pending) {
-            let id = this.last_id.as_deref().unwrap_or("");
-            return Poll::Ready(Some(this.shared.reset_frame(id)));
-        }
         let config = &this.shared.config;
         let mut guard = this.shared.lock();
         let state = &mut *guard;
         let slot = this.slot;
-        if state.slots[slot].status != Status::Live {
-            // Ended by a publish's sweep while it was not polled.
-            this.done = true;
-            return Poll::Ready(None);
-        }
-        let first = state.first_seq();
-        if state.is_lagging(&state.slots[slot], config.max_lag) {
-            match config.lag_policy {
-                LagPolicy::Disconnect => {
-                    state.end(slot);
-                    this.done = true;
-                    return Poll::Ready(None);
-                }
-                LagPolicy::SkipToOldest => {
-                    let next_seq = state.next_seq;
-                    let entry = &mut state.slots[slot];
-                    // Past what was evicted, and (when lagging) so that at most `max_lag`
-                    // events are ahead of the cursor.
-                    let mut target = first;
-                    if entry.lag(next_seq) > config.max_lag as u64 {
-                        target = target.max(next_seq.saturating_sub(config.max_lag as u64));
-                    }
-                    entry.cursor = target;
-                    drop(guard);
-                    let id = this.last_id.as_deref().unwrap_or("");
-                    return Poll::Ready(Some(this.shared.reset_frame(id)));
-                }
+        let (next_seq, first) = (state.next_seq, state.first_seq());
+        let entry = &mut state.slots[slot];
+        entry.woken = false;
+        let skip_to = match entry.status {
+            Status::Live if entry.cursor >= first => None,
+            // Its next events were evicted before it took them (a burst longer than the
+            // window): say so, then go on with what is retained.
+            Status::Live => Some(first),
+            // Stalled, with `SkipToOldest`: at most `max_lag` events are left ahead of it.
+            Status::Skip => {
+                entry.status = Status::Live;
+                Some(first.max(next_seq.saturating_sub(config.max_lag as u64)))
             }
+            // Ended by a publish's sweep while it was not polled.
+            Status::Ended | Status::Free => {
+                this.done = true;
+                return Poll::Ready(None);
+            }
+        };
+        if let Some(target) = skip_to {
+            entry.cursor = entry.cursor.max(target);
         }
-        let cursor = state.slots[slot].cursor;
+        // One reset frame, also when a resume from an unknown id meets an eviction.
+        if std::mem::take(&mut this.reset_pending) || skip_to.is_some() {
+            drop(guard);
+            let id = this.last_id.as_deref().unwrap_or("");
+            return Poll::Ready(Some(this.shared.reset_frame(id)));
+        }
+        let cursor = entry.cursor;
         if let Some(entry) = state.window.get((cursor - first) as usize) {
             let frame = entry.frame.clone();
-            if config.lag_policy == LagPolicy::SkipToOldest {
-                this.last_id = Some(entry.id.clone());
-            }
+            this.last_id = Some(entry.id.clone());
             state.slots[slot].cursor = cursor + 1;
             return Poll::Ready(Some(frame));
         }

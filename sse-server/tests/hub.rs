@@ -5,7 +5,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use sse_core::Frame;
 use sse_core::{Event, Parsed, Parser};
-use sse_server::hub::{Hub, HubConfig, LagPolicy, Resume};
+use sse_server::hub::{Hub, HubConfig, LagPolicy, Resume, Subscription};
 
 /// Parses frames into (id, data) pairs and the names of non-message events.
 fn decode(frames: &[Frame]) -> Vec<(String, String, String)> {
@@ -25,7 +25,19 @@ fn decode(frames: &[Frame]) -> Vec<(String, String, String)> {
     out
 }
 
-fn take_ready(sub: &mut sse_server::hub::Subscription) -> Vec<Frame> {
+/// A subscriber that takes one frame and is then never polled again: what a body behind a
+/// connection that does not drain looks like (the server polled it, wrote the frame, and its
+/// writes stay pending). `hub` must hold at least two undelivered events for it.
+fn take_one_then_stall(sub: &mut Subscription) {
+    assert!(sub.next().now_or_never_helper().flatten().is_some());
+}
+
+/// A hub whose sweeps judge at once (`stall_timeout` zero): the tests count publishes, not time.
+fn strict(config: HubConfig) -> Hub {
+    Hub::with_config(config.stall_timeout(Duration::ZERO))
+}
+
+fn take_ready(sub: &mut Subscription) -> Vec<Frame> {
     let mut frames = Vec::new();
     while let Some(Some(frame)) = sub.next().now_or_never_helper() {
         frames.push(frame);
@@ -93,50 +105,6 @@ fn window_is_bounded_by_count_and_bytes() {
     // One huge event is still kept (the newest always is).
     hub.publish(Event::message("y".repeat(5000)));
     assert_eq!(hub.retained().0, 1);
-}
-
-#[test]
-fn a_subscriber_that_never_reads_is_ended_and_does_not_delay_others() {
-    let hub = Hub::with_config(HubConfig::default().capacity(64).max_lag(32));
-    let mut stuck = hub.subscribe(None);
-    assert!(take_ready(&mut stuck).is_empty()); // registered, then never read again
-    let mut reader = hub.subscribe(None);
-    let mut received = 0;
-    for i in 0..5000 {
-        hub.publish(Event::message(i.to_string()));
-        received += take_ready(&mut reader).len();
-    }
-    assert_eq!(received, 5000);
-    // The stuck one ends (default policy) instead of holding anything.
-    assert_eq!(
-        futures_util::FutureExt::now_or_never(stuck.next()),
-        Some(None)
-    );
-    assert!(stuck.is_done());
-    assert_eq!(hub.retained().0, 64);
-}
-
-#[test]
-fn skip_to_oldest_policy_sends_a_reset_and_goes_on() {
-    let hub = Hub::with_config(
-        HubConfig::default()
-            .capacity(10)
-            .max_lag(5)
-            .lag_policy(LagPolicy::SkipToOldest)
-            .reset_event("lost"),
-    );
-    let mut sub = hub.subscribe(None);
-    hub.publish(Event::message("0"));
-    assert_eq!(decode(&take_ready(&mut sub)).len(), 1);
-    for i in 1..=20 {
-        hub.publish(Event::message(i.to_string()));
-    }
-    let got = decode(&take_ready(&mut sub));
-    assert_eq!(got[0].0, "lost");
-    assert_eq!(got[0].2, "1", "data of the reset is the last id delivered");
-    let data: Vec<&str> = got[1..].iter().map(|(_, _, d)| d.as_str()).collect();
-    assert_eq!(data, ["16", "17", "18", "19", "20"]);
-    assert!(!sub.is_done());
 }
 
 #[test]
@@ -288,59 +256,6 @@ fn an_unknown_id_on_a_full_window_gets_the_reset_and_the_whole_window() {
     assert!(!sub.is_done());
 }
 
-/// A replaying subscriber that does not keep up with the live events published meanwhile is
-/// lagging all the same.
-#[test]
-fn live_events_during_a_replay_count_as_lag() {
-    let hub = Hub::with_config(HubConfig::default().capacity(1000).max_lag(10));
-    for i in 1..=500 {
-        hub.publish(Event::message(i.to_string()));
-    }
-    // One replays all 499 events (none of them is lag) and is caught up.
-    let mut caught_up = hub.subscribe(Some("1"));
-    assert_eq!(take_ready(&mut caught_up).len(), 499);
-    // The other has not started its replay when 11 live events come.
-    let mut replaying = hub.subscribe(Some("1"));
-    for i in 501..=511 {
-        hub.publish(Event::message(i.to_string()));
-    }
-    // Both are 11 live events behind: more than `max_lag`.
-    for sub in [&mut replaying, &mut caught_up] {
-        assert_eq!(
-            futures_util::FutureExt::now_or_never(sub.next()),
-            Some(None)
-        );
-        assert!(sub.is_done());
-    }
-    assert_eq!(hub.subscriber_count(), 0);
-}
-
-/// A subscriber whose stream is never polled again (an HTTP body behind a full socket is not
-/// polled) is ended by the hub itself once it lags: it no longer counts as a subscriber, and
-/// its stream ends at its next poll.
-#[test]
-fn a_subscriber_never_polled_again_is_ended_by_publishing() {
-    let hub = Hub::with_config(HubConfig::default().capacity(64).max_lag(32));
-    let mut stuck = hub.subscribe(None);
-    hub.publish(Event::message("first"));
-    assert_eq!(take_ready(&mut stuck).len(), 1); // reads one, then never polls again
-    let mut reader = hub.subscribe(None);
-    assert_eq!(hub.subscriber_count(), 2);
-    for i in 0..100 {
-        hub.publish(Event::message(i.to_string()));
-        assert_eq!(take_ready(&mut reader).len(), 1);
-    }
-    assert_eq!(hub.subscriber_count(), 1, "{hub:?}");
-    assert_eq!(
-        futures_util::FutureExt::now_or_never(stuck.next()),
-        Some(None)
-    );
-    drop(stuck);
-    assert_eq!(hub.subscriber_count(), 1);
-    drop(reader);
-    assert_eq!(hub.subscriber_count(), 0);
-}
-
 /// With `SkipToOldest`, a replay overtaken by eviction skips only what was evicted: the
 /// retained rest of the replay is still delivered.
 #[test]
@@ -376,4 +291,169 @@ fn skip_to_oldest_during_a_replay_skips_only_what_was_evicted() {
         .map(|(_, _, d)| d.parse().unwrap())
         .collect();
     assert!(data.into_iter().eq(6..=15));
+}
+
+#[test]
+fn a_subscriber_that_stops_reading_is_ended_and_does_not_delay_others() {
+    let hub = strict(HubConfig::default().capacity(64).max_lag(32));
+    let mut stuck = hub.subscribe(None);
+    let mut reader = hub.subscribe(None);
+    hub.publish(Event::message("a"));
+    hub.publish(Event::message("b"));
+    take_one_then_stall(&mut stuck);
+    let mut received = take_ready(&mut reader).len();
+    for i in 0..5000 {
+        hub.publish(Event::message(i.to_string()));
+        received += take_ready(&mut reader).len();
+    }
+    assert_eq!(received, 5002);
+    assert!(!reader.is_done());
+    // The stuck one ends (default policy) instead of counting as a subscriber.
+    assert_eq!(hub.subscriber_count(), 1, "{hub:?}");
+    assert_eq!(stuck.next().now_or_never_helper(), Some(None));
+    assert!(stuck.is_done());
+    assert_eq!(hub.retained().0, 64);
+    drop(stuck);
+    assert_eq!(hub.subscriber_count(), 1);
+    drop(reader);
+    assert_eq!(hub.subscriber_count(), 0);
+}
+
+/// Issue 17: a burst published in a tight loop (nobody polled meanwhile) that fits the window
+/// reaches every subscriber, and none is ended, even with the strictest stall timeout.
+#[test]
+fn a_burst_within_the_window_reaches_every_subscriber() {
+    let hub = strict(HubConfig::default()); // capacity 1024, max_lag 512
+    let mut subs: Vec<Subscription> = (0..100).map(|_| hub.subscribe(None)).collect();
+    // Half of them have been polled (caught up, waiting), half not yet (fresh responses).
+    for sub in &mut subs[..50] {
+        assert!(take_ready(sub).is_empty());
+    }
+    for i in 0..1000 {
+        hub.publish(Event::message(i.to_string()));
+    }
+    assert_eq!(hub.subscriber_count(), 100);
+    for sub in &mut subs {
+        let got = decode(&take_ready(sub));
+        assert_eq!(got.len(), 1000);
+        assert!(
+            got.iter()
+                .map(|(_, _, d)| d.parse::<usize>().unwrap())
+                .eq(0..1000)
+        );
+        assert!(!sub.is_done());
+    }
+}
+
+/// A subscriber that was polled in the middle of a burst (it took frames, was not caught up,
+/// and its task was then descheduled) is not stalled while the default timeout has not run.
+#[test]
+fn a_subscriber_descheduled_mid_burst_is_not_ended() {
+    let hub = Hub::with_config(HubConfig::default().capacity(4096).max_lag(64));
+    let mut sub = hub.subscribe(None);
+    hub.publish(Event::message("0"));
+    hub.publish(Event::message("1"));
+    take_one_then_stall(&mut sub);
+    for i in 2..3000 {
+        hub.publish(Event::message(i.to_string()));
+    }
+    assert_eq!(hub.subscriber_count(), 1);
+    assert_eq!(take_ready(&mut sub).len(), 2999);
+}
+
+/// Issue 17: a burst longer than the window cannot be held. Every subscriber, also one that
+/// never had an id, gets the reset frame first, then what is retained: never a silent gap.
+#[test]
+fn a_burst_longer_than_the_window_is_signalled_to_every_subscriber() {
+    let hub = strict(HubConfig::default().capacity(100).max_lag(50));
+    let mut polled = hub.subscribe(None);
+    assert!(take_ready(&mut polled).is_empty());
+    let mut fresh = hub.subscribe(None);
+    for i in 0..250 {
+        hub.publish(Event::message(i.to_string()));
+    }
+    assert_eq!(hub.subscriber_count(), 2);
+    for sub in [&mut polled, &mut fresh] {
+        let got = decode(&take_ready(sub));
+        assert_eq!(got[0].0, "sse-reset");
+        assert_eq!(got[0].2, "", "no event was delivered before the gap");
+        assert!(
+            got[1..]
+                .iter()
+                .map(|(_, _, d)| d.parse::<usize>().unwrap())
+                .eq(150..250)
+        );
+        assert!(!sub.is_done());
+    }
+    // One that had delivered events gets the id of the last one as the reset's data.
+    for i in 250..400 {
+        hub.publish(Event::message(i.to_string()));
+    }
+    let got = decode(&take_ready(&mut polled));
+    assert_eq!((got[0].0.as_str(), got[0].2.as_str()), ("sse-reset", "250"));
+    assert_eq!(got.len(), 101);
+}
+
+#[test]
+fn skip_to_oldest_skips_a_stalled_subscriber_ahead_after_a_reset() {
+    let hub = strict(
+        HubConfig::default()
+            .capacity(100)
+            .max_lag(5)
+            .lag_policy(LagPolicy::SkipToOldest)
+            .reset_event("lost"),
+    );
+    let mut sub = hub.subscribe(None);
+    hub.publish(Event::message("0"));
+    hub.publish(Event::message("1"));
+    take_one_then_stall(&mut sub);
+    for i in 2..=20 {
+        hub.publish(Event::message(i.to_string()));
+    }
+    assert_eq!(hub.subscriber_count(), 1, "skipped, not ended");
+    let got = decode(&take_ready(&mut sub));
+    assert_eq!(got[0].0, "lost");
+    assert_eq!(got[0].2, "1", "data of the reset is the last id delivered");
+    let data: Vec<&str> = got[1..].iter().map(|(_, _, d)| d.as_str()).collect();
+    assert_eq!(data, ["16", "17", "18", "19", "20"]);
+    assert!(!sub.is_done());
+}
+
+/// A subscriber that is polled takes everything, however far behind it was: being behind at
+/// a poll is not being slow (the poll itself is the progress).
+#[test]
+fn a_subscriber_that_is_polled_is_never_ended_for_lag() {
+    let hub = strict(HubConfig::default().capacity(1000).max_lag(10));
+    for i in 1..=500 {
+        hub.publish(Event::message(i.to_string()));
+    }
+    let mut replaying = hub.subscribe(Some("1"));
+    for i in 501..=600 {
+        hub.publish(Event::message(i.to_string()));
+    }
+    assert_eq!(take_ready(&mut replaying).len(), 599);
+    assert!(!replaying.is_done());
+    assert_eq!(hub.subscriber_count(), 1);
+}
+
+/// The default rule in time: a subscriber behind and without progress is ended once
+/// `stall_timeout` has passed since a sweep first found it so, not before.
+#[test]
+fn a_stalled_subscriber_is_ended_after_the_stall_timeout() {
+    let timeout = Duration::from_millis(100);
+    let hub = Hub::with_config(HubConfig::default().max_lag(8).stall_timeout(timeout));
+    let mut stuck = hub.subscribe(None);
+    hub.publish(Event::message("0"));
+    hub.publish(Event::message("1"));
+    take_one_then_stall(&mut stuck);
+    for i in 0..100 {
+        hub.publish(Event::message(i.to_string()));
+    }
+    assert_eq!(hub.subscriber_count(), 1, "within the timeout");
+    std::thread::sleep(timeout + Duration::from_millis(20));
+    for i in 0..10 {
+        hub.publish(Event::message(i.to_string()));
+    }
+    assert_eq!(hub.subscriber_count(), 0, "past the timeout");
+    assert_eq!(stuck.next().now_or_never_helper(), Some(None));
 }

@@ -41,3 +41,12 @@ async fn a_client_that_never_reads_does_not_delay_the_others() {
     e2e::check_hub_stuck_client(server.addr, &hub).await;
     server.stop().await;
 }
+
+/// Issue 17: bursts published in a tight loop to 1000 reading clients.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bursts_reach_every_reading_client_and_losses_are_signalled() {
+    let hub = Hub::new();
+    let server = Server::start(routes(&hub)).await;
+    e2e::check_hub_burst(server.addr, &hub).await;
+    server.stop().await;
+}
