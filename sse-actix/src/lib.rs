@@ -110,7 +110,8 @@ use sse_server::headers::{CONNECTION_KEEP_ALIVE, RESPONSE_HEADERS};
 
 pub use sse_server::hub::{Hub, HubConfig, LagPolicy, Resume, Subscription};
 pub use sse_server::{
-    Broadcast, Event, EventBuilder, EventError, Frame, IntoFrame, KeepAlive, Shutdown,
+    Broadcast, Event, EventBuilder, EventError, Frame, IntoFrame, KeepAlive, ReceiverStream,
+    Shutdown,
 };
 
 type BoxError = Box<dyn StdError + Send + Sync>;
@@ -165,6 +166,25 @@ where
         B: Broadcast<Subscription = S>,
     {
         Sse::new(broadcast.subscribe(last_event_id.as_deref()))
+    }
+}
+
+impl<T> Sse<ReceiverStream<T>>
+where
+    T: IntoFrame + 'static,
+    T::Error: Into<BoxError> + 'static,
+{
+    /// A response sending what arrives on `receiver` (events, frames, or results), until
+    /// every sender is dropped. When the client goes away, the producer's next `send` fails.
+    ///
+    /// ```
+    /// # use sse_actix::{Event, Sse};
+    /// let (tx, rx) = tokio::sync::mpsc::channel::<Event>(16);
+    /// let response = Sse::from_receiver(rx);
+    /// # drop((tx, response));
+    /// ```
+    pub fn from_receiver(receiver: tokio::sync::mpsc::Receiver<T>) -> Self {
+        Sse::new(ReceiverStream::new(receiver))
     }
 }
 

@@ -12,6 +12,7 @@
 //!   in every adapter.
 //! - [`Broadcast`]: "something a client subscribes to with its `Last-Event-ID`"; every
 //!   adapter serves any implementation with one constructor.
+//! - [`ReceiverStream`]: a tokio `mpsc` receiver as a body stream (`Sse::from_receiver`).
 //! - [`hub::Hub`]: the in-memory [`Broadcast`]: encode once, replay after `Last-Event-ID`,
 //!   bounded slow subscribers. `sse-redis` shares one across instances through Redis Streams.
 //!
@@ -42,7 +43,9 @@ mod broadcast;
 pub mod headers;
 pub mod hub;
 pub mod last_event_id;
+mod receiver;
 
 pub use body::{IntoFrame, KeepAlive, Shutdown, SseBody};
 pub use broadcast::Broadcast;
+pub use receiver::ReceiverStream;
 pub use sse_core::{Event, EventBuilder, EventError, Frame};

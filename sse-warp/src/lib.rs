@@ -95,7 +95,8 @@ use warp::reply::{Reply, Response};
 
 pub use sse_server::hub::{Hub, HubConfig, LagPolicy, Resume, Subscription};
 pub use sse_server::{
-    Broadcast, Event, EventBuilder, EventError, Frame, IntoFrame, KeepAlive, Shutdown,
+    Broadcast, Event, EventBuilder, EventError, Frame, IntoFrame, KeepAlive, ReceiverStream,
+    Shutdown,
 };
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -167,6 +168,25 @@ where
         B: Broadcast<Subscription = S>,
     {
         Sse::new(broadcast.subscribe(last_event_id.as_deref()))
+    }
+}
+
+impl<T> Sse<ReceiverStream<T>>
+where
+    T: IntoFrame + Send + 'static,
+    T::Error: Into<BoxError> + Send + 'static,
+{
+    /// A response sending what arrives on `receiver` (events, frames, or results), until
+    /// every sender is dropped. When the client goes away, the producer's next `send` fails.
+    ///
+    /// ```
+    /// # use sse_warp::{Event, Sse};
+    /// let (tx, rx) = tokio::sync::mpsc::channel::<Event>(16);
+    /// let response = Sse::from_receiver(rx);
+    /// # drop((tx, response));
+    /// ```
+    pub fn from_receiver(receiver: tokio::sync::mpsc::Receiver<T>) -> Self {
+        Sse::new(ReceiverStream::new(receiver))
     }
 }
 
