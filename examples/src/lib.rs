@@ -503,3 +503,9 @@ mod tests {
         });
     }
 }
+
+/// The workspace README: every Rust snippet in it is compiled and run as a doctest of this
+/// crate, so the README cannot drift from the API.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
