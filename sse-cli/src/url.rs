@@ -225,9 +225,9 @@ pub async fn run<W: Write>(options: &UrlOptions, out: W) -> io::Result<Outcome> 
                     ReadyState::Closed => {
                         eprintln!("sse-cli: {text}");
                         // The end of the stream, or a 204 (the server's "stop"), is no failure.
-                        let stopped =
-                            matches!(error, ClientError::Status(s) if s == StatusCode::NO_CONTENT);
-                        if !stopped && !matches!(error, ClientError::StreamEnded) {
+                        let stopped = matches!(error.cause(),
+                            ClientError::Status(s) if *s == StatusCode::NO_CONTENT);
+                        if !stopped && !matches!(error.cause(), ClientError::StreamEnded) {
                             outcome = Outcome::Failed;
                         }
                     }
