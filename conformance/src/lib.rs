@@ -19,6 +19,7 @@ pub mod e2e;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod replay;
+pub mod webdriver;
 
 use std::fmt;
 use std::path::PathBuf;

@@ -60,7 +60,8 @@ pub enum ClientError {
     Parse(ParseError),
     /// A redirect could not be followed: its `Location` does not parse or is not an `http` or
     /// `https` URL, or it was the 21st redirect in a row. Fetch makes this a network error, so
-    /// the source reconnects (to the URL it was on before that redirect).
+    /// the source reconnects, as Chromium does to the URL of its last connection that opened
+    /// (the redirects of the failed attempt do not count).
     Redirect(String),
     /// The [`ReconnectPolicy`](crate::ReconnectPolicy) gave up: this error (a
     /// [`Transport`](ClientError::Transport), [`StreamEnded`](ClientError::StreamEnded) or

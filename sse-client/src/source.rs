@@ -156,8 +156,9 @@ enum State {
 ///   headers, and `Last-Event-ID` once an event ID is known (never an empty one, and never one
 ///   that is no valid header value: see [`last_event_id`](EventSource::last_event_id)).
 /// - Redirects (`301`, `302`, `303`, `307`, `308`) are followed as Fetch follows them, up to
-///   20 in a row, and they stick: every later reconnection goes to the URL the last redirect
-///   led to ([`current_url`](EventSource::current_url)), with the method and body it left
+///   20 in a row, and once the connection they led to opens they stick: every later
+///   reconnection goes to the URL the last redirect led to
+///   ([`current_url`](EventSource::current_url)), with the method and body it left
 ///   (a `301`/`302` of a `POST`, or a `303` of anything but `GET`/`HEAD`, makes a body-less
 ///   `GET`, without `Content-Type` and the other body headers). A redirect to another origin
 ///   drops `Authorization`, `Cookie` and `Proxy-Authorization`. A `Location` that does not
@@ -197,7 +198,12 @@ enum State {
 /// # Ok(()) }
 /// ```
 pub struct EventSource {
+    /// The request of every new connection attempt: the builder's, as the last redirects of
+    /// an attempt that opened left it.
     request: Request,
+    /// The request of the attempt in progress, which redirects change; it becomes `request`
+    /// when the attempt opens.
+    in_flight: Request,
     policy: ReconnectPolicy,
     parser: Parser,
     state: State,
@@ -249,6 +255,7 @@ impl EventSource {
     ) -> EventSource {
         EventSource {
             url: request.url.clone(),
+            in_flight: request.clone(),
             redirects: 0,
             request,
             policy,
@@ -272,13 +279,14 @@ impl EventSource {
 
     /// The URL the next (re)connection goes to: [`url`](EventSource::url) until a redirect
     /// leads elsewhere, then the last redirect's target (the request's *current URL*, as Fetch
-    /// and the HTML standard call it).
+    /// and the HTML standard call it), once the connection it led to opened. Redirects of an
+    /// attempt that failed (a network error, a redirect loop) do not count, as in Chromium.
     pub fn current_url(&self) -> &Url {
         &self.request.url
     }
 
-    /// The method the next (re)connection uses: the builder's, unless a redirect turned it
-    /// into a `GET` (see [`EventSource`]).
+    /// The method the next (re)connection uses: the builder's, unless a redirect of a
+    /// connection that opened turned it into a `GET` (see [`EventSource`]).
     pub fn current_method(&self) -> &Method {
         &self.request.method
     }
@@ -341,6 +349,7 @@ impl EventSource {
     /// Starts a new connection attempt (the first, or a reconnection).
     fn connect(&mut self) {
         self.redirects = 0;
+        self.in_flight.clone_from(&self.request);
         self.send();
     }
 
@@ -350,7 +359,7 @@ impl EventSource {
         headers.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         // Extending replaces the defaults by the user's headers of the same name.
-        headers.extend(self.request.headers.clone());
+        headers.extend(self.in_flight.headers.clone());
         let id = self.parser.last_event_id();
         if !id.is_empty() {
             // An ID with control characters (other than CR, LF, NUL, which it cannot hold)
@@ -360,11 +369,11 @@ impl EventSource {
             }
         }
         let mut builder = self
-            .request
+            .in_flight
             .client
-            .request(self.request.method.clone(), self.request.url.clone())
+            .request(self.in_flight.method.clone(), self.in_flight.url.clone())
             .headers(headers);
-        if let Some(body) = &self.request.body {
+        if let Some(body) = &self.in_flight.body {
             builder = builder.body(body.clone());
         }
         self.reconnect_delay = None;
@@ -376,8 +385,8 @@ impl EventSource {
     fn accept(&mut self, response: Response) {
         // A client that follows redirects itself answers with the final response: its URL is
         // the current URL from now on.
-        if response.url() != &self.request.url {
-            self.request.url = response.url().clone();
+        if response.url() != &self.in_flight.url {
+            self.in_flight.url = response.url().clone();
         }
         let status = response.status();
         if is_redirect(status) {
@@ -398,6 +407,8 @@ impl EventSource {
             return self.fail(ClientError::ContentType(value));
         }
         self.attempts = 0;
+        // Where the redirects led, and a method they changed, hold for every reconnection.
+        self.request.clone_from(&self.in_flight);
         self.shared.set_ready(ReadyState::Open);
         self.state = State::Open {
             body: Box::pin(response.bytes_stream()),
@@ -425,33 +436,33 @@ impl EventSource {
             return Err(format!("redirect to {text:?}: not an http or https URL"));
         }
         if next.fragment().is_none() {
-            next.set_fragment(self.request.url.fragment());
+            next.set_fragment(self.in_flight.url.fragment());
         }
         self.redirects += 1;
-        let method = &self.request.method;
+        let method = &self.in_flight.method;
         let to_get = match status {
             StatusCode::MOVED_PERMANENTLY | StatusCode::FOUND => method == Method::POST,
             StatusCode::SEE_OTHER => method != Method::GET && method != Method::HEAD,
             _ => false,
         };
         if to_get {
-            self.request.method = Method::GET;
-            self.request.body = None;
+            self.in_flight.method = Method::GET;
+            self.in_flight.body = None;
             for name in [
                 CONTENT_ENCODING,
                 CONTENT_LANGUAGE,
                 CONTENT_LOCATION,
                 CONTENT_TYPE,
             ] {
-                self.request.headers.remove(name);
+                self.in_flight.headers.remove(name);
             }
         }
-        if next.origin() != self.request.url.origin() {
+        if next.origin() != self.in_flight.url.origin() {
             for name in [AUTHORIZATION, COOKIE, PROXY_AUTHORIZATION] {
-                self.request.headers.remove(name);
+                self.in_flight.headers.remove(name);
             }
         }
-        self.request.url = next;
+        self.in_flight.url = next;
         Ok(())
     }
 
