@@ -259,12 +259,7 @@ impl Browser {
     /// # Errors
     ///
     /// A message when chromedriver cannot be reached or answers with something not JSON.
-    pub fn request(
-        &self,
-        method: &str,
-        path: &str,
-        body: Option<&Value>,
-    ) -> Result<Value, String> {
+    pub fn request(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Value, String> {
         let body = body.map(Value::to_string).unwrap_or_default();
         let mut stream = TcpStream::connect_timeout(&self.driver_addr, Duration::from_secs(2))
             .map_err(|e| format!("connect to chromedriver: {e}"))?;
