@@ -15,8 +15,9 @@
 //!
 //! | scenario | what may differ | why |
 //! |---|---|---|
-//! | `cut before headers on a reconnect`, `storm of failures before headers` | delays | sse-client backs off after repeated failures (50 ms, then up to 100, 200, 400 ms, jittered, see `ReconnectPolicy`); the standard allows it ("if the previous attempt failed, then user agents might introduce an exponential backoff delay"), Chromium waits the plain reconnection time every time |
+//! | `cut before the response on a reconnect`, `storm of failures before the response` | delays | sse-client backs off after repeated failures (50 ms, then up to 100, 200, 400 ms, jittered, see `ReconnectPolicy`); the standard allows it ("if the previous attempt failed, then user agents might introduce an exponential backoff delay"), Chromium waits the plain reconnection time every time |
 //! | `307 to a target that cuts`, `redirect loop on a reconnect` | delays | the same backoff after the failed attempt |
+//! | `a response head cut by the end of the connection` | everything after that response | HTTP, not EventSource: Chromium takes a response head cut by the end of the connection (no blank line) as complete and opens the stream; hyper (under reqwest) rejects the incomplete message, a network error, and sse-client reconnects |
 //! | `id holding U+0001` | the reconnection's `Last-Event-ID` | the ID is no valid HTTP header value (RFC 9110, section 5.5): Chromium sends the raw byte, sse-client sends the request without the header (documented on `EventSource::last_event_id`) |
 //! | `charset other than UTF-8` | everything after the response | Chromium fails a `text/event-stream` response whose `charset` parameter is not `utf-8`; the standard ignores MIME type parameters (an event stream is always UTF-8), and so does sse-client |
 //! | `an empty retry` | the reconnection delay (and so how many requests fit in the run) | Chromium resets the reconnection time to its 3 s default on a `retry` field with an empty value; the standard sets it only from ASCII digits (an empty value holds no integer) and otherwise ignores the field, as sse-core's parser does |
@@ -57,6 +58,9 @@ const DELAY_SLACK: Duration = Duration::from_millis(80);
 /// See [`DELAY_SLACK`].
 const DELAY_SLACK_FRACTION: f64 = 0.3;
 
+/// See [`cut`]. Well under the 50 ms reconnection time of the scenarios with cuts.
+const RESEND_WINDOW: Duration = Duration::from_millis(25);
+
 /// `retry: 50`, as most scenarios start, so reconnections are quick.
 const R50: &str = "retry: 50\n";
 
@@ -66,7 +70,7 @@ const R50: &str = "retry: 50\n";
 /// What the server does with one connection attempt.
 #[derive(Debug, Clone)]
 struct Reply {
-    /// The response head, written at once; empty for a cut before any response.
+    /// The response head, written at once; empty for a [`cut`].
     head: String,
     /// Body chunks, each after a pause.
     chunks: Vec<(Duration, Vec<u8>)>,
@@ -109,6 +113,11 @@ impl Reply {
         self
     }
 
+    /// Whether this is a [`cut`].
+    fn is_cut(&self) -> bool {
+        self.head.is_empty()
+    }
+
     /// Holds the connection open at the end.
     fn hold(mut self) -> Reply {
         self.hold = true;
@@ -140,7 +149,12 @@ fn redirect(status: &str, location: &str) -> Reply {
     Reply::status(status, &format!("Location: {location}\r\n"))
 }
 
-/// The connection is closed right after the request is read: no response at all.
+/// The connection is closed right after the request is read, with no response at all: a
+/// network error.
+///
+/// Chromium's network stack sends a request again, once and at once, when a connection it
+/// opened ahead of time closes with no response; the server answers such a copy (a request
+/// within [`RESEND_WINDOW`] of a cut) with the same cut, and does not count it.
 fn cut() -> Reply {
     Reply {
         head: String::new(),
@@ -202,16 +216,6 @@ impl Scenario {
 }
 
 fn scenarios() -> Vec<Scenario> {
-    let moved = |status: &'static str, name: &'static str| {
-        // The stream ends after one event: the reconnection goes to /es/moved.
-        scenario(
-            name,
-            vec![
-                redirect(status, "/es/moved"),
-                sse(format!("{R50}id: 1\ndata: a\n\n")),
-            ],
-        )
-    };
     let backoff = "sse-client backs off after repeated failures (the standard allows \
                    exponential backoff after a failed attempt); Chromium waits the reconnection \
                    time each time";
@@ -248,20 +252,7 @@ fn scenarios() -> Vec<Scenario> {
                 .map(|n| sse(format!("{R50}id: {n}\ndata: {n}\n\n")))
                 .collect(),
         ),
-        // Redirects (issue 13, point 1).
-        moved("307 Temporary Redirect", "307 on the first request"),
-        moved("301 Moved Permanently", "301 on the first request"),
-        moved("302 Found", "302 on the first request"),
-        moved("303 See Other", "303 on the first request"),
-        moved("308 Permanent Redirect", "308 on the first request"),
-        scenario(
-            "302 on a reconnect",
-            vec![
-                sse(format!("{R50}id: 1\ndata: a\n\n")),
-                redirect("302 Found", "/es/b"),
-                sse("id: 2\ndata: b\n\n"),
-            ],
-        ),
+        // More redirects.
         scenario(
             "307 to a target that cuts: the reconnection goes to the original URL",
             vec![
@@ -481,11 +472,11 @@ fn scenarios() -> Vec<Scenario> {
             }],
         ),
         scenario(
-            "cut before headers on the first request",
+            "cut before the response on the first request",
             vec![cut(), sse(format!("{R50}data: a\n\n"))],
         ),
         scenario(
-            "cut before headers on a reconnect",
+            "cut before the response on a reconnect",
             vec![
                 sse(format!("{R50}id: 1\ndata: a\n\n")),
                 cut(),
@@ -495,11 +486,83 @@ fn scenarios() -> Vec<Scenario> {
         )
         .allow(Allow::Delays(backoff)),
         scenario(
-            "storm of failures before headers",
+            "a response head cut by the end of the connection",
+            vec![
+                sse(format!("{R50}data: a\n\n")),
+                Reply {
+                    head: "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n".to_owned(),
+                    ..cut()
+                },
+                sse("data: b\n\n"),
+            ],
+        )
+        .allow(Allow::Outcome {
+            reason: "HTTP, not EventSource: Chromium takes a response head cut by the end of \
+                     the connection (no blank line) as complete and opens the stream; hyper \
+                     (under reqwest) rejects the incomplete message, a network error, and \
+                     sse-client reconnects",
+            expected: &[
+                "open",
+                "message message a",
+                "error 0",
+                "error 0",
+                "open",
+                "message message b",
+                "error 0",
+                "error 2",
+            ],
+        }),
+        scenario(
+            "storm of failures before the response",
             vec![sse(format!("{R50}data: a\n\n")), cut(), cut(), cut()],
         )
         .allow(Allow::Delays(backoff)),
     ];
+    // Redirects (issue 13, point 1), each status on the first request and on a reconnect: the
+    // stream they led to ends, and the next reconnection goes where they led.
+    for (status, first, again) in [
+        (
+            "301 Moved Permanently",
+            "301 on the first request",
+            "301 on a reconnect",
+        ),
+        (
+            "302 Found",
+            "302 on the first request",
+            "302 on a reconnect",
+        ),
+        (
+            "303 See Other",
+            "303 on the first request",
+            "303 on a reconnect",
+        ),
+        (
+            "307 Temporary Redirect",
+            "307 on the first request",
+            "307 on a reconnect",
+        ),
+        (
+            "308 Permanent Redirect",
+            "308 on the first request",
+            "308 on a reconnect",
+        ),
+    ] {
+        all.push(scenario(
+            first,
+            vec![
+                redirect(status, "/es/moved"),
+                sse(format!("{R50}id: 1\ndata: a\n\n")),
+            ],
+        ));
+        all.push(scenario(
+            again,
+            vec![
+                sse(format!("{R50}id: 1\ndata: a\n\n")),
+                redirect(status, "/es/b"),
+                sse("id: 2\ndata: b\n\n"),
+            ],
+        ));
+    }
     // Long streams cut at every other chunk boundary, mid-field.
     all.push(scenario(
         "many small chunks with pauses",
@@ -592,6 +655,16 @@ async fn serve(mut conn: Conn, replies: Arc<Vec<Reply>>, log: Arc<Mutex<Log>>) {
     }
     let index = {
         let mut log = lock(&log);
+        let resent = log.attempts.last().is_some_and(|last| {
+            replies
+                .get(log.attempts.len() - 1)
+                .is_some_and(Reply::is_cut)
+                && last.done.is_some_and(|done| done.elapsed() < RESEND_WINDOW)
+        });
+        if resent {
+            // The browser's own resend of the request just cut: cut it again.
+            return;
+        }
         log.busy += 1;
         log.last_activity = Some(Instant::now());
         log.attempts.push(Attempt {
