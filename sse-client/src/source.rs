@@ -427,8 +427,9 @@ impl EventSource {
                 "more than {MAX_REDIRECTS} redirects (the last to {text:?})"
             ));
         }
+        // Relative to the URL that answered with the redirect.
         let mut next = self
-            .request
+            .in_flight
             .url
             .join(&text)
             .map_err(|e| format!("redirect to {text:?}: {e}"))?;

@@ -266,10 +266,10 @@ fn scenarios() -> Vec<Scenario> {
             "the failed attempt makes sse-client back off the next one",
         )),
         scenario(
-            "a chain: 301 then 307",
+            "a chain: 301, then 307 to a relative URL",
             vec![
                 redirect("301 Moved Permanently", "/es/one"),
-                redirect("307 Temporary Redirect", "/es/two?x=1"),
+                redirect("307 Temporary Redirect", "two?x=1"),
                 sse(format!("{R50}data: here\n\n")),
             ],
         ),

@@ -671,6 +671,30 @@ async fn a_redirect_that_turned_post_into_get_is_remembered() {
     }
 }
 
+/// A relative `Location` is resolved against the URL that answered with it, not the first.
+#[tokio::test]
+async fn a_relative_location_is_resolved_against_the_redirecting_url() {
+    let server = Server::start(|mut conn: Conn| async move {
+        match conn.request.path.as_str() {
+            "/a" => conn.respond("302 Found", "Location: /b/c\r\n", "").await,
+            "/b/c" => {
+                conn.respond("307 Temporary Redirect", "Location: d?x=1\r\n", "")
+                    .await
+            }
+            _ => {
+                conn.sse("data: here\n\n").await;
+                conn.hold().await;
+            }
+        }
+    })
+    .await;
+    let mut source = EventSource::new(server.url("/a")).unwrap();
+    assert_eq!(next_ok(&mut source).await, SseItem::Open);
+    let paths: Vec<_> = server.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(paths, ["/a", "/b/c", "/b/d?x=1"]);
+    assert_eq!(source.current_url().as_str(), server.url("/b/d?x=1"));
+}
+
 /// A redirect loop is a network error after 20 redirects: the source reconnects, to its URL.
 #[tokio::test]
 async fn a_redirect_loop_is_a_network_error_after_20_redirects() {
