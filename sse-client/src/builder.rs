@@ -122,7 +122,9 @@ impl EventSourceBuilder {
     }
 
     /// Sets the last event ID sent as `Last-Event-ID` on the first connection (for example
-    /// the one a previous run of the program saw). Empty (the default): no header.
+    /// the one a previous run of the program saw). Empty (the default): no header. An ID that
+    /// is no valid header value (a control character) is kept but never sent, see
+    /// [`EventSource::last_event_id`].
     pub fn last_event_id(mut self, id: impl Into<String>) -> EventSourceBuilder {
         self.last_event_id = id.into();
         self

@@ -775,3 +775,66 @@ async fn an_id_that_is_no_header_value_is_kept_but_not_sent() {
     assert_eq!(again.header("x-token"), Some("t"));
     assert_eq!(again.header("accept"), Some("text/event-stream"));
 }
+
+/// A redirect to another origin (here another port) drops the credentials; the same origin
+/// keeps them.
+#[tokio::test]
+async fn a_redirect_to_another_origin_drops_credentials() {
+    let target = Server::first_then("", "data: there\n\n").await;
+    let location = format!("Location: {}\r\n", target.url("/stream"));
+    let origin = Server::start(move |mut conn: Conn| {
+        let location = location.clone();
+        async move { conn.respond("307 Temporary Redirect", &location, "").await }
+    })
+    .await;
+    let mut source = EventSource::builder(origin.url("/es"))
+        .header("Authorization", "Bearer secret")
+        .header("Cookie", "session=1")
+        .header("X-Other", "kept")
+        .reconnect(quick())
+        .build()
+        .unwrap();
+    assert_eq!(next_ok(&mut source).await, SseItem::Open);
+    assert!(!next_err(&mut source).await.is_fatal()); // the first body ends at once
+    assert_eq!(next_ok(&mut source).await, SseItem::Open);
+    assert_eq!(next_message(&mut source).await.1, "there");
+    let first = &origin.requests()[0];
+    assert_eq!(first.header("authorization"), Some("Bearer secret"));
+    for request in target.requests() {
+        assert_eq!(request.header("authorization"), None);
+        assert_eq!(request.header("cookie"), None);
+        assert_eq!(request.header("x-other"), Some("kept"));
+    }
+    // The reconnection went straight to the target.
+    assert_eq!(origin.requests().len(), 1);
+    assert_eq!(target.requests().len(), 2);
+}
+
+/// A `Location` that is not an http(s) URL is a network error: the source reconnects.
+#[tokio::test]
+async fn a_redirect_to_another_scheme_is_a_network_error() {
+    let server = Server::start(|mut conn: Conn| async move {
+        if conn.request.index == 0 {
+            conn.respond("302 Found", "Location: ftp://127.0.0.1/x\r\n", "")
+                .await;
+        } else {
+            conn.sse("data: back\n\n").await;
+            conn.hold().await;
+        }
+    })
+    .await;
+    let mut source = EventSource::builder(server.url("/es"))
+        .reconnect(quick())
+        .build()
+        .unwrap();
+    let error = next_err(&mut source).await;
+    assert!(
+        matches!(&error, ClientError::Redirect(r) if r.contains("ftp://")),
+        "{error}"
+    );
+    assert!(!error.is_fatal());
+    assert_eq!(source.ready_state(), ReadyState::Connecting);
+    assert_eq!(next_ok(&mut source).await, SseItem::Open);
+    assert_eq!(next_message(&mut source).await.1, "back");
+    assert_eq!(server.requests()[1].path, "/es");
+}
