@@ -621,12 +621,12 @@ impl ScriptServer {
         self.server.url(path)
     }
 
-    /// How long the server has been idle; `None` while a reply is being written.
+    /// How long the server has been idle; `None` while a reply is being written, and before
+    /// the first request (every scenario has one; a run without stops at [`RUN_LIMIT`]).
     fn idle_for(&self) -> Option<Duration> {
         let log = lock(&self.log);
         match (log.busy, log.last_activity) {
             (0, Some(at)) => Some(at.elapsed()),
-            (0, None) => Some(Duration::MAX),
             _ => None,
         }
     }
