@@ -13,12 +13,16 @@
 //! parse back to a vector's outcome) and, with feature `http`, `http` (a minimal HTTP/1.x
 //! client over tokio) and `e2e` (the routes' streams and the checks every adapter's end-to-end
 //! tests share).
+//!
+//! The real-browser tests (the examples' pages, sse-client's differential test against
+//! Chromium's `EventSource`) drive headless Chromium through [`webdriver`].
 
 #[cfg(feature = "http")]
 pub mod e2e;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod replay;
+pub mod webdriver;
 
 use std::fmt;
 use std::path::PathBuf;

@@ -11,6 +11,7 @@ pub mod url;
 pub const USAGE: &str = "\
 usage: sse-cli [--chunk-size N | --splits I,J,K]
        sse-cli URL [--json] [--header 'Name: value']... [--last-event-id ID] [--no-reconnect]
+                   [--cacert FILE]
 
 Reads an event stream from stdin and prints, one JSON object per line:
   {\"type\":..,\"data\":..,\"id\":..}   for each dispatched event (id: last event ID)
@@ -25,6 +26,9 @@ retry: time, backing off on repeated failures) and prints each event as it arriv
   --header 'Name: value'                send a request header (repeatable), e.g. Cookie
   --last-event-id ID                    send Last-Event-ID: ID on the first connection
   --no-reconnect                        stop at the first error or at the end of the stream
+  --cacert FILE                         for https://, also trust the PEM certificate(s) in FILE
+                                        (a private CA, a self-signed server); the webpki roots
+                                        are always trusted
 Notices and errors go to stderr. Exit status: 0 when the stream ended (or the server answered
 204), 1 when the connection failed (another status than 200, not text/event-stream, a network
 error), 2 for bad arguments.

@@ -5,6 +5,7 @@
 //! sse-cli --chunk-size N       # consecutive N-byte chunks
 //! sse-cli --splits i,j,k       # cut at those byte offsets
 //! sse-cli URL [--json] [--header 'Name: value']... [--last-event-id ID] [--no-reconnect]
+//!             [--cacert FILE]
 //! ```
 //!
 //! URL mode (see `sse_cli::url`) connects with `sse_client::EventSource` and prints events as

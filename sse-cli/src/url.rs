@@ -1,8 +1,11 @@
 //! URL mode: `sse-cli URL [--json] [--header 'Name: value']... [--last-event-id ID]
-//! [--no-reconnect]` watches an event stream with [`sse_client::EventSource`].
+//! [--no-reconnect] [--cacert FILE]` watches an event stream with [`sse_client::EventSource`].
+//! `https://` works out of the box (rustls, webpki roots); `--cacert FILE` trusts the PEM
+//! certificates in `FILE` too (a private CA, a self-signed test server).
 
 use std::error::Error;
 use std::io::{self, Write};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -13,7 +16,13 @@ use sse_core::{MessageEvent, Parsed};
 use crate::{Flags, JsonLines};
 
 /// The flags that exist only in URL mode.
-const URL_FLAGS: [&str; 4] = ["--json", "--header", "--last-event-id", "--no-reconnect"];
+const URL_FLAGS: [&str; 5] = [
+    "--json",
+    "--header",
+    "--last-event-id",
+    "--no-reconnect",
+    "--cacert",
+];
 
 /// The options of URL mode.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +37,8 @@ pub struct UrlOptions {
     pub last_event_id: Option<String>,
     /// False with `--no-reconnect`.
     pub reconnect: bool,
+    /// `--cacert FILE`: PEM certificates to trust as roots, besides the built-in ones.
+    pub cacert: Option<PathBuf>,
 }
 
 /// Whether `arg` looks like an `http://` or `https://` URL (scheme case-insensitive).
@@ -68,6 +79,7 @@ pub fn parse_url_args(args: &[String]) -> Result<Option<UrlOptions>, String> {
         headers: Vec::new(),
         last_event_id: None,
         reconnect: true,
+        cacert: None,
     };
     let mut args = Flags::new(args);
     while let Some(flag) = args.next_arg() {
@@ -76,6 +88,7 @@ pub fn parse_url_args(args: &[String]) -> Result<Option<UrlOptions>, String> {
             "--json" => options.json = true,
             "--no-reconnect" => options.reconnect = false,
             "--last-event-id" => options.last_event_id = Some(args.value()?),
+            "--cacert" => options.cacert = Some(args.value()?.into()),
             "--header" => {
                 let v = args.value()?;
                 let (name, value) = v
@@ -142,6 +155,34 @@ pub fn describe(error: &dyn Error) -> String {
     text
 }
 
+/// Adds the PEM certificates in the file at `path` to the roots `builder` trusts.
+#[cfg(feature = "rustls")]
+fn add_roots(
+    builder: sse_client::EventSourceBuilder,
+    path: &Path,
+) -> Result<sse_client::EventSourceBuilder, String> {
+    use sse_client::reqwest::Certificate;
+    let pem = std::fs::read(path).map_err(|e| e.to_string())?;
+    let certificates = Certificate::from_pem_bundle(&pem).map_err(|e| describe(&e))?;
+    if certificates.is_empty() {
+        return Err("no PEM certificate in it".to_owned());
+    }
+    Ok(certificates
+        .into_iter()
+        .fold(builder, |builder, certificate| {
+            builder.add_root_certificate(certificate)
+        }))
+}
+
+/// Without TLS there is nothing to add roots to.
+#[cfg(not(feature = "rustls"))]
+fn add_roots(
+    _builder: sse_client::EventSourceBuilder,
+    _path: &Path,
+) -> Result<sse_client::EventSourceBuilder, String> {
+    Err("this build has no TLS support; build it with `--features rustls`".to_owned())
+}
+
 /// How a URL-mode run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -177,6 +218,15 @@ pub async fn run<W: Write>(options: &UrlOptions, out: W) -> io::Result<Outcome> 
     }
     if !options.reconnect {
         builder = builder.reconnect(ReconnectPolicy::never());
+    }
+    if let Some(path) = &options.cacert {
+        builder = match add_roots(builder, path) {
+            Ok(builder) => builder,
+            Err(message) => {
+                eprintln!("sse-cli: --cacert {}: {message}", path.display());
+                return Ok(Outcome::BadArguments);
+            }
+        };
     }
     let mut source = match builder.build() {
         Ok(source) => source,
@@ -225,9 +275,9 @@ pub async fn run<W: Write>(options: &UrlOptions, out: W) -> io::Result<Outcome> 
                     ReadyState::Closed => {
                         eprintln!("sse-cli: {text}");
                         // The end of the stream, or a 204 (the server's "stop"), is no failure.
-                        let stopped =
-                            matches!(error, ClientError::Status(s) if s == StatusCode::NO_CONTENT);
-                        if !stopped && !matches!(error, ClientError::StreamEnded) {
+                        let stopped = matches!(error.cause(),
+                            ClientError::Status(s) if *s == StatusCode::NO_CONTENT);
+                        if !stopped && !matches!(error.cause(), ClientError::StreamEnded) {
                             outcome = Outcome::Failed;
                         }
                     }

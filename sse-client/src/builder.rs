@@ -47,6 +47,8 @@ pub struct EventSourceBuilder {
     body: Option<Bytes>,
     last_event_id: String,
     client: Option<Client>,
+    #[cfg(feature = "rustls")]
+    roots: Vec<reqwest::Certificate>,
     policy: ReconnectPolicy,
     limits: Limits,
     error: Option<ClientError>,
@@ -61,6 +63,8 @@ impl EventSourceBuilder {
             body: None,
             last_event_id: String::new(),
             client: None,
+            #[cfg(feature = "rustls")]
+            roots: Vec::new(),
             policy: ReconnectPolicy::new(),
             limits: Limits::default(),
             error: None,
@@ -109,15 +113,18 @@ impl EventSourceBuilder {
     /// Sets the request body, sent on every connection (`String`, `&'static str`, `Vec<u8>`
     /// and [`Bytes`] all convert). Set a `Content-Type` header to match.
     ///
-    /// A `301`/`302`/`303` redirect turns a `POST` into a body-less `GET` (reqwest's policy, as
-    /// in browsers); `307`/`308` keep the method and the body.
+    /// A `301`/`302` redirect of a `POST` (or a `303` of anything but `GET`/`HEAD`) turns it
+    /// into a body-less `GET`, as in Fetch and browsers, for that request and every
+    /// reconnection after it; `307`/`308` keep the method and the body.
     pub fn body(mut self, body: impl Into<Bytes>) -> EventSourceBuilder {
         self.body = Some(body.into());
         self
     }
 
     /// Sets the last event ID sent as `Last-Event-ID` on the first connection (for example
-    /// the one a previous run of the program saw). Empty (the default): no header.
+    /// the one a previous run of the program saw). Empty (the default): no header. An ID that
+    /// is no valid header value (a control character) is kept but never sent, see
+    /// [`EventSource::last_event_id`].
     pub fn last_event_id(mut self, id: impl Into<String>) -> EventSourceBuilder {
         self.last_event_id = id.into();
         self
@@ -125,12 +132,39 @@ impl EventSourceBuilder {
 
     /// Uses this HTTP client (its connection pool, proxies, TLS and redirect settings).
     ///
+    /// The default client is reqwest's with redirects left to the source (which follows them
+    /// as Fetch does, see [`EventSource`]) and, with the `rustls` feature (on by default),
+    /// TLS through rustls with the webpki roots plus any
+    /// [`add_root_certificate`](EventSourceBuilder::add_root_certificate). Give your client
+    /// [`redirect::Policy::none()`](reqwest::redirect::Policy::none) to keep that redirect
+    /// behaviour; a client that follows redirects itself works too, but a reconnection after a
+    /// `POST` turned into a `GET` by a redirect is then a `POST` again. Settings of the
+    /// builder that shape the default client (root certificates) do not apply to yours.
+    ///
     /// Do not give it a total [`timeout`](reqwest::ClientBuilder::timeout): that cuts every
     /// stream after that long. A
     /// [`read_timeout`](reqwest::ClientBuilder::read_timeout) is the right tool to detect a
     /// silent server (a timeout counts as a network error: the source reconnects).
     pub fn client(mut self, client: Client) -> EventSourceBuilder {
         self.client = Some(client);
+        self
+    }
+
+    /// Trusts `certificate` as a root, in addition to the webpki roots, for `https://` with the
+    /// default client (for a server with a private CA or a self-signed certificate).
+    ///
+    /// ```no_run
+    /// # fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pem = std::fs::read("ca.pem")?;
+    /// let events = sse_client::EventSource::builder("https://127.0.0.1:8443/events")
+    ///     .add_root_certificate(reqwest::Certificate::from_pem(&pem)?)
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "rustls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "rustls")))]
+    pub fn add_root_certificate(mut self, certificate: reqwest::Certificate) -> EventSourceBuilder {
+        self.roots.push(certificate);
         self
     }
 
@@ -161,9 +195,21 @@ impl EventSourceBuilder {
         let url = self.url?;
         let client = match self.client {
             Some(client) => client,
-            None => Client::builder()
-                .build()
-                .map_err(|e| ClientError::Config(Box::new(e)))?,
+            None => {
+                // Redirects are the source's: it follows them as Fetch does and remembers
+                // where they led (and a method they changed) for every reconnection.
+                let builder = Client::builder().redirect(reqwest::redirect::Policy::none());
+                #[cfg(feature = "rustls")]
+                let builder = self
+                    .roots
+                    .into_iter()
+                    .fold(builder.use_rustls_tls(), |builder, root| {
+                        builder.add_root_certificate(root)
+                    });
+                builder
+                    .build()
+                    .map_err(|e| ClientError::Config(Box::new(e)))?
+            }
         };
         let mut parser = Parser::with_limits(self.limits);
         parser.set_last_event_id(&self.last_event_id);

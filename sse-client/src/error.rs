@@ -7,15 +7,33 @@ use sse_core::ParseError;
 
 /// An error item of an [`EventSource`](crate::EventSource), the browser's `error` event.
 ///
-/// What happens next is told by [`EventSource::ready_state`](crate::EventSource::ready_state)
-/// right after the error was yielded, as in the browser:
+/// The error itself tells what happens next ([`is_fatal`](ClientError::is_fatal)), and so does
+/// [`EventSource::ready_state`](crate::EventSource::ready_state) right after the error was
+/// yielded, as in the browser:
 ///
-/// | variant | ready state after it | what the source does |
-/// |---|---|---|
-/// | [`Transport`](ClientError::Transport), [`StreamEnded`](ClientError::StreamEnded) | `Connecting` | waits, then reconnects with `Last-Event-ID` |
-/// | the same, once the [`ReconnectPolicy`](crate::ReconnectPolicy) gives up | `Closed` | ends the stream |
-/// | [`Status`](ClientError::Status), [`ContentType`](ClientError::ContentType), [`Config`](ClientError::Config) | `Closed` | ends the stream, never retries |
-/// | [`Parse`](ClientError::Parse) | `Open` (unchanged) | drops that one event and reads on |
+/// | variant | `is_fatal()` | ready state after it | what the source does |
+/// |---|---|---|---|
+/// | [`Transport`](ClientError::Transport), [`StreamEnded`](ClientError::StreamEnded), [`Redirect`](ClientError::Redirect) | `false` | `Connecting` | waits, then reconnects with `Last-Event-ID` |
+/// | [`GaveUp`](ClientError::GaveUp) (one of those, once the [`ReconnectPolicy`](crate::ReconnectPolicy) gives up) | `true` | `Closed` | ends the stream |
+/// | [`Status`](ClientError::Status), [`ContentType`](ClientError::ContentType), [`Config`](ClientError::Config) | `true` | `Closed` | ends the stream, never retries |
+/// | [`Parse`](ClientError::Parse) | `false` | `Open` (unchanged) | drops that one event and reads on |
+///
+/// ```no_run
+/// # async fn run() -> Result<(), sse_client::ClientError> {
+/// use futures_util::StreamExt;
+///
+/// let mut events = sse_client::EventSource::new("http://127.0.0.1:8844/events")?;
+/// while let Some(item) = events.next().await {
+///     if let Err(error) = item {
+///         if error.is_fatal() {
+///             eprintln!("gave up: {error}"); // the stream ends after this item
+///         } else {
+///             eprintln!("{error}; reconnecting");
+///         }
+///     }
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum ClientError {
@@ -40,6 +58,57 @@ pub enum ClientError {
     /// An event exceeded the parser's [`Limits`](sse_core::Limits); it was discarded and the
     /// stream goes on with the next event.
     Parse(ParseError),
+    /// A redirect could not be followed: its `Location` does not parse or is not an `http` or
+    /// `https` URL, or it was the 21st redirect in a row. Fetch makes this a network error, so
+    /// the source reconnects, as Chromium does to the URL of its last connection that opened
+    /// (the redirects of the failed attempt do not count).
+    Redirect(String),
+    /// The [`ReconnectPolicy`](crate::ReconnectPolicy) gave up: this error (a
+    /// [`Transport`](ClientError::Transport), [`StreamEnded`](ClientError::StreamEnded) or
+    /// [`Redirect`](ClientError::Redirect)) would have been followed by a reconnection, and
+    /// the attempts allowed are used up. The source is closed.
+    GaveUp(Box<ClientError>),
+}
+
+impl ClientError {
+    /// Whether the source has closed for good after this error (ready state `Closed`, the
+    /// stream ends after this item); `false` when it will reconnect or, for
+    /// [`Parse`](ClientError::Parse), reads on.
+    ///
+    /// ```
+    /// use sse_client::ClientError;
+    ///
+    /// assert!(!ClientError::StreamEnded.is_fatal());
+    /// assert!(ClientError::GaveUp(Box::new(ClientError::StreamEnded)).is_fatal());
+    /// assert!(ClientError::Status(reqwest::StatusCode::NO_CONTENT).is_fatal());
+    /// ```
+    pub fn is_fatal(&self) -> bool {
+        match self {
+            ClientError::Transport(_)
+            | ClientError::StreamEnded
+            | ClientError::Redirect(_)
+            | ClientError::Parse(_) => false,
+            ClientError::Config(_)
+            | ClientError::Status(_)
+            | ClientError::ContentType(_)
+            | ClientError::GaveUp(_) => true,
+        }
+    }
+
+    /// The error itself, or for [`GaveUp`](ClientError::GaveUp) the error it gave up on.
+    ///
+    /// ```
+    /// use sse_client::ClientError;
+    ///
+    /// let error = ClientError::GaveUp(Box::new(ClientError::StreamEnded));
+    /// assert!(matches!(error.cause(), ClientError::StreamEnded));
+    /// ```
+    pub fn cause(&self) -> &ClientError {
+        match self {
+            ClientError::GaveUp(inner) => inner.cause(),
+            other => other,
+        }
+    }
 }
 
 impl fmt::Display for ClientError {
@@ -58,6 +127,8 @@ impl fmt::Display for ClientError {
                 f.write_str("the response has no Content-Type (text/event-stream expected)")
             }
             ClientError::Parse(e) => e.fmt(f),
+            ClientError::Redirect(reason) => write!(f, "redirect not followed: {reason}"),
+            ClientError::GaveUp(e) => write!(f, "{e}; giving up (no more reconnections)"),
         }
     }
 }
@@ -68,7 +139,11 @@ impl core::error::Error for ClientError {
             ClientError::Config(e) => Some(&**e),
             ClientError::Transport(e) => Some(e),
             ClientError::Parse(e) => Some(e),
-            ClientError::StreamEnded | ClientError::Status(_) | ClientError::ContentType(_) => None,
+            ClientError::GaveUp(e) => Some(&**e),
+            ClientError::StreamEnded
+            | ClientError::Redirect(_)
+            | ClientError::Status(_)
+            | ClientError::ContentType(_) => None,
         }
     }
 }

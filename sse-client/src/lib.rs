@@ -17,8 +17,9 @@
 //!             println!("{} id={} {}", event.event_type(), event.last_event_id(), event.data())
 //!         }
 //!         Ok(_) => {}
-//!         // The ready state tells whether the source reconnects (Connecting) or gave up (Closed).
-//!         Err(error) => eprintln!("{error}; {:?}", events.ready_state()),
+//!         // The error tells whether the source reconnects or has closed for good.
+//!         Err(error) if error.is_fatal() => eprintln!("{error}; closed"),
+//!         Err(error) => eprintln!("{error}; reconnecting"),
 //!     }
 //! }
 //! # Ok(()) }
@@ -37,21 +38,28 @@
 //! | reconnection with `Last-Event-ID`, `retry:` | automatic; exponential backoff with jitter on repeated failures ([`ReconnectPolicy`]) |
 //!
 //! Everything the HTML standard's processing model asks for is here: `Accept:
-//! text/event-stream` and `Cache-Control: no-cache` on every request, redirects followed, a
+//! text/event-stream` and `Cache-Control: no-cache` on every request, redirects followed as
+//! Fetch follows them (and reconnections to where they led), the last event ID set at every
+//! blank line, a
 //! non-200 status or a non-`text/event-stream` MIME type fails the connection for good, a
 //! network error or the end of the body reconnects after the reconnection time, a stream cut
 //! mid-event never delivers the partial event. See [`EventSource`] for the details.
+//!
+//! The crate's tests run the same scripted servers through headless Chromium's `EventSource`
+//! and through this one and compare what each dispatched, requested and ended in
+//! (`tests/chromium.rs`, with the few allowed differences and their reasons).
 //!
 //! ## Feature flags
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | `rustls` | no | `https://` URLs, through reqwest's `rustls-tls` (webpki roots) |
+//! | `rustls` | yes | `https://` URLs, through reqwest's `rustls-tls` (rustls with the webpki root certificates), and [`EventSourceBuilder::add_root_certificate`] |
 //!
-//! Without a TLS feature only `http://` works, unless reqwest gets TLS from elsewhere in your
-//! build (any reqwest TLS feature enables it for every user of reqwest), or you pass a
-//! [`reqwest::Client`] built with one. Without TLS an `https://` URL fails like an unreachable
-//! server (network errors, reconnection with backoff).
+//! `https://` works out of the box. To bring your own TLS (native-tls, other roots, a client
+//! certificate) turn the default features off (`sse-client = { version = "0.1",
+//! default-features = false }`) and pass a [`reqwest::Client`] built with it to
+//! [`EventSourceBuilder::client`]. Without any TLS in the build an `https://` URL fails like
+//! an unreachable server (network errors, reconnection with backoff).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

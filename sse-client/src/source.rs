@@ -12,8 +12,11 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use bytes::Bytes;
 use futures_core::{FusedStream, Stream};
 use futures_util::task::AtomicWaker;
-use reqwest::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
-use reqwest::{Response, StatusCode, Url};
+use reqwest::header::{
+    ACCEPT, AUTHORIZATION, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_LANGUAGE, CONTENT_LOCATION,
+    CONTENT_TYPE, COOKIE, HeaderMap, HeaderName, HeaderValue, LOCATION, PROXY_AUTHORIZATION,
+};
+use reqwest::{Method, Response, StatusCode, Url};
 use sse_core::{MessageEvent, ParseError, Parsed, Parser};
 
 use crate::builder::Request;
@@ -150,8 +153,21 @@ enum State {
 /// events. It follows the HTML standard's processing model:
 ///
 /// - Every request has `Accept: text/event-stream` and `Cache-Control: no-cache`, your
-///   headers, and `Last-Event-ID` once an event ID is known (never an empty one).
-/// - Redirects are followed (reqwest's default policy: up to 10).
+///   headers, and `Last-Event-ID` once an event ID is known (never an empty one, and never one
+///   that is no valid header value: see [`last_event_id`](EventSource::last_event_id)).
+/// - Redirects (`301`, `302`, `303`, `307`, `308`) are followed as Fetch follows them, up to
+///   20 in a row, and once the connection they led to opens they stick: every later
+///   reconnection goes to the URL the last redirect led to
+///   ([`current_url`](EventSource::current_url)), with the method and body it left
+///   (a `301`/`302` of a `POST`, or a `303` of anything but `GET`/`HEAD`, makes a body-less
+///   `GET`, without `Content-Type` and the other body headers). A redirect to another origin
+///   drops `Authorization`, `Cookie` and `Proxy-Authorization`. A `Location` that does not
+///   parse or is not `http`/`https`, or a 21st redirect, is a network error
+///   ([`ClientError::Redirect`]). With a [`client`](EventSourceBuilder::client) of your own
+///   that follows redirects itself, the source still reconnects to the final URL, but it
+///   cannot see a method change: build that client with
+///   [`redirect::Policy::none()`](reqwest::redirect::Policy::none) to leave redirects to the
+///   source.
 /// - A response other than `200 OK`, or whose MIME type is not `text/event-stream` (parameters
 ///   and case ignored), *fails* the connection: an `Err`, ready state
 ///   [`Closed`](ReadyState::Closed), the stream ends, no retry.
@@ -182,16 +198,21 @@ enum State {
 /// # Ok(()) }
 /// ```
 pub struct EventSource {
+    /// The request of every new connection attempt: the builder's, as the last redirects of
+    /// an attempt that opened left it.
     request: Request,
+    /// The request of the attempt in progress, which redirects change; it becomes `request`
+    /// when the attempt opens.
+    in_flight: Request,
     policy: ReconnectPolicy,
     parser: Parser,
     state: State,
     /// Items to yield before driving the state machine again.
     queue: VecDeque<Result<SseItem, ClientError>>,
-    /// The last event ID string: the parser's ID as of the last dispatched event. The parser
-    /// takes an `id:` line at once; the standard commits it only when its event is dispatched,
-    /// so an ID in an event cut off by the end of the stream must not be sent on reconnection.
-    last_event_id: String,
+    /// The URL the source was made with (`request.url` is the current one, after redirects).
+    url: Url,
+    /// Redirects followed in the current connection attempt.
+    redirects: u32,
     /// Reconnection attempts since the last successful open (`k` of the backoff formula).
     attempts: u32,
     reconnect_delay: Option<Duration>,
@@ -201,7 +222,8 @@ pub struct EventSource {
 impl fmt::Debug for EventSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EventSource")
-            .field("url", &self.request.url.as_str())
+            .field("url", &self.url.as_str())
+            .field("current_url", &self.request.url.as_str())
             .field("method", &self.request.method)
             .field("ready_state", &self.ready_state())
             .field("last_event_id", &self.last_event_id())
@@ -232,9 +254,11 @@ impl EventSource {
         policy: ReconnectPolicy,
     ) -> EventSource {
         EventSource {
+            url: request.url.clone(),
+            in_flight: request.clone(),
+            redirects: 0,
             request,
             policy,
-            last_event_id: parser.last_event_id().to_owned(),
             parser,
             state: State::Idle,
             queue: VecDeque::new(),
@@ -248,9 +272,23 @@ impl EventSource {
         }
     }
 
-    /// The URL the source connects to (before redirects).
+    /// The URL the source was made with, as the browser's `EventSource.url` shows it.
     pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// The URL the next (re)connection goes to: [`url`](EventSource::url) until a redirect
+    /// leads elsewhere, then the last redirect's target (the request's *current URL*, as Fetch
+    /// and the HTML standard call it), once the connection it led to opened. Redirects of an
+    /// attempt that failed (a network error, a redirect loop) do not count, as in Chromium.
+    pub fn current_url(&self) -> &Url {
         &self.request.url
+    }
+
+    /// The method the next (re)connection uses: the builder's, unless a redirect of a
+    /// connection that opened turned it into a `GET` (see [`EventSource`]).
+    pub fn current_method(&self) -> &Method {
+        &self.request.method
     }
 
     /// The current ready state.
@@ -258,15 +296,27 @@ impl EventSource {
         self.shared.ready_state()
     }
 
-    /// The last event ID: the one of the last event dispatched (or the initial one), what the
-    /// next connection sends as `Last-Event-ID`.
+    /// The last event ID, the standard's *last event ID string*: what the next connection
+    /// sends as `Last-Event-ID`, and the [`last_event_id`](MessageEvent::last_event_id) of the
+    /// next event (unless that event sets its own).
     ///
-    /// An `id:` of an event that was cut off by the end of the stream never counts, so a
-    /// resuming server sends that event again. (One deviation from the standard: an `id:`
-    /// in a block without `data:`, which dispatches nothing, is not taken either; the server
-    /// then resumes from the event before it, which costs nothing but that block.)
+    /// As in the standard (and the browser), an `id:` line counts at the blank line that ends
+    /// its block, whether or not the block had `data:` (so `id: 2` followed by a blank line
+    /// moves the ID to `2` without dispatching anything), and an `id:` of a block cut off by
+    /// the end of the stream never counts, so a resuming server sends that block again. An
+    /// `id:` whose value holds NUL is ignored; an empty `id:` resets the ID (no
+    /// `Last-Event-ID` is sent then).
+    ///
+    /// # IDs that cannot be sent
+    ///
+    /// An ID holding a control character other than tab (U+0001 to U+001F, U+007F; CR, LF and
+    /// NUL cannot be in an ID) is no valid HTTP header value (RFC 9110, section 5.5). Such an
+    /// ID is still the last event ID, here and in every event, but a reconnection then goes
+    /// without a `Last-Event-ID` header (everything else of the request is sent as usual), so
+    /// the server sees a fresh client. Servers that want resumption use IDs without control
+    /// characters.
     pub fn last_event_id(&self) -> &str {
-        &self.last_event_id
+        self.parser.last_event_id()
     }
 
     /// The reconnection time: the server's last `retry:` value, or the policy's default.
@@ -296,27 +346,34 @@ impl EventSource {
         }
     }
 
-    /// Sends a new request, carrying the last event ID.
+    /// Starts a new connection attempt (the first, or a reconnection).
     fn connect(&mut self) {
+        self.redirects = 0;
+        self.in_flight.clone_from(&self.request);
+        self.send();
+    }
+
+    /// Sends the current request, carrying the last event ID.
+    fn send(&mut self) {
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         // Extending replaces the defaults by the user's headers of the same name.
-        headers.extend(self.request.headers.clone());
-        let id = &self.last_event_id;
+        headers.extend(self.in_flight.headers.clone());
+        let id = self.parser.last_event_id();
         if !id.is_empty() {
             // An ID with control characters (other than CR, LF, NUL, which it cannot hold)
-            // is no valid header value; it cannot be sent.
+            // is no valid header value; it cannot be sent (documented on `last_event_id`).
             if let Ok(value) = HeaderValue::from_bytes(id.as_bytes()) {
                 headers.insert(HeaderName::from_static("last-event-id"), value);
             }
         }
         let mut builder = self
-            .request
+            .in_flight
             .client
-            .request(self.request.method.clone(), self.request.url.clone())
+            .request(self.in_flight.method.clone(), self.in_flight.url.clone())
             .headers(headers);
-        if let Some(body) = &self.request.body {
+        if let Some(body) = &self.in_flight.body {
             builder = builder.body(body.clone());
         }
         self.reconnect_delay = None;
@@ -324,9 +381,23 @@ impl EventSource {
         self.state = State::Connecting(Box::pin(builder.send()));
     }
 
-    /// Checks a response: opens the stream, or fails the connection.
+    /// Checks a response: follows a redirect, opens the stream, or fails the connection.
     fn accept(&mut self, response: Response) {
+        // A client that follows redirects itself answers with the final response: its URL is
+        // the current URL from now on.
+        if response.url() != &self.in_flight.url {
+            self.in_flight.url = response.url().clone();
+        }
         let status = response.status();
+        if is_redirect(status) {
+            if let Some(location) = response.headers().get(LOCATION) {
+                return match self.redirect(status, location) {
+                    Ok(()) => self.send(),
+                    Err(reason) => self.reestablish(ClientError::Redirect(reason)),
+                };
+            }
+            // Without a `Location` a redirect status is just a response that is not 200.
+        }
         if status != StatusCode::OK {
             return self.fail(ClientError::Status(status));
         }
@@ -336,6 +407,8 @@ impl EventSource {
             return self.fail(ClientError::ContentType(value));
         }
         self.attempts = 0;
+        // Where the redirects led, and a method they changed, hold for every reconnection.
+        self.request.clone_from(&self.in_flight);
         self.shared.set_ready(ReadyState::Open);
         self.state = State::Open {
             body: Box::pin(response.bytes_stream()),
@@ -345,23 +418,67 @@ impl EventSource {
         self.queue.push_back(Ok(SseItem::Open));
     }
 
-    /// A network error or the end of the body: discard the partial event, then reconnect
-    /// (or give up, as the policy says).
+    /// Applies a redirect to the current request, as Fetch's "HTTP-redirect fetch" does;
+    /// `Err` with the reason when it is a network error.
+    fn redirect(&mut self, status: StatusCode, location: &HeaderValue) -> Result<(), String> {
+        let text = String::from_utf8_lossy(location.as_bytes());
+        if self.redirects >= MAX_REDIRECTS {
+            return Err(format!(
+                "more than {MAX_REDIRECTS} redirects (the last to {text:?})"
+            ));
+        }
+        // Relative to the URL that answered with the redirect.
+        let mut next = self
+            .in_flight
+            .url
+            .join(&text)
+            .map_err(|e| format!("redirect to {text:?}: {e}"))?;
+        if !matches!(next.scheme(), "http" | "https") {
+            return Err(format!("redirect to {text:?}: not an http or https URL"));
+        }
+        if next.fragment().is_none() {
+            next.set_fragment(self.in_flight.url.fragment());
+        }
+        self.redirects += 1;
+        let method = &self.in_flight.method;
+        let to_get = match status {
+            StatusCode::MOVED_PERMANENTLY | StatusCode::FOUND => method == Method::POST,
+            StatusCode::SEE_OTHER => method != Method::GET && method != Method::HEAD,
+            _ => false,
+        };
+        if to_get {
+            self.in_flight.method = Method::GET;
+            self.in_flight.body = None;
+            for name in [
+                CONTENT_ENCODING,
+                CONTENT_LANGUAGE,
+                CONTENT_LOCATION,
+                CONTENT_TYPE,
+            ] {
+                self.in_flight.headers.remove(name);
+            }
+        }
+        if next.origin() != self.in_flight.url.origin() {
+            for name in [AUTHORIZATION, COOKIE, PROXY_AUTHORIZATION] {
+                self.in_flight.headers.remove(name);
+            }
+        }
+        self.in_flight.url = next;
+        Ok(())
+    }
+
+    /// A network error or the end of the body: discard the partial event (and its `id:`),
+    /// then reconnect (or give up, as the policy says).
     fn reestablish(&mut self, error: ClientError) {
         for item in self.parser.finish() {
-            let item = item_of(item, &mut self.last_event_id);
-            self.queue.push_back(item);
-        }
-        // Forget an `id:` of the discarded partial event; keep the committed one.
-        if self.parser.last_event_id() != self.last_event_id {
-            self.parser.set_last_event_id(&self.last_event_id);
+            self.queue.push_back(item_of(item));
         }
         if self
             .policy
             .retries()
             .is_some_and(|max| self.attempts >= max)
         {
-            return self.fail(error);
+            return self.fail(ClientError::GaveUp(Box::new(error)));
         }
         let delay = self
             .policy
@@ -382,18 +499,18 @@ impl EventSource {
     }
 }
 
-/// Maps a parser output to an item; a dispatched event commits its last event ID.
-fn item_of(
-    item: Result<Parsed, ParseError>,
-    last_event_id: &mut String,
-) -> Result<SseItem, ClientError> {
+/// How many redirects one connection attempt follows, as in Fetch (and browsers).
+const MAX_REDIRECTS: u32 = 20;
+
+/// Whether Fetch follows `status` as a redirect (given a `Location`).
+fn is_redirect(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308)
+}
+
+/// Maps a parser output to an item.
+fn item_of(item: Result<Parsed, ParseError>) -> Result<SseItem, ClientError> {
     match item {
-        Ok(Parsed::Event(event)) => {
-            if event.last_event_id() != last_event_id.as_str() {
-                event.last_event_id().clone_into(last_event_id);
-            }
-            Ok(SseItem::Message(event))
-        }
+        Ok(Parsed::Event(event)) => Ok(SseItem::Message(event)),
         Ok(Parsed::Retry(retry)) => Ok(SseItem::Retry(retry)),
         Err(error) => Err(ClientError::Parse(error)),
     }
@@ -446,7 +563,7 @@ impl Stream for EventSource {
                         let out = this.parser.parse_next(&mut rest);
                         *pos = chunk.len() - rest.len();
                         if let Some(item) = out {
-                            return Poll::Ready(Some(item_of(item, &mut this.last_event_id)));
+                            return Poll::Ready(Some(item_of(item)));
                         }
                         continue;
                     }

@@ -21,15 +21,7 @@ fn message(event_type: &str, data: &str, id: &str) -> (String, String, String) {
 
 #[tokio::test]
 async fn reconnects_after_the_server_drops_and_sends_last_event_id() {
-    let server = Server::start(|mut conn: Conn| async move {
-        if conn.request.index == 0 {
-            conn.sse("id: 1\ndata: a\n\n").await;
-        } else {
-            conn.sse("event: tick\ndata: b\n\n").await;
-            conn.hold().await;
-        }
-    })
-    .await;
+    let server = Server::first_then("id: 1\ndata: a\n\n", "event: tick\ndata: b\n\n").await;
     let mut source = EventSource::builder(server.url("/events"))
         .reconnect(quick())
         .build()
@@ -65,15 +57,7 @@ async fn reconnects_after_the_server_drops_and_sends_last_event_id() {
 
 #[tokio::test]
 async fn server_retry_sets_the_reconnection_delay() {
-    let server = Server::start(|mut conn: Conn| async move {
-        if conn.request.index == 0 {
-            conn.sse("retry: 50\ndata: x\n\n").await;
-        } else {
-            conn.sse("data: y\n\n").await;
-            conn.hold().await;
-        }
-    })
-    .await;
+    let server = Server::first_then("retry: 50\ndata: x\n\n", "data: y\n\n").await;
     // The default policy: 3 s until the server says otherwise.
     let mut source = EventSource::new(server.url("/")).unwrap();
     assert_eq!(source.reconnection_time(), Duration::from_secs(3));
@@ -239,15 +223,10 @@ async fn content_type_parameters_and_case_are_ignored() {
 
 #[tokio::test]
 async fn a_stream_cut_mid_event_discards_the_partial_event() {
-    let server = Server::start(|mut conn: Conn| async move {
-        if conn.request.index == 0 {
-            conn.sse("data: whole\n\nevent: partial\ndata: never delivered\ndata: cut")
-                .await;
-        } else {
-            conn.sse("data: next\n\n").await;
-            conn.hold().await;
-        }
-    })
+    let server = Server::first_then(
+        "data: whole\n\nevent: partial\ndata: never delivered\ndata: cut",
+        "data: next\n\n",
+    )
     .await;
     let mut source = EventSource::builder(server.url("/"))
         .reconnect(quick())
@@ -439,10 +418,12 @@ async fn no_reconnect_policy_closes_at_the_end_of_the_stream() {
         .unwrap();
     assert_eq!(next_ok(&mut source).await, SseItem::Open);
     assert_eq!(next_message(&mut source).await.1, "one");
-    assert!(matches!(
-        next_err(&mut source).await,
-        ClientError::StreamEnded
-    ));
+    let error = next_err(&mut source).await;
+    assert!(error.is_fatal(), "{error:?}");
+    assert!(
+        matches!(&error, ClientError::GaveUp(e) if matches!(**e, ClientError::StreamEnded)),
+        "{error:?}"
+    );
     assert_eq!(source.ready_state(), ReadyState::Closed);
     expect_end(&mut source).await;
     tokio::time::sleep(100 * MS).await;
@@ -466,11 +447,16 @@ async fn repeated_failures_back_off_and_max_retries_gives_up() {
     for _ in 0..3 {
         let error = next_err(&mut source).await;
         assert!(matches!(error, ClientError::Transport(_)), "{error:?}");
+        assert!(!error.is_fatal());
         assert_eq!(source.ready_state(), ReadyState::Connecting);
         delays.push(source.reconnect_delay().unwrap());
     }
     let error = next_err(&mut source).await;
-    assert!(matches!(error, ClientError::Transport(_)), "{error:?}");
+    assert!(error.is_fatal());
+    assert!(
+        matches!(error.cause(), ClientError::Transport(_)),
+        "{error:?}"
+    );
     assert_eq!(source.ready_state(), ReadyState::Closed);
     expect_end(&mut source).await;
     assert_eq!(delays[0], 20 * MS);
@@ -587,4 +573,268 @@ async fn the_readme_snippet_runs() -> Result<(), ClientError> {
     assert_eq!(seen.last(), Some(&ReadyState::Closed));
     assert_eq!(server.requests()[1].header("last-event-id"), Some("1"));
     Ok(())
+}
+
+/// A redirect sticks: after `/es` -> 307 -> `/es/moved` the stream ends, and the reconnection
+/// goes to `/es/moved` (the request's current URL), with the last event ID.
+#[tokio::test]
+async fn reconnection_goes_to_where_the_redirect_led() {
+    for status in [
+        "301 Moved Permanently",
+        "302 Found",
+        "307 Temporary Redirect",
+    ] {
+        let server = Server::redirect_first_then(
+            status,
+            ("/es", "/es/moved"),
+            "id: 1\ndata: a\n\n",
+            "data: b\n\n",
+        )
+        .await;
+        let mut source = EventSource::builder(server.url("/es"))
+            .reconnect(quick())
+            .build()
+            .unwrap();
+        assert_eq!(next_ok(&mut source).await, SseItem::Open);
+        assert_eq!(source.current_url().path(), "/es/moved", "{status}");
+        assert_eq!(source.url().path(), "/es");
+        assert_eq!(next_message(&mut source).await.1, "a");
+        assert!(!next_err(&mut source).await.is_fatal());
+        assert_eq!(next_ok(&mut source).await, SseItem::Open);
+        assert_eq!(
+            next_message(&mut source).await,
+            message("message", "b", "1")
+        );
+        let requests = server.requests();
+        let seen: Vec<_> = requests
+            .iter()
+            .map(|r| (r.path.as_str(), r.header("last-event-id")))
+            .collect();
+        assert_eq!(
+            seen,
+            [("/es", None), ("/es/moved", None), ("/es/moved", Some("1"))],
+            "{status}"
+        );
+    }
+}
+
+/// A `303` (and a `301`/`302`) turns a `POST` into a body-less `GET` without the body's
+/// headers; every reconnection is that `GET` too. A `307` keeps the `POST` and its body.
+#[tokio::test]
+async fn a_redirect_that_turned_post_into_get_is_remembered() {
+    for (status, method) in [
+        ("301 Moved Permanently", "GET"),
+        ("302 Found", "GET"),
+        ("303 See Other", "GET"),
+        ("307 Temporary Redirect", "POST"),
+        ("308 Permanent Redirect", "POST"),
+    ] {
+        let server = Server::redirect_first_then(
+            status,
+            ("/chat", "/chat/stream"),
+            "id: 7\ndata: a\n\n",
+            "",
+        )
+        .await;
+        let mut source = EventSource::builder(server.url("/chat"))
+            .method(reqwest::Method::POST)
+            .header("Content-Type", "application/json")
+            .header("Authorization", "Bearer t")
+            .body("{}")
+            .reconnect(quick())
+            .build()
+            .unwrap();
+        assert_eq!(next_ok(&mut source).await, SseItem::Open);
+        assert_eq!(next_message(&mut source).await.1, "a");
+        assert!(matches!(
+            next_err(&mut source).await,
+            ClientError::StreamEnded
+        ));
+        assert_eq!(source.current_method().as_str(), method, "{status}");
+        assert_eq!(next_ok(&mut source).await, SseItem::Open); // the reconnection
+        let requests = server.requests();
+        assert_eq!(requests[0].method, "POST");
+        for request in &requests[1..] {
+            assert_eq!(request.path, "/chat/stream", "{status}");
+            assert_eq!(request.method, method, "{status}");
+            // Same origin: credentials stay.
+            assert_eq!(request.header("authorization"), Some("Bearer t"));
+            if method == "GET" {
+                assert!(request.body.is_empty(), "{status}");
+                assert_eq!(request.header("content-type"), None, "{status}");
+            } else {
+                assert_eq!(request.body, b"{}", "{status}");
+                assert_eq!(request.header("content-type"), Some("application/json"));
+            }
+        }
+        assert_eq!(requests[2].header("last-event-id"), Some("7"));
+    }
+}
+
+/// A relative `Location` is resolved against the URL that answered with it, not the first.
+#[tokio::test]
+async fn a_relative_location_is_resolved_against_the_redirecting_url() {
+    let server = Server::start(|mut conn: Conn| async move {
+        match conn.request.path.as_str() {
+            "/a" => conn.respond("302 Found", "Location: /b/c\r\n", "").await,
+            "/b/c" => {
+                conn.respond("307 Temporary Redirect", "Location: d?x=1\r\n", "")
+                    .await
+            }
+            _ => {
+                conn.sse("data: here\n\n").await;
+                conn.hold().await;
+            }
+        }
+    })
+    .await;
+    let mut source = EventSource::new(server.url("/a")).unwrap();
+    assert_eq!(next_ok(&mut source).await, SseItem::Open);
+    let paths: Vec<_> = server.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(paths, ["/a", "/b/c", "/b/d?x=1"]);
+    assert_eq!(source.current_url().as_str(), server.url("/b/d?x=1"));
+}
+
+/// A redirect loop is a network error after 20 redirects: the source reconnects, to its URL.
+#[tokio::test]
+async fn a_redirect_loop_is_a_network_error_after_20_redirects() {
+    let server = Server::start(|mut conn: Conn| async move {
+        let n: u32 = conn.request.path[2..].parse().unwrap_or(0);
+        let location = format!("Location: /r{}\r\n", n + 1);
+        conn.respond("302 Found", &location, "").await;
+    })
+    .await;
+    let mut source = EventSource::builder(server.url("/r0"))
+        .reconnect(quick())
+        .build()
+        .unwrap();
+    let error = next_err(&mut source).await;
+    assert!(matches!(error, ClientError::Redirect(_)), "{error:?}");
+    assert!(!error.is_fatal());
+    assert!(
+        error.to_string().contains("more than 20 redirects"),
+        "{error}"
+    );
+    assert_eq!(source.ready_state(), ReadyState::Connecting);
+    // The redirects of the failed attempt do not count (as in Chromium).
+    assert_eq!(source.current_url().path(), "/r0");
+    assert_eq!(server.requests().len(), 21);
+    source.close();
+}
+
+/// The standard sets the last event ID at every blank line, with or without data: `id: 2`
+/// in a block of its own counts, and is sent on reconnection.
+#[tokio::test]
+async fn an_id_in_a_block_without_data_counts() {
+    let server =
+        Server::first_then("id: 1\ndata: a\n\nid: 2\n\nid: 3\ndata: cut", "data: b\n\n").await;
+    let mut source = EventSource::builder(server.url("/"))
+        .reconnect(quick())
+        .build()
+        .unwrap();
+    assert_eq!(next_ok(&mut source).await, SseItem::Open);
+    assert_eq!(
+        next_message(&mut source).await,
+        message("message", "a", "1")
+    );
+    assert!(matches!(
+        next_err(&mut source).await,
+        ClientError::StreamEnded
+    ));
+    // `3` was in the cut-off block: it never counts.
+    assert_eq!(source.last_event_id(), "2");
+    assert_eq!(next_ok(&mut source).await, SseItem::Open);
+    assert_eq!(
+        next_message(&mut source).await,
+        message("message", "b", "2")
+    );
+    assert_eq!(server.requests()[1].header("last-event-id"), Some("2"));
+}
+
+/// An ID holding U+0001 is no header value: the reconnection goes without `Last-Event-ID`, with
+/// everything else; the ID is kept in the source and in events.
+#[tokio::test]
+async fn an_id_that_is_no_header_value_is_kept_but_not_sent() {
+    let server = Server::first_then("id: a\u{1}b\ndata: x\n\n", "data: y\n\n").await;
+    let mut source = EventSource::builder(server.url("/"))
+        .header("X-Token", "t")
+        .reconnect(quick())
+        .build()
+        .unwrap();
+    assert_eq!(next_ok(&mut source).await, SseItem::Open);
+    assert_eq!(next_message(&mut source).await.2, "a\u{1}b");
+    assert!(!next_err(&mut source).await.is_fatal());
+    assert_eq!(source.last_event_id(), "a\u{1}b");
+    assert_eq!(next_ok(&mut source).await, SseItem::Open);
+    assert_eq!(
+        next_message(&mut source).await,
+        message("message", "y", "a\u{1}b")
+    );
+    let again = &server.requests()[1];
+    assert_eq!(again.header("last-event-id"), None);
+    assert_eq!(again.header("x-token"), Some("t"));
+    assert_eq!(again.header("accept"), Some("text/event-stream"));
+}
+
+/// A redirect to another origin (here another port) drops the credentials; the same origin
+/// keeps them.
+#[tokio::test]
+async fn a_redirect_to_another_origin_drops_credentials() {
+    let target = Server::first_then("", "data: there\n\n").await;
+    let location = format!("Location: {}\r\n", target.url("/stream"));
+    let origin = Server::start(move |mut conn: Conn| {
+        let location = location.clone();
+        async move { conn.respond("307 Temporary Redirect", &location, "").await }
+    })
+    .await;
+    let mut source = EventSource::builder(origin.url("/es"))
+        .header("Authorization", "Bearer secret")
+        .header("Cookie", "session=1")
+        .header("X-Other", "kept")
+        .reconnect(quick())
+        .build()
+        .unwrap();
+    assert_eq!(next_ok(&mut source).await, SseItem::Open);
+    assert!(!next_err(&mut source).await.is_fatal()); // the first body ends at once
+    assert_eq!(next_ok(&mut source).await, SseItem::Open);
+    assert_eq!(next_message(&mut source).await.1, "there");
+    let first = &origin.requests()[0];
+    assert_eq!(first.header("authorization"), Some("Bearer secret"));
+    for request in target.requests() {
+        assert_eq!(request.header("authorization"), None);
+        assert_eq!(request.header("cookie"), None);
+        assert_eq!(request.header("x-other"), Some("kept"));
+    }
+    // The reconnection went straight to the target.
+    assert_eq!(origin.requests().len(), 1);
+    assert_eq!(target.requests().len(), 2);
+}
+
+/// A `Location` that is not an http(s) URL is a network error: the source reconnects.
+#[tokio::test]
+async fn a_redirect_to_another_scheme_is_a_network_error() {
+    let server = Server::start(|mut conn: Conn| async move {
+        if conn.request.index == 0 {
+            conn.respond("302 Found", "Location: ftp://127.0.0.1/x\r\n", "")
+                .await;
+        } else {
+            conn.sse("data: back\n\n").await;
+            conn.hold().await;
+        }
+    })
+    .await;
+    let mut source = EventSource::builder(server.url("/es"))
+        .reconnect(quick())
+        .build()
+        .unwrap();
+    let error = next_err(&mut source).await;
+    assert!(
+        matches!(&error, ClientError::Redirect(r) if r.contains("ftp://")),
+        "{error}"
+    );
+    assert!(!error.is_fatal());
+    assert_eq!(source.ready_state(), ReadyState::Connecting);
+    assert_eq!(next_ok(&mut source).await, SseItem::Open);
+    assert_eq!(next_message(&mut source).await.1, "back");
+    assert_eq!(server.requests()[1].path, "/es");
 }

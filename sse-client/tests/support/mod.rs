@@ -144,6 +144,44 @@ impl Server {
         }
     }
 
+    /// A server whose first connection gets a streaming `200 OK` with `first` and is closed
+    /// (the end of the body), and every later one gets `then` and is held open.
+    pub async fn first_then(first: &'static str, then: &'static str) -> Server {
+        Server::start(move |mut conn: Conn| async move {
+            if conn.request.index == 0 {
+                conn.sse(first).await;
+            } else {
+                conn.sse(then).await;
+                conn.hold().await;
+            }
+        })
+        .await
+    }
+
+    /// A server that answers `from` with the redirect `status` to `to`, and is otherwise
+    /// [`first_then`](Server::first_then) (`first` for the connection after the first redirect).
+    pub async fn redirect_first_then(
+        status: &'static str,
+        (from, to): (&'static str, &'static str),
+        first: &'static str,
+        then: &'static str,
+    ) -> Server {
+        Server::start(move |mut conn: Conn| async move {
+            match (conn.request.path.as_str(), conn.request.index) {
+                (path, _) if path == from => {
+                    conn.respond(status, &format!("Location: {to}\r\n"), "")
+                        .await;
+                }
+                (_, 1) => conn.sse(first).await,
+                _ => {
+                    conn.sse(then).await;
+                    conn.hold().await;
+                }
+            }
+        })
+        .await
+    }
+
     /// `http://127.0.0.1:PORT{path}`.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
