@@ -307,3 +307,8 @@ impl FromRequest for LastEventId {
         ready(Ok(LastEventId(id)))
     }
 }
+
+/// This crate's README: its examples are compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -250,3 +250,8 @@ impl<S: Send + Sync> FromRequestParts<S> for LastEventId {
         )))
     }
 }
+
+/// This crate's README: its examples are compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

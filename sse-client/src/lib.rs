@@ -79,3 +79,8 @@ pub use source::{EventSource, Handle, ReadyState, SseItem};
 pub use reqwest;
 /// Re-exported from `sse-core`: the parsed event, the parser limits and their error.
 pub use sse_core::{Limits, MessageEvent, ParseError};
+
+/// This crate's README: its examples are compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

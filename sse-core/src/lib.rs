@@ -74,3 +74,8 @@ pub use frame::Frame;
 pub use parser::{
     EventRef, Feed, Finish, Limits, MessageEvent, ParseError, Parsed, ParsedRef, Parser,
 };
+
+/// This crate's README: its examples are compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -428,3 +428,8 @@ impl Broadcast for RedisHub {
         RedisHub::subscribe(self, last_event_id)
     }
 }
+
+/// This crate's README: its examples are compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

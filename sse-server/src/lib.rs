@@ -49,3 +49,8 @@ pub use body::{IntoFrame, KeepAlive, Shutdown, SseBody};
 pub use broadcast::Broadcast;
 pub use receiver::ReceiverStream;
 pub use sse_core::{Event, EventBuilder, EventError, Frame};
+
+/// This crate's README: its examples are compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -298,3 +298,8 @@ pub fn last_event_id() -> impl Filter<Extract = (LastEventId,), Error = Infallib
             ))
         })
 }
+
+/// This crate's README: its examples are compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
