@@ -1,0 +1,380 @@
+//! The broadcast checks: replay, bursts, a client that never reads; [`EventStream`], a reader of events over HTTP.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use sse_core::{Event, Parsed, Parser};
+use sse_server::hub::{Hub, HubConfig};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream};
+
+use crate::http::{Request, Response};
+
+/// How long any single wait of the hub checks ([`check_hub_replay`],
+/// [`check_hub_stuck_client`]) may take: they move far more data than the others.
+pub const HUB_LIMIT: Duration = Duration::from_secs(10);
+
+/// Awaits `future`, failing the test after [`HUB_LIMIT`].
+pub async fn within_hub<F: Future>(future: F) -> F::Output {
+    tokio::time::timeout(HUB_LIMIT, future)
+        .await
+        .expect("timed out")
+}
+
+/// An open event stream and its parser, read event by event.
+#[derive(Debug)]
+pub struct EventStream {
+    /// The response whose body is the stream.
+    pub response: Response,
+    parser: Parser,
+}
+
+/// An event as [`EventStream::take`] returns it: (event type, last event id, data).
+pub type Received = (String, String, String);
+
+impl EventStream {
+    /// Sends `request` to `addr` and expects a 200 response (within [`HUB_LIMIT`]).
+    pub async fn connect(addr: SocketAddr, request: Request) -> EventStream {
+        let response = within_hub(request.send(addr)).await.expect("request");
+        assert_eq!(response.status, 200);
+        EventStream {
+            response,
+            parser: Parser::new(),
+        }
+    }
+
+    /// The events of the next chunk (possibly none); a read that takes longer than
+    /// [`HUB_LIMIT`], or the end of the stream, fails the test.
+    pub async fn take_some(&mut self) -> Vec<Received> {
+        let chunk = within_hub(self.response.chunk())
+            .await
+            .expect("read")
+            .expect("the stream ended");
+        let mut out = Vec::new();
+        for item in self.parser.feed(&chunk) {
+            if let Ok(Parsed::Event(e)) = item {
+                out.push((
+                    e.event_type().to_owned(),
+                    e.last_event_id().to_owned(),
+                    e.data().to_owned(),
+                ));
+            }
+        }
+        out
+    }
+
+    /// The next `n` events; more than `n` in the chunks read fails the test, and so does a
+    /// read that takes longer than [`HUB_LIMIT`].
+    pub async fn take(&mut self, n: usize) -> Vec<Received> {
+        let mut out = Vec::new();
+        while out.len() < n {
+            out.extend(self.take_some().await);
+        }
+        assert_eq!(out.len(), n, "more events than expected: {out:?}");
+        out
+    }
+}
+
+fn ids(events: &[Received]) -> Vec<&str> {
+    events.iter().map(|(_, id, _)| id.as_str()).collect()
+}
+
+/// Waits until `hub` counts `n` subscribers (within [`HUB_LIMIT`]).
+pub async fn hub_subscribers(hub: &Hub, n: usize) {
+    within_hub(async {
+        while hub.subscriber_count() != n {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+}
+
+/// `GET /events`, served by `Sse::from_broadcast` of `hub` (a fresh [`Hub::new`]), resumes after the
+/// `Last-Event-ID` header or else the `lastEventId` query parameter, answers an id the hub does
+/// not have with the reset frame (`event: sse-reset`, the id as data) and the whole window, and
+/// every stream then goes on live.
+pub async fn check_hub_replay(addr: SocketAddr, hub: &Hub) {
+    assert_eq!(hub.subscriber_count(), 0, "a fresh hub");
+    for i in 1..=5 {
+        hub.publish(Event::message(format!("m{i}")));
+    }
+
+    let mut by_header =
+        EventStream::connect(addr, Request::get("/events").header("Last-Event-ID", "2")).await;
+    assert_eq!(ids(&by_header.take(3).await), ["3", "4", "5"]);
+    let mut by_query = EventStream::connect(addr, Request::get("/events?lastEventId=4")).await;
+    assert_eq!(
+        by_query.take(1).await[0],
+        ("message".into(), "5".into(), "m5".into())
+    );
+    // An id the hub does not have: the documented reset frame, then the whole window.
+    let mut unknown = EventStream::connect(addr, Request::get("/events?lastEventId=nope")).await;
+    let got = unknown.take(6).await;
+    assert_eq!(got[0], ("sse-reset".into(), String::new(), "nope".into()));
+    assert_eq!(ids(&got[1..]), ["1", "2", "3", "4", "5"]);
+    let mut live = EventStream::connect(addr, Request::get("/events")).await;
+    hub_subscribers(hub, 4).await;
+
+    hub.publish(Event::message("m6"));
+    for client in [&mut by_header, &mut by_query, &mut unknown, &mut live] {
+        assert_eq!(
+            client.take(1).await[0],
+            ("message".into(), "6".into(), "m6".into())
+        );
+    }
+}
+
+/// Reads `/events` until `total` events arrived, reconnecting with `Last-Event-ID` when the
+/// server ends the stream (as a browser would); counts what it has received in `progress`;
+/// returns the numbers received, how many times it reconnected, and the open connection.
+async fn read_all(
+    addr: SocketAddr,
+    total: usize,
+    progress: Arc<AtomicUsize>,
+) -> (Vec<usize>, usize, Response) {
+    let mut seen = Vec::with_capacity(total);
+    let mut last_id: Option<String> = None;
+    let mut reconnects = 0;
+    loop {
+        let mut request = Request::get("/events");
+        if let Some(id) = &last_id {
+            request = request.header("last-event-id", id);
+            reconnects += 1;
+        }
+        let mut response = within_hub(request.send(addr)).await.expect("request");
+        let mut parser = Parser::new();
+        while let Ok(Some(chunk)) = within_hub(response.chunk()).await {
+            for item in parser.feed(&chunk) {
+                let Ok(Parsed::Event(e)) = item else { continue };
+                assert_eq!(e.event_type(), "message", "events were lost: {}", e.data());
+                let number = e.data().split(' ').next().and_then(|n| n.parse().ok());
+                seen.push(number.expect("a numbered event"));
+                last_id = Some(e.last_event_id().to_owned());
+            }
+            progress.store(seen.len(), Ordering::Relaxed);
+            if seen.len() >= total {
+                return (seen, reconnects, response);
+            }
+        }
+    }
+}
+
+/// A client that sends its request and never reads. The receive buffer is small, so the
+/// server's socket fills quickly.
+async fn never_reads(addr: SocketAddr) -> TcpStream {
+    let socket = TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
+    let mut stream = within_hub(socket.connect(addr)).await.expect("connect");
+    let request = Request::get("/events").to_bytes(addr);
+    stream.write_all(&request).await.expect("send");
+    stream
+}
+
+/// The most bytes [`stuck_client_hub`] retains.
+pub const STUCK_CLIENT_MAX_BYTES: usize = 2 << 20;
+
+/// The hub [`check_hub_stuck_client`] expects: room for 4096 events or
+/// [`STUCK_CLIENT_MAX_BYTES`]; a subscriber more than 1024 events behind that made no progress
+/// over one sweep interval is dropped (`stall_timeout` zero: the check counts events, not time;
+/// its readers are never more than 512 events behind, so they cannot be judged stalled).
+pub fn stuck_client_hub() -> Hub {
+    Hub::with_config(
+        HubConfig::default()
+            .capacity(4096)
+            .max_bytes(STUCK_CLIENT_MAX_BYTES)
+            .max_lag(1024)
+            .stall_timeout(Duration::ZERO),
+    )
+}
+
+/// How many clients [`check_hub_burst`] connects.
+pub const BURST_CLIENTS: usize = 1000;
+
+/// `GET /events`, served by `Sse::from_broadcast` of `hub` (a fresh [`Hub::new`], window 1024):
+/// bursts published in a tight loop, without yielding, to [`BURST_CLIENTS`] reading clients.
+///
+/// 1. 1000 events (within the window): every client receives all of them, in order, and no
+///    stream is ended (issue 17: a burst longer than 640 events used to end every subscriber).
+/// 2. 2048 events (twice the window): nothing is lost silently. Every client receives a
+///    strictly increasing sequence of ids ending with the last event, and wherever ids are
+///    missing, an `sse-reset` event came first. Most clients see a reset (their tasks could
+///    not run while the publisher held the CPU); the count is printed.
+/// 3. Still no stream was ended.
+pub async fn check_hub_burst(addr: SocketAddr, hub: &Hub) {
+    assert_eq!(hub.subscriber_count(), 0, "a fresh hub");
+    let mut clients = Vec::with_capacity(BURST_CLIENTS);
+    for _ in 0..BURST_CLIENTS {
+        clients.push(tokio::spawn(EventStream::connect(
+            addr,
+            Request::get("/events"),
+        )));
+    }
+    let mut streams = Vec::with_capacity(BURST_CLIENTS);
+    for client in clients {
+        streams.push(within_hub(client).await.expect("client task"));
+    }
+    hub_subscribers(hub, BURST_CLIENTS).await;
+
+    // 1. Within the window.
+    for i in 1..=1000 {
+        hub.publish(Event::message(format!("a{i}")));
+    }
+    let readers: Vec<_> = streams
+        .into_iter()
+        .map(|mut stream| {
+            tokio::spawn(async move {
+                let events = stream.take(1000).await;
+                (stream, events)
+            })
+        })
+        .collect();
+    let mut streams = Vec::with_capacity(BURST_CLIENTS);
+    for reader in readers {
+        let (stream, events) = within_hub(reader).await.expect("reader");
+        let expected = (1..=1000).map(|i| format!("a{i}"));
+        assert!(
+            events.iter().map(|(_, _, data)| data.clone()).eq(expected),
+            "a client lost events"
+        );
+        streams.push(stream);
+    }
+    assert_eq!(hub.subscriber_count(), BURST_CLIENTS, "a stream was ended");
+
+    // 2. Twice the window.
+    let last = 1000 + 2048;
+    for i in 1001..=last {
+        hub.publish(Event::message(format!("b{i}")));
+    }
+    let readers: Vec<_> = streams
+        .into_iter()
+        .map(|mut stream| {
+            tokio::spawn(async move {
+                let mut events = Vec::new();
+                while events
+                    .last()
+                    .is_none_or(|(_, id, _): &Received| id != &last.to_string())
+                {
+                    events.extend(stream.take_some().await);
+                }
+                (stream, events)
+            })
+        })
+        .collect();
+    let mut reset_clients = 0;
+    let mut streams = Vec::with_capacity(BURST_CLIENTS);
+    for reader in readers {
+        let (stream, events) = within_hub(reader).await.expect("reader");
+        let mut previous = 1000;
+        let mut reset = false;
+        reset_clients += usize::from(events.iter().any(|(t, _, _)| t == "sse-reset"));
+        for (event_type, id, _) in &events {
+            if event_type == "sse-reset" {
+                reset = true;
+                continue;
+            }
+            let id: u64 = id.parse().expect("numeric id");
+            assert!(id > previous, "ids go back: {previous} then {id}");
+            assert!(
+                id == previous + 1 || reset,
+                "a silent gap: {previous} then {id}"
+            );
+            previous = id;
+            reset = false;
+        }
+        assert_eq!(previous, last);
+        streams.push(stream);
+    }
+    eprintln!(
+        "burst of 2048 into a window of 1024: {reset_clients} of {BURST_CLIENTS} clients got the reset"
+    );
+    assert_eq!(hub.subscriber_count(), BURST_CLIENTS, "a stream was ended");
+    drop(streams);
+    hub_subscribers(hub, 0).await;
+}
+
+/// `GET /events`, served by `Sse::from_broadcast` of `hub` (a fresh [`stuck_client_hub`]): a client
+/// that never reads does not delay the others. Two readers get 20 000 events of 1 KiB, every
+/// one exactly once, in order, without being disconnected, within 8 s; the stuck client's
+/// subscription is ended by the lag policy (its connection still open), the hub never retains
+/// more than [`STUCK_CLIENT_MAX_BYTES`], and the stuck client, once it reads, finds its body
+/// ended. The readers are `tokio::spawn`ed tasks (on actix's runtime too); the publisher yields
+/// to them every 100 events.
+pub async fn check_hub_stuck_client(addr: SocketAddr, hub: &Hub) {
+    const TOTAL: usize = 20_000;
+    const READERS: usize = 2;
+    const MAX_BYTES: usize = STUCK_CLIENT_MAX_BYTES;
+    assert_eq!(hub.subscriber_count(), 0, "a fresh hub");
+    let started = Instant::now();
+
+    let mut stuck = never_reads(addr).await;
+    hub_subscribers(hub, 1).await;
+    let progress: Vec<Arc<AtomicUsize>> = (0..READERS).map(|_| Arc::default()).collect();
+    let readers: Vec<_> = progress
+        .iter()
+        .map(|progress| tokio::spawn(read_all(addr, TOTAL, progress.clone())))
+        .collect();
+    hub_subscribers(hub, 1 + READERS).await;
+
+    // 20 000 events of 1 KiB (about 20 MB to each client), as fast as the readers take them:
+    // the publisher waits whenever it is more than `AHEAD` events ahead of the slowest reader
+    // (never of the stuck client). Were the stuck client delaying the others, the publisher
+    // would stall here.
+    const AHEAD: usize = 512;
+    let padding = "x".repeat(1024);
+    let mut max_retained = 0;
+    for i in 0..TOTAL {
+        let slowest = || progress.iter().map(|p| p.load(Ordering::Relaxed)).min();
+        within_hub(async {
+            while slowest().is_some_and(|slowest| i > slowest + AHEAD) {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        })
+        .await;
+        hub.publish(Event::message(format!("{i} {padding}")));
+        if i % 100 == 99 {
+            max_retained = max_retained.max(hub.retained().1);
+            tokio::task::yield_now().await;
+        }
+    }
+    let published = started.elapsed();
+    let mut connections = Vec::new();
+    for reader in readers {
+        let (seen, reconnects, response) = within_hub(reader).await.expect("reader");
+        assert!(
+            seen.iter().copied().eq(0..TOTAL),
+            "every event exactly once, in order"
+        );
+        // Never more than `AHEAD` behind, so never lagging: the lag policy did not touch it.
+        assert_eq!(reconnects, 0, "a reader was disconnected");
+        connections.push(response);
+    }
+    // The stuck client's subscription was ended by the lag policy although its connection is
+    // still open: only the readers count.
+    hub_subscribers(hub, READERS).await;
+    let elapsed = started.elapsed();
+    eprintln!(
+        "published in {published:?}, everything delivered in {elapsed:?}; most retained: \
+         {max_retained} bytes (limit {MAX_BYTES})"
+    );
+    assert!(max_retained <= MAX_BYTES);
+    assert!(elapsed < Duration::from_secs(8), "{elapsed:?}");
+
+    // Once the stuck client reads after all, it finds its stream ended (so it would reconnect
+    // with its Last-Event-ID): the body ends with the last chunk.
+    let mut raw = Vec::new();
+    within_hub(async {
+        let mut buf = vec![0u8; 64 * 1024];
+        while !raw.ends_with(b"\r\n0\r\n\r\n") {
+            let n = stuck.read(&mut buf).await.expect("read");
+            assert!(n > 0, "closed before the body ended");
+            raw.extend_from_slice(&buf[..n]);
+        }
+    })
+    .await;
+    eprintln!("the stuck client had {} bytes waiting for it", raw.len());
+    drop((stuck, connections));
+    hub_subscribers(hub, 0).await;
+}
