@@ -42,6 +42,8 @@ mod broadcast;
 pub mod headers;
 pub mod hub;
 pub mod last_event_id;
+#[cfg(feature = "signal")]
+pub mod signal;
 
 pub use body::{IntoFrame, KeepAlive, Shutdown, SseBody};
 pub use broadcast::Broadcast;
