@@ -51,6 +51,11 @@ pub(crate) struct Browser {
 
 impl Browser {
     pub(crate) fn start(deadline: Instant) -> Result<Browser, String> {
+        Browser::start_with_args(deadline, &[])
+    }
+
+    /// [`Browser::start`] with more Chromium flags (e.g. `--ignore-certificate-errors`).
+    pub(crate) fn start_with_args(deadline: Instant, extra: &[&str]) -> Result<Browser, String> {
         let chromium = find_binary(
             "CHROMIUM",
             &["chromium", "chromium-browser", "google-chrome"],
@@ -114,6 +119,7 @@ impl Browser {
         let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|s| s.to_string()).collect();
         args.push(format!("--user-data-dir={}", browser.profile.display()));
         args.push("--window-size=900,700".into());
+        args.extend(extra.iter().map(|arg| (*arg).to_owned()));
         let capabilities = json!({
             "capabilities": {
                 "alwaysMatch": {
