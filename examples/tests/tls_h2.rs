@@ -152,8 +152,14 @@ fn browser_or_skip(deadline: Instant) -> Option<Browser> {
         eprintln!("SKIPPED: SSE_SKIP_BROWSER=1, the real-browser test did not run");
         return None;
     }
-    support::require("chromedriver", "chromium-driver")?;
-    if support::require("chromium", "chromium").is_none() {
+    let chromium = ["chromium", "chromium-browser", "google-chrome"];
+    let found = webdriver::find_binary("CHROMIUM", &chromium)
+        .and_then(|_| webdriver::find_binary("CHROMEDRIVER", &["chromedriver"]));
+    if let Err(e) = found {
+        support::missing(&format!(
+            "no browser for the HTTP/2 test: {e}; install them with \
+             `apt-get install chromium chromium-driver` (./test.sh does)"
+        ));
         return None;
     }
     let browser = Browser::start_with_args(deadline, &["--ignore-certificate-errors"])

@@ -36,15 +36,20 @@ pub fn require(binary: &str, debian_package: &str) -> Option<PathBuf> {
     if found.is_some() {
         return found;
     }
-    let why = format!(
+    missing(&format!(
         "`{binary}` is not installed: install it with `apt-get install {debian_package}` \
          (./test.sh does)"
-    );
+    ));
+    None
+}
+
+/// Something a test needs is missing (`why`): fails the test when `CI=true`, else prints that
+/// the test is skipped (the caller returns).
+pub fn missing(why: &str) {
     if std::env::var("CI").is_ok_and(|ci| ci == "true") {
         panic!("{why}; CI=true, so this is a failure, not a skip");
     }
     eprintln!("SKIPPED: {why}");
-    None
 }
 
 /// A fresh, empty directory under the system's temporary directory; removed by [`TempDir`]'s
