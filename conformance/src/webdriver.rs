@@ -68,6 +68,12 @@ impl Browser {
     ///
     /// A message when a binary is missing or the driver or the session does not come up.
     pub fn start(deadline: Instant) -> Result<Browser, String> {
+        Browser::start_with_args(deadline, &[])
+    }
+
+    /// [`Browser::start`] with more Chromium flags (for example `--ignore-certificate-errors`
+    /// for a page served with a self-signed certificate).
+    pub fn start_with_args(deadline: Instant, extra: &[&str]) -> Result<Browser, String> {
         let chromium = find_binary("CHROMIUM", CHROMIUM_NAMES)?;
         let chromedriver = find_binary("CHROMEDRIVER", CHROMEDRIVER_NAMES)?;
         let unique = format!(
@@ -128,6 +134,7 @@ impl Browser {
         let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|s| s.to_string()).collect();
         args.push(format!("--user-data-dir={}", browser.profile.display()));
         args.push("--window-size=900,700".into());
+        args.extend(extra.iter().map(|flag| flag.to_string()));
         let capabilities = json!({
             "capabilities": {
                 "alwaysMatch": {

@@ -13,7 +13,7 @@
 //! use examples::{bind_from_env_or, chat_axum};
 //!
 //! let state = ChatState::new();
-//! tokio::spawn(examples::trigger_on_ctrl_c(state.shutdown.clone()));
+//! tokio::spawn(state.shutdown.trigger_on_signals()?);
 //! chat_axum::serve(bind_from_env_or(CHAT_PORT)?, state).await
 //! # }
 //! ```

@@ -5,7 +5,7 @@
 //! use examples::{ClockState, bind_from_env, clock_actix};
 //!
 //! let state = ClockState::new();
-//! tokio::spawn(examples::trigger_on_ctrl_c(state.shutdown.clone()));
+//! tokio::spawn(state.shutdown.trigger_on_signals()?);
 //! clock_actix::serve(bind_from_env()?, state).await
 //! # }
 //! ```
@@ -48,8 +48,9 @@ async fn stream(
 /// Serves [`configure`]'s routes on `listener` until `state.shutdown` is triggered; open streams
 /// end then, so the graceful shutdown completes at once.
 ///
-/// actix's own signal handling is turned off: Ctrl-C goes through `state.shutdown` (see
-/// [`trigger_on_ctrl_c`](crate::trigger_on_ctrl_c)), which ends the streams first. Runs on a
+/// actix's own signal handling is turned off: Ctrl-C and `SIGTERM` go through `state.shutdown`
+/// (see [`Shutdown::trigger_on_signals`](sse_server::Shutdown::trigger_on_signals)), which ends
+/// the streams first. Runs on a
 /// plain tokio runtime as well as in an actix `System`.
 pub async fn serve(listener: std::net::TcpListener, state: ClockState) -> io::Result<()> {
     let shutdown = state.shutdown.signal();

@@ -5,7 +5,7 @@
 //! use examples::{ClockState, bind_from_env, clock_warp};
 //!
 //! let state = ClockState::new();
-//! tokio::spawn(examples::trigger_on_ctrl_c(state.shutdown.clone()));
+//! tokio::spawn(state.shutdown.trigger_on_signals()?);
 //! clock_warp::serve(bind_from_env()?, state).await
 //! # }
 //! ```

@@ -20,8 +20,8 @@
 //!
 //! Everything the three servers share lives here: the clock [`Clock`] and its event stream
 //! ([`clock_stream`]), the page ([`CLOCK_HTML`]), the per-connection bookkeeping
-//! ([`ClockState`]), and the start-up helpers ([`addr_from_env`], [`bind`],
-//! [`trigger_on_ctrl_c`]). The framework glue is one small module per framework
+//! ([`ClockState`]), and the start-up helpers ([`addr_from_env`], [`bind`]; the shutdown on
+//! Ctrl-C or `SIGTERM` is [`sse_server::Shutdown::trigger_on_signals`]). The framework glue is one small module per framework
 //! ([`clock_axum`], [`clock_actix`], [`clock_warp`]), so the three read side by side; the
 //! binaries in `src/bin` only bind, print the address and serve.
 //!
@@ -35,7 +35,7 @@
 //! - When the client leaves, the server drops the stream and its timer with it (the Rust
 //!   equivalent of `clearInterval` in a `close` handler); the drop is logged to stderr as
 //!   `client left, timer stopped` (or `server shutting down, timer stopped`).
-//! - Ctrl-C ends every open stream ([`sse_server::Shutdown`]), so the graceful shutdown
+//! - Ctrl-C or `SIGTERM` ends every open stream ([`sse_server::Shutdown`]), so the graceful shutdown
 //!   finishes at once.
 //!
 //! ## The chat
@@ -58,6 +58,21 @@
 //! the missed messages arrive, once each, before the live ones. Every message goes through a
 //! [`sse_server::hub::Hub`] ([`chat::ChatState`]), wired to the endpoint in one call,
 //! [`sse_axum::Sse::from_broadcast`]; the same call exists in `sse-actix` and `sse-warp`.
+//!
+//! ## In production
+//!
+//! [`deploy`] is the event endpoint the deployment tests run behind nginx, under compression
+//! middleware, over HTTP/2 and through rolling restarts (`retry:` on connect, a spread-out
+//! `retry:` on shutdown, an explicit keep-alive). [`tls`] serves it over TLS with HTTP/2:
+//! `cargo run -p examples --bin tls-h2`, a page with 10 streams on one origin. `news-redis` is
+//! one instance of a feed on Redis Streams that stops gracefully on `SIGTERM`:
+//!
+//! ```sh
+//! PORT=8846 cargo run -p examples --bin news-redis &     # REDIS_URL=redis://127.0.0.1:6379
+//! PORT=8847 cargo run -p examples --bin news-redis &
+//! curl -sN http://127.0.0.1:8846/events &
+//! curl -s -d 'hello' http://127.0.0.1:8847/publish      # 1718000000000-0
+//! ```
 
 use std::convert::Infallible;
 use std::fmt;
@@ -79,6 +94,8 @@ pub mod chat_axum;
 pub mod clock_actix;
 pub mod clock_axum;
 pub mod clock_warp;
+pub mod deploy;
+pub mod tls;
 
 /// The clock's browser page (`static/clock.html`), served at `/` by every clock server.
 ///
@@ -399,15 +416,6 @@ pub fn bind_from_env_or(default_port: u16) -> io::Result<TcpListener> {
     let listener = bind(addr_from_env_or(default_port)?)?;
     println!("listening on http://{}/", listener.local_addr()?);
     Ok(listener)
-}
-
-/// Waits for Ctrl-C, then triggers `shutdown`: open streams end and the server stops.
-pub async fn trigger_on_ctrl_c(shutdown: Shutdown) {
-    match tokio::signal::ctrl_c().await {
-        Ok(()) => eprintln!("Ctrl-C: ending open streams and shutting down"),
-        Err(e) => eprintln!("cannot listen for Ctrl-C ({e}); shutting down"),
-    }
-    shutdown.trigger();
 }
 
 #[cfg(test)]

@@ -44,6 +44,8 @@ pub mod headers;
 pub mod hub;
 pub mod last_event_id;
 mod receiver;
+#[cfg(feature = "signal")]
+pub mod signal;
 
 pub use body::{IntoFrame, KeepAlive, Shutdown, SseBody};
 pub use broadcast::Broadcast;

@@ -3,15 +3,15 @@
 //! one).
 //!
 //! The handlers are in `examples::chat_axum`; this file binds, prints the address and serves
-//! until Ctrl-C, which ends every open event stream.
+//! until Ctrl-C or `SIGTERM` (`sse_server::Shutdown::trigger_on_signals`), which ends every open event stream.
 
 use examples::chat::{CHAT_PORT, ChatState};
-use examples::{bind_from_env_or, chat_axum, trigger_on_ctrl_c};
+use examples::{bind_from_env_or, chat_axum};
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let listener = bind_from_env_or(CHAT_PORT)?;
     let state = ChatState::new();
-    tokio::spawn(trigger_on_ctrl_c(state.shutdown.clone()));
+    tokio::spawn(state.shutdown.trigger_on_signals()?);
     chat_axum::serve(listener, state).await
 }

@@ -18,6 +18,11 @@ impl Browser {
     pub(crate) fn start(deadline: Instant) -> Result<Browser, String> {
         conformance::webdriver::Browser::start(deadline).map(Browser)
     }
+
+    /// [`Browser::start`] with more Chromium flags (e.g. `--ignore-certificate-errors`).
+    pub(crate) fn start_with_args(deadline: Instant, extra: &[&str]) -> Result<Browser, String> {
+        conformance::webdriver::Browser::start_with_args(deadline, extra).map(Browser)
+    }
 }
 
 impl Deref for Browser {
