@@ -2,6 +2,7 @@
 //!
 //! - [`url`]: watch mode, `sse-cli [watch] URL`: an EventSource that prints what it receives
 //!   ([`output`]: readable, JSON lines or SSE text).
+//! - [`serve`]: serve mode, `sse-cli serve`: stdin as a resumable event stream over HTTP.
 //! - this module: the stdin parse mode (argument parsing, chunking, JSON-lines output), and
 //!   the flag reader every mode shares.
 //!
@@ -13,6 +14,7 @@ use sse_core::{ParseError, Parsed};
 
 pub mod help;
 pub mod output;
+pub mod serve;
 pub mod url;
 
 /// How stdin is cut into chunks before it is fed to the parser.

@@ -18,12 +18,13 @@ use std::process::ExitCode;
 use std::io::IsTerminal;
 
 use sse_cli::output::use_colour;
-use sse_cli::{Chunking, JsonLines, help, parse_args, url};
+use sse_cli::{Chunking, JsonLines, help, parse_args, serve, url};
 use sse_core::{Limits, Parser};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
+        Some("serve") => return serve_mode(&args[1..]),
         Some("watch") => return url_mode(&args[1..]),
         _ if url::wants_url_mode(&args) => return url_mode(&args),
         _ => {}
@@ -116,6 +117,25 @@ fn url_mode(args: &[String]) -> ExitCode {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("sse-cli: writing stdout: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve_mode(args: &[String]) -> ExitCode {
+    let parsed = serve::parse_serve_args(args);
+    let options = match arguments(parsed, help::SERVE, "sse-cli serve --help") {
+        Ok(options) => options,
+        Err(code) => return code,
+    };
+    let runtime = match runtime() {
+        Ok(runtime) => runtime,
+        Err(code) => return code,
+    };
+    match runtime.block_on(serve::run(&options)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sse-cli: {e}");
             ExitCode::FAILURE
         }
     }

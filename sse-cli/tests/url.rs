@@ -383,6 +383,7 @@ fn every_mode_prints_its_manual_and_exits_0() {
             &["http://127.0.0.1:9/", "--help"],
             "sse-cli watch - print the events",
         ),
+        (&["serve", "--help"], "sse-cli serve - serve stdin"),
     ] {
         let output = sse_cli(args, b"");
         assert_eq!(output.status.code(), Some(0), "{args:?}");
