@@ -239,6 +239,8 @@ mod tests {
             &["http://h/", "--count", "0"][..],
             &["http://h/", "--timeout", "-1"],
             &["http://h/", "--timeout", "NaN"],
+            &["http://h/", "--timeout", "inf"],
+            &["http://h/", "--timeout", "1e400"],
             &["http://h/", "--json", "--raw"],
             &["http://h/", "-X", "BAD METHOD"],
             &["http://h/", "-d", "a", "-d", "b"],

@@ -294,7 +294,10 @@ pub async fn run<W: Write>(options: &UrlOptions, out: W, colour: bool) -> io::Re
         }
     };
     let start = Instant::now();
-    let deadline = options.timeout.map(|t| tokio::time::Instant::now() + t);
+    // A timeout too far away to be an instant is no timeout.
+    let deadline = options
+        .timeout
+        .and_then(|t| tokio::time::Instant::now().checked_add(t));
     let mut out = Printer::new(out, options.format, colour);
     let mut printed = 0;
     let mut outcome = Outcome::Ended;
@@ -303,7 +306,7 @@ pub async fn run<W: Write>(options: &UrlOptions, out: W, colour: bool) -> io::Re
             Some(deadline) => match tokio::time::timeout_at(deadline, source.next()).await {
                 Ok(next) => next,
                 Err(_) => {
-                    eprintln!("sse-cli: --timeout: stopped after {:?}", start.elapsed());
+                    eprintln!("sse-cli: --timeout: stopped after {:.1?}", start.elapsed());
                     outcome = Outcome::TimedOut;
                     break;
                 }
