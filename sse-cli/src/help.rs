@@ -24,9 +24,9 @@ DESCRIPTION
 
     parse   With no URL and no mode, reads an event stream from stdin and prints what a
             client would see, one JSON object per line:
-              {\"type\":..,\"data\":..,\"id\":..}   for each dispatched event (id: last event ID)
-              {\"retry\":N}                         for each accepted retry value
-              {\"last_event_id\":..}                once, after the end of input
+              {\"type\":..,\"data\":..,\"id\":..}  each dispatched event (id: the last event ID)
+              {\"retry\":N}                    each accepted retry value
+              {\"last_event_id\":..}           once, after the end of input
             Nothing else goes to stdout; size limits are off (the input is in memory).
 
 PARSE OPTIONS
@@ -47,7 +47,7 @@ EXAMPLES
     printf 'event: hi\\ndata: a\\ndata: b\\n\\n' | sse-cli
     printf 'data: x\\r\\n\\r\\n' | sse-cli --chunk-size 1
     sse-cli http://127.0.0.1:8844/stream
-    sse-cli http://127.0.0.1:8844/stream --json --count 10 | jq -r .data
+    sse-cli http://127.0.0.1:8844/stream --json --count 10 | jq -r 'select(.type).data'
     tail -f app.log | sse-cli serve --listen 127.0.0.1:8845
 ";
 
@@ -117,7 +117,7 @@ EXAMPLES
     Watch a stream:
         sse-cli http://127.0.0.1:8844/stream
     Ten events as JSON, for a script:
-        sse-cli http://127.0.0.1:8844/stream --json --count 10 | jq -r .data
+        sse-cli http://127.0.0.1:8844/stream --json --count 10 | jq -r 'select(.type).data'
     Only `tick` events, for at most 5 seconds:
         sse-cli watch http://127.0.0.1:8844/stream --event tick --timeout 5
     Resume after the event with id 41:

@@ -393,3 +393,17 @@ fn every_mode_prints_its_manual_and_exits_0() {
         }
     }
 }
+
+#[test]
+fn a_failed_write_to_stdout_exits_1() {
+    let (url, server) = serve(vec![format!("{SSE_HEAD}data: x\n\n")]);
+    let full = std::fs::File::create("/dev/full").expect("/dev/full");
+    let output = Command::new(env!("CARGO_BIN_EXE_sse-cli"))
+        .args([&url, "--no-reconnect"])
+        .stdout(full)
+        .output()
+        .expect("sse-cli runs");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("writing stdout"));
+    server.join().expect("server");
+}
