@@ -154,8 +154,9 @@ DESCRIPTION
 
     Events get ids 1, 2, 3, ... from the hub, unless the input gives its own (--format sse
     or json): an id that differs from the previous event's is kept; an event that repeats
-    the previous id (SSE ids persist from event to event) is numbered by the hub. Do not mix
-    your own numeric ids with the hub's numbering.
+    the previous id (SSE ids persist from event to event) is numbered by the hub. An input
+    id that a recent event already has (a number the hub gave, say) is sent all the same,
+    with a warning on stderr: a client resuming with it goes on after the later event.
 
 OPTIONS
     --listen ADDR      the address to listen on (default 127.0.0.1:8845; port 0 picks a free

@@ -5,7 +5,7 @@
 //! The readers ([`read_lines`], [`read_sse`], [`read_json`]) run on a thread of their own
 //! (stdin is blocking) and publish straight into the hub, which needs no runtime.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::io::{self, BufRead, Read};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -27,6 +27,10 @@ pub const DEFAULT_LISTEN: SocketAddr =
 
 /// How long a stop waits for open connections to finish before exiting anyway.
 const GRACE: Duration = Duration::from_secs(3);
+
+/// How many ids of recent events are remembered to warn of a repeat: the hub's window (its
+/// default capacity).
+const RECENT_IDS: usize = 1024;
 
 /// At most this many event types are remembered for the page's listeners.
 const MAX_PAGE_TYPES: usize = 64;
@@ -109,6 +113,9 @@ pub struct Publisher {
     previous_id: String,
     /// A `retry` waiting for the next event.
     retry: Option<Duration>,
+    /// The ids of the last [`RECENT_IDS`] events, oldest first, and how often each occurs.
+    recent: VecDeque<Arc<str>>,
+    recent_count: HashMap<Arc<str>, usize>,
 }
 
 impl Publisher {
@@ -119,6 +126,8 @@ impl Publisher {
             types: Arc::default(),
             previous_id: String::new(),
             retry: None,
+            recent: VecDeque::new(),
+            recent_count: HashMap::new(),
         }
     }
 
@@ -134,7 +143,9 @@ impl Publisher {
 
     /// Publishes one event. `event_type` `""` or `"message"` is a plain event. `id` is kept
     /// when it is not empty and differs from the previous event's; otherwise the hub numbers
-    /// the event.
+    /// the event. An id kept that a recent event already has (one the hub numbered, say) is
+    /// published all the same, with a warning on stderr: a client resuming with it goes on
+    /// after the later event.
     pub fn publish(&mut self, event_type: &str, data: &str, id: &str) -> Result<(), String> {
         let mut builder = Event::builder().data(data);
         if !event_type.is_empty() && event_type != "message" {
@@ -155,8 +166,30 @@ impl Publisher {
                 types.insert(name.to_owned());
             }
         }
-        self.hub.publish(event);
+        if let Some(id) = event.id().filter(|id| self.recent_count.contains_key(*id)) {
+            eprintln!(
+                "sse-cli: warning: id {id:?} repeats a recent event's; a client resuming with it \
+                 goes on after this event"
+            );
+        }
+        let id = self.hub.publish(event);
+        self.remember(id);
         Ok(())
+    }
+
+    fn remember(&mut self, id: Arc<str>) {
+        if self.recent.len() == RECENT_IDS {
+            if let Some(old) = self.recent.pop_front() {
+                if let Some(count) = self.recent_count.get_mut(&old) {
+                    *count -= 1;
+                    if *count == 0 {
+                        self.recent_count.remove(&old);
+                    }
+                }
+            }
+        }
+        *self.recent_count.entry(id.clone()).or_default() += 1;
+        self.recent.push_back(id);
     }
 }
 

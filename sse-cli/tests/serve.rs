@@ -116,7 +116,9 @@ fn sse_input_keeps_types_ids_and_lines_and_exit_on_eof_lets_clients_finish() {
     let (mut server, base) = serve(&["--format", "sse", "--exit-on-eof"]);
     let watcher = client(&[&format!("{base}/events"), "--json", "--no-reconnect"]);
     server.write("retry: 50\nevent: tick\nid: a\ndata: 1\r\ndata: 2\n\n: comment\n");
-    server.write("data: no id of its own\n\nid: b\ndata: x\n\ndata: cut off");
+    server.write("data: no id of its own\n\nid: b\ndata: x\n\n");
+    // An id of its own that the hub gave already: published, with a warning.
+    server.write("id: 2\ndata: again\n\ndata: cut off");
     let finished = server.finish();
     assert_exit_0(&finished);
     assert!(
@@ -134,6 +136,7 @@ fn sse_input_keeps_types_ids_and_lines_and_exit_on_eof_lets_clients_finish() {
                 ("tick", "1\\n2", "a"),
                 ("message", "no id of its own", "2"),
                 ("message", "x", "b"),
+                ("message", "again", "2"),
             ])
     );
 }
