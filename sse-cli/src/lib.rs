@@ -1,38 +1,21 @@
-//! The pieces of the `sse-cli` binary: argument parsing, chunking, and JSON-lines output for
-//! the stdin parse mode, and [`url`] for the URL mode.
+//! The pieces of the `sse-cli` binary, one module a mode:
+//!
+//! - [`url`]: watch mode, `sse-cli [watch] URL`: an EventSource that prints what it receives
+//!   ([`output`]: readable, JSON lines or SSE text).
+//! - [`serve`]: serve mode, `sse-cli serve`: stdin as a resumable event stream over HTTP.
+//! - this module: the stdin parse mode (argument parsing, chunking, JSON-lines output), and
+//!   the flag reader every mode shares.
+//!
+//! [`help`] holds the manual pages `--help` prints.
 
 use std::io::{self, Write};
 
 use sse_core::{ParseError, Parsed};
 
+pub mod help;
+pub mod output;
+pub mod serve;
 pub mod url;
-
-/// The usage text.
-pub const USAGE: &str = "\
-usage: sse-cli [--chunk-size N | --splits I,J,K]
-       sse-cli URL [--json] [--header 'Name: value']... [--last-event-id ID] [--no-reconnect]
-                   [--cacert FILE]
-
-Reads an event stream from stdin and prints, one JSON object per line:
-  {\"type\":..,\"data\":..,\"id\":..}   for each dispatched event (id: last event ID)
-  {\"retry\":N}                         for each accepted retry value
-  {\"last_event_id\":..}                once, after the end of input
-
-With an http:// or https:// URL, connects to it as a browser's EventSource does (it
-reconnects with Last-Event-ID after an error or the end of the stream, after the server's
-retry: time, backing off on repeated failures) and prints each event as it arrives:
-  [+1.234s] TYPE id=ID  DATA            by default (more data lines indented below)
-  --json                                the JSON lines above instead
-  --header 'Name: value'                send a request header (repeatable), e.g. Cookie
-  --last-event-id ID                    send Last-Event-ID: ID on the first connection
-  --no-reconnect                        stop at the first error or at the end of the stream
-  --cacert FILE                         for https://, also trust the PEM certificate(s) in FILE
-                                        (a private CA, a self-signed server); the webpki roots
-                                        are always trusted
-Notices and errors go to stderr. Exit status: 0 when the stream ended (or the server answered
-204), 1 when the connection failed (another status than 200, not text/event-stream, a network
-error), 2 for bad arguments.
-";
 
 /// How stdin is cut into chunks before it is fed to the parser.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -230,12 +213,41 @@ mod tests {
             "http://127.0.0.1:1/a?b=c",
             "--header",
             "X-A: 1",
+            "-X",
+            "put",
+            "--timeout=0.25",
+            "--event",
+            "a",
+            "--event=b",
         ]))
         .unwrap()
         .unwrap();
         assert_eq!(options.url, "http://127.0.0.1:1/a?b=c");
         assert_eq!(options.last_event_id.as_deref(), Some("7"));
         assert_eq!(options.headers, [("X-A".to_owned(), "1".to_owned())]);
+        assert_eq!(options.method, "PUT");
+        assert_eq!(options.timeout, Some(std::time::Duration::from_millis(250)));
+        assert_eq!(options.events, ["a", "b"]);
+        let post = url::parse_url_args(&args(&["http://h/", "-d", "{}"]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (post.method.as_str(), post.body.as_deref()),
+            ("POST", Some(&b"{}"[..]))
+        );
+        for bad in [
+            &["http://h/", "--count", "0"][..],
+            &["http://h/", "--timeout", "-1"],
+            &["http://h/", "--timeout", "NaN"],
+            &["http://h/", "--timeout", "inf"],
+            &["http://h/", "--timeout", "1e400"],
+            &["http://h/", "--json", "--raw"],
+            &["http://h/", "-X", "BAD METHOD"],
+            &["http://h/", "-d", "a", "-d", "b"],
+            &["http://h/", "-d", "@/nonexistent/file"],
+        ] {
+            assert!(url::parse_url_args(&args(bad)).is_err(), "{bad:?}");
+        }
         assert_eq!(
             url::parse_url_args(&args(&["--header"])).err(),
             Some("--header needs a value".to_owned())

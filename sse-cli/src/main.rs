@@ -1,34 +1,35 @@
-//! `sse-cli`: parse an event stream from stdin, or watch a URL.
+//! `sse-cli`: watch a URL, serve stdin as an event stream, or parse an event stream from
+//! stdin. The manual is `sse-cli --help` ([`sse_cli::help`]).
 //!
 //! ```text
-//! sse-cli                      # all of stdin as one chunk
-//! sse-cli --chunk-size N       # consecutive N-byte chunks
-//! sse-cli --splits i,j,k       # cut at those byte offsets
-//! sse-cli URL [--json] [--header 'Name: value']... [--last-event-id ID] [--no-reconnect]
-//!             [--cacert FILE]
+//! sse-cli [watch] URL [--json | --raw] [--event NAME]... [--count N] [--timeout S] ...
+//! sse-cli serve [--listen ADDR] [--format lines|sse|json] [--exit-on-eof]
+//! sse-cli [--chunk-size N | --splits i,j,k]     # parse mode
 //! ```
 //!
-//! URL mode (see `sse_cli::url`) connects with `sse_client::EventSource` and prints events as
-//! they arrive. The rest of this comment is about the stdin parse mode.
-//!
-//! stdout gets one JSON object per line: `{"type":..,"data":..,"id":..}` for each dispatched
-//! event (id = the last event ID at dispatch), `{"retry":N}` for each accepted retry value, and
-//! once at the end `{"last_event_id":..}`. Nothing else goes to stdout. Limits are off in this
-//! mode (the whole input is in memory already); errors go to stderr.
+//! Parse mode: stdout gets one JSON object per line: `{"type":..,"data":..,"id":..}` for each
+//! dispatched event (id = the last event ID at dispatch), `{"retry":N}` for each accepted
+//! retry value, and once at the end `{"last_event_id":..}`. Nothing else goes to stdout.
+//! Limits are off in this mode (the whole input is in memory already); errors go to stderr.
 
 use std::io::{self, Read, Write};
 use std::process::ExitCode;
 
-use sse_cli::url::{self, Outcome};
-use sse_cli::{Chunking, JsonLines, parse_args};
+use std::io::IsTerminal;
+
+use sse_cli::output::use_colour;
+use sse_cli::{Chunking, JsonLines, help, parse_args, serve, url};
 use sse_core::{Limits, Parser};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if url::wants_url_mode(&args) {
-        return url_mode(&args);
+    match args.first().map(String::as_str) {
+        Some("serve") => return serve_mode(&args[1..]),
+        Some("watch") => return url_mode(&args[1..]),
+        _ if url::wants_url_mode(&args) => return url_mode(&args),
+        _ => {}
     }
-    let chunking = match arguments(parse_args(&args)) {
+    let chunking = match arguments(parse_args(&args), help::MAIN, "sse-cli --help") {
         Ok(chunking) => chunking,
         Err(code) => return code,
     };
@@ -50,20 +51,35 @@ fn main() -> ExitCode {
     }
 }
 
-/// The parsed arguments, or the exit code once `--help` printed the usage (0) or a bad
-/// argument was reported (2).
-fn arguments<T>(parsed: Result<Option<T>, String>) -> Result<T, ExitCode> {
+/// The parsed arguments, or the exit code once `--help` printed the mode's `manual` (0) or a
+/// bad argument was reported (2), pointing at the `help` command.
+fn arguments<T>(
+    parsed: Result<Option<T>, String>,
+    manual: &str,
+    help: &str,
+) -> Result<T, ExitCode> {
     match parsed {
         Ok(Some(value)) => Ok(value),
         Ok(None) => {
-            print!("{}", sse_cli::USAGE);
+            print!("{manual}");
             Err(ExitCode::SUCCESS)
         }
         Err(message) => {
-            eprintln!("sse-cli: {message}\n\n{}", sse_cli::USAGE);
+            eprintln!("sse-cli: {message}\nsse-cli: `{help}` prints the manual");
             Err(ExitCode::from(2))
         }
     }
+}
+
+/// A runtime for the network modes, or the exit code after reporting why there is none.
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("sse-cli: starting the runtime: {e}");
+            ExitCode::FAILURE
+        })
 }
 
 fn run<W: Write>(input: &[u8], chunking: &Chunking, out: &mut JsonLines<W>) -> io::Result<()> {
@@ -80,28 +96,46 @@ fn run<W: Write>(input: &[u8], chunking: &Chunking, out: &mut JsonLines<W>) -> i
 }
 
 fn url_mode(args: &[String]) -> ExitCode {
-    let options = match arguments(url::parse_url_args(args)) {
+    let options = match arguments(
+        url::parse_url_args(args),
+        help::WATCH,
+        "sse-cli watch --help",
+    ) {
         Ok(options) => options,
         Err(code) => return code,
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("sse-cli: starting the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
-    let stdout = io::stdout().lock();
-    match runtime.block_on(url::run(&options, io::BufWriter::new(stdout))) {
-        Ok(Outcome::Ended) => ExitCode::SUCCESS,
-        Ok(Outcome::Failed) => ExitCode::FAILURE,
-        Ok(Outcome::BadArguments) => ExitCode::from(2),
+    let stdout = io::stdout();
+    let no_color = std::env::var_os("NO_COLOR");
+    let colour = use_colour(options.format, stdout.is_terminal(), no_color.as_deref());
+    let out = io::BufWriter::new(stdout.lock());
+    match runtime.block_on(url::run(&options, out, colour)) {
+        Ok(outcome) => ExitCode::from(outcome.exit_code()),
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("sse-cli: writing stdout: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve_mode(args: &[String]) -> ExitCode {
+    let parsed = serve::parse_serve_args(args);
+    let options = match arguments(parsed, help::SERVE, "sse-cli serve --help") {
+        Ok(options) => options,
+        Err(code) => return code,
+    };
+    let runtime = match runtime() {
+        Ok(runtime) => runtime,
+        Err(code) => return code,
+    };
+    match runtime.block_on(serve::run(&options)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sse-cli: {e}");
             ExitCode::FAILURE
         }
     }

@@ -1,37 +1,55 @@
-//! URL mode: `sse-cli URL [--json] [--header 'Name: value']... [--last-event-id ID]
-//! [--no-reconnect] [--cacert FILE]` watches an event stream with [`sse_client::EventSource`].
-//! `https://` works out of the box (rustls, webpki roots); `--cacert FILE` trusts the PEM
-//! certificates in `FILE` too (a private CA, a self-signed test server).
+//! Watch mode: `sse-cli [watch] URL [OPTIONS]` watches an event stream with
+//! [`sse_client::EventSource`] and prints it in one [`Format`] (see [`crate::help::WATCH`]).
 
 use std::error::Error;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use sse_client::reqwest::StatusCode;
+use sse_client::reqwest::Method;
+use sse_client::reqwest::header::{HeaderName, HeaderValue};
 use sse_client::{ClientError, EventSource, ReadyState, ReconnectPolicy, SseItem};
-use sse_core::{MessageEvent, Parsed};
 
-use crate::{Flags, JsonLines};
+use crate::Flags;
+use crate::output::{Format, Printer};
 
-/// The flags that exist only in URL mode.
-const URL_FLAGS: [&str; 5] = [
+/// The flags that exist only in watch mode (any of them on a command line means watch mode).
+const URL_FLAGS: [&str; 14] = [
     "--json",
+    "--raw",
+    "--event",
+    "--count",
+    "--timeout",
+    "-H",
     "--header",
+    "-X",
+    "--method",
+    "-d",
+    "--data",
     "--last-event-id",
     "--no-reconnect",
     "--cacert",
 ];
 
-/// The options of URL mode.
+/// The options of watch mode.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UrlOptions {
     /// The `http://` or `https://` URL.
     pub url: String,
-    /// `--json`: JSON lines instead of the readable format.
-    pub json: bool,
-    /// `--header 'Name: value'`, in order.
+    /// `--json` or `--raw`; readable otherwise.
+    pub format: Format,
+    /// `--event NAME`, repeatable: print only events of these types (all when empty).
+    pub events: Vec<String>,
+    /// `--count N`: stop after printing N events.
+    pub count: Option<u64>,
+    /// `--timeout S`: stop after this long.
+    pub timeout: Option<Duration>,
+    /// `-X/--method`; `GET`, or `POST` when there is a body.
+    pub method: Method,
+    /// `-d/--data` (the bytes, `@FILE` already read): the request body.
+    pub body: Option<Vec<u8>>,
+    /// `-H/--header 'Name: value'`, in order.
     pub headers: Vec<(String, String)>,
     /// `--last-event-id ID`: sent on the first connection.
     pub last_event_id: Option<String>,
@@ -61,21 +79,29 @@ pub fn wants_url_mode(args: &[String]) -> bool {
     })
 }
 
-/// Parses a URL-mode command line (without the program name). `Ok(None)` means `--help`.
+/// Parses a watch-mode command line (without the program name and without `watch`).
+/// `Ok(None)` means `--help`.
 ///
 /// ```
-/// let args: Vec<String> = ["http://h/e", "--json", "--header", "Cookie: a=b", "--no-reconnect"]
+/// let args: Vec<String> = ["http://h/e", "--json", "-H", "Cookie: a=b", "--no-reconnect"]
 ///     .map(String::from)
 ///     .into();
 /// let options = sse_cli::url::parse_url_args(&args).unwrap().unwrap();
 /// assert_eq!(options.headers, [("Cookie".to_owned(), "a=b".to_owned())]);
-/// assert!(options.json && !options.reconnect);
+/// assert_eq!(options.format, sse_cli::output::Format::Json);
+/// assert!(!options.reconnect);
 /// ```
 pub fn parse_url_args(args: &[String]) -> Result<Option<UrlOptions>, String> {
     let mut url = None;
+    let mut method = None;
     let mut options = UrlOptions {
         url: String::new(),
-        json: false,
+        format: Format::Readable,
+        events: Vec::new(),
+        count: None,
+        timeout: None,
+        method: Method::GET,
+        body: None,
         headers: Vec::new(),
         last_event_id: None,
         reconnect: true,
@@ -85,74 +111,120 @@ pub fn parse_url_args(args: &[String]) -> Result<Option<UrlOptions>, String> {
     while let Some(flag) = args.next_arg() {
         match flag {
             "-h" | "--help" => return Ok(None),
-            "--json" => options.json = true,
+            "--json" | "--raw" => {
+                let format = if flag == "--json" {
+                    Format::Json
+                } else {
+                    Format::Raw
+                };
+                if options.format != Format::Readable && options.format != format {
+                    return Err("--json and --raw exclude each other".into());
+                }
+                options.format = format;
+            }
+            "--event" => options.events.push(args.value()?),
+            "--count" => {
+                let v = args.value()?;
+                match v.trim().parse::<u64>() {
+                    Ok(n) if n > 0 => options.count = Some(n),
+                    _ => return Err(format!("--count: expected a number above 0, got {v:?}")),
+                }
+            }
+            "--timeout" => {
+                let v = args.value()?;
+                let seconds = v.trim().parse::<f64>().ok().filter(|s| *s > 0.0);
+                match seconds.and_then(|s| Duration::try_from_secs_f64(s).ok()) {
+                    Some(timeout) => options.timeout = Some(timeout),
+                    None => return Err(format!("--timeout: expected seconds above 0, got {v:?}")),
+                }
+            }
+            "-X" | "--method" => {
+                let v = args.value()?;
+                let parsed = Method::from_bytes(v.trim().to_ascii_uppercase().as_bytes());
+                method = Some(parsed.map_err(|_| format!("{flag}: not an HTTP method: {v:?}"))?);
+            }
+            "-d" | "--data" => {
+                if options.body.is_some() {
+                    return Err(format!("{flag}: the request body was already given"));
+                }
+                options.body = Some(request_body(&args.value()?)?);
+            }
             "--no-reconnect" => options.reconnect = false,
             "--last-event-id" => options.last_event_id = Some(args.value()?),
             "--cacert" => options.cacert = Some(args.value()?.into()),
-            "--header" => {
+            "-H" | "--header" => {
                 let v = args.value()?;
                 let (name, value) = v
                     .split_once(':')
                     .filter(|(name, _)| !name.trim().is_empty())
-                    .ok_or_else(|| format!("--header: expected 'Name: value', got {v:?}"))?;
-                options
-                    .headers
-                    .push((name.trim().to_owned(), value.trim().to_owned()));
+                    .ok_or_else(|| format!("{flag}: expected 'Name: value', got {v:?}"))?;
+                let (name, value) = (name.trim(), value.trim());
+                HeaderName::from_bytes(name.as_bytes())
+                    .map_err(|_| format!("{flag}: not a valid header name: {name:?}"))?;
+                HeaderValue::from_str(value)
+                    .map_err(|_| format!("{flag}: not a valid header value: {value:?}"))?;
+                options.headers.push((name.to_owned(), value.to_owned()));
             }
             _ if is_url(flag) && url.is_none() => url = Some(flag.to_owned()),
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
     options.url = url.ok_or("missing the http:// or https:// URL")?;
+    options.method = method.unwrap_or(if options.body.is_some() {
+        Method::POST
+    } else {
+        Method::GET
+    });
     Ok(Some(options))
 }
 
-/// The readable form of an event: `[+SECONDSs] TYPE id=ID  DATA`, where ` id=ID` is left out
-/// while there is no last event ID, and each further data line is indented under the first.
-///
-/// ```
-/// use std::time::Duration;
-/// use sse_core::MessageEvent;
-///
-/// let event = MessageEvent::new("tick", "one\ntwo", "3");
-/// assert_eq!(
-///     sse_cli::url::format_event(Duration::from_millis(1500), &event),
-///     "[+1.500s] tick id=3  one\n                     two\n"
-/// );
-/// ```
-pub fn format_event(elapsed: Duration, event: &MessageEvent) -> String {
-    let mut line = format!("[+{:.3}s] {}", elapsed.as_secs_f64(), event.event_type());
-    if !event.last_event_id().is_empty() {
-        line.push_str(" id=");
-        line.push_str(event.last_event_id());
-    }
-    line.push_str("  ");
-    let indent = " ".repeat(line.chars().count());
-    for (i, data_line) in event.data().split('\n').enumerate() {
-        if i > 0 {
-            line.push('\n');
-            line.push_str(&indent);
+/// The body `-d/--data VALUE` sends: `VALUE` itself, the contents of `FILE` for `@FILE`, or
+/// all of stdin for `@-`.
+fn request_body(value: &str) -> Result<Vec<u8>, String> {
+    match value.strip_prefix('@') {
+        None => Ok(value.as_bytes().to_vec()),
+        Some("-") => {
+            let mut body = Vec::new();
+            io::stdin()
+                .lock()
+                .read_to_end(&mut body)
+                .map_err(|e| format!("--data @-: reading stdin: {e}"))?;
+            Ok(body)
         }
-        line.push_str(data_line);
+        Some(path) => std::fs::read(path).map_err(|e| format!("--data @{path}: {e}")),
     }
-    line.push('\n');
-    line
 }
 
-/// An error and its chain of causes, `": "`-separated (reqwest's own message is terse; its
-/// causes say what went wrong, such as "Connection refused").
-pub fn describe(error: &dyn Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
+/// The [`EventSource`] that `options` describe: the one place watch mode sets up its
+/// request and client.
+pub fn event_source(options: &UrlOptions) -> Result<EventSource, ClientError> {
+    let mut builder = EventSource::builder(&options.url).method(options.method.clone());
+    for (name, value) in &options.headers {
+        builder = builder.header(name.as_str(), value.as_str());
     }
-    text
+    if let Some(body) = &options.body {
+        let typed = options
+            .headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("content-type"));
+        if !typed {
+            builder = builder.header("Content-Type", "application/json");
+        }
+        builder = builder.body(body.clone());
+    }
+    if let Some(id) = &options.last_event_id {
+        builder = builder.last_event_id(id.as_str());
+    }
+    if !options.reconnect {
+        builder = builder.reconnect(ReconnectPolicy::never());
+    }
+    if let Some(path) = &options.cacert {
+        builder = add_roots(builder, path).map_err(|message| {
+            let message = format!("--cacert {}: {message}", path.display());
+            ClientError::Config(message.into())
+        })?;
+    }
+    builder.build()
 }
 
 /// Adds the PEM certificates in the file at `path` to the roots `builder` trusts.
@@ -183,21 +255,66 @@ fn add_roots(
     Err("this build has no TLS support; build it with `--features rustls`".to_owned())
 }
 
-/// How a URL-mode run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// The stream ended (with `--no-reconnect`), the server answered `204 No Content`, or
-    /// stdout was closed: exit status 0.
-    Ended,
-    /// The connection failed or could not be made: exit status 1.
-    Failed,
-    /// The options could not make a request (an invalid header, say): exit status 2.
-    BadArguments,
+/// An error and its chain of causes, `": "`-separated (reqwest's own message is terse; its
+/// causes say what went wrong, such as "Connection refused").
+pub fn describe(error: &dyn Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
-/// Connects and prints events to `out` as they arrive, notices and errors to stderr, until
-/// the stream ends for good. Needs a tokio runtime with I/O and timers.
-pub async fn run<W: Write>(options: &UrlOptions, out: W) -> io::Result<Outcome> {
+/// How a watch ended; [`Outcome::exit_code`] is the exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The stream ended cleanly (the server ended it and there is no reconnection),
+    /// `--count` was reached, or stdout was closed: exit status 0.
+    Ended,
+    /// The options could not make a request (an invalid header, say): exit status 2.
+    BadArguments,
+    /// The server closed the stream for good: `204 No Content`, another status than
+    /// `200`, or a `Content-Type` other than `text/event-stream`: exit status 3.
+    ClosedByServer,
+    /// A network error, and no reconnection (`--no-reconnect`): exit status 4.
+    NetworkError,
+    /// `--timeout` ran out: exit status 124 (as `timeout(1)`).
+    TimedOut,
+}
+
+impl Outcome {
+    /// The exit status documented in [`crate::help::WATCH`].
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::Ended => 0,
+            Outcome::BadArguments => 2,
+            Outcome::ClosedByServer => 3,
+            Outcome::NetworkError => 4,
+            Outcome::TimedOut => 124,
+        }
+    }
+
+    /// How a watch ends when `error` closed the source.
+    pub fn of_error(error: &ClientError) -> Outcome {
+        match error.cause() {
+            ClientError::StreamEnded => Outcome::Ended,
+            ClientError::Status(_) | ClientError::ContentType(_) => Outcome::ClosedByServer,
+            ClientError::Config(_) => Outcome::BadArguments,
+            _ => Outcome::NetworkError,
+        }
+    }
+}
+
+/// Connects and prints events to `out` as they arrive (in `colour` when readable), notices
+/// and errors to stderr, until the stream ends for good, `--count` events were printed or
+/// `--timeout` ran out. Needs a tokio runtime with I/O and timers.
+pub async fn run<W: Write>(options: &UrlOptions, out: W, colour: bool) -> io::Result<Outcome> {
     if options
         .url
         .get(..8)
@@ -209,26 +326,7 @@ pub async fn run<W: Write>(options: &UrlOptions, out: W) -> io::Result<Outcome> 
         );
         return Ok(Outcome::BadArguments);
     }
-    let mut builder = EventSource::builder(&options.url);
-    for (name, value) in &options.headers {
-        builder = builder.header(name.as_str(), value.as_str());
-    }
-    if let Some(id) = &options.last_event_id {
-        builder = builder.last_event_id(id.as_str());
-    }
-    if !options.reconnect {
-        builder = builder.reconnect(ReconnectPolicy::never());
-    }
-    if let Some(path) = &options.cacert {
-        builder = match add_roots(builder, path) {
-            Ok(builder) => builder,
-            Err(message) => {
-                eprintln!("sse-cli: --cacert {}: {message}", path.display());
-                return Ok(Outcome::BadArguments);
-            }
-        };
-    }
-    let mut source = match builder.build() {
+    let mut source = match event_source(options) {
         Ok(source) => source,
         Err(error) => {
             eprintln!("sse-cli: {}", describe(&error));
@@ -236,26 +334,40 @@ pub async fn run<W: Write>(options: &UrlOptions, out: W) -> io::Result<Outcome> 
         }
     };
     let start = Instant::now();
-    let mut out = JsonLines::new(out);
+    // A timeout too far away to be an instant is no timeout.
+    let deadline = options
+        .timeout
+        .and_then(|t| tokio::time::Instant::now().checked_add(t));
+    let mut out = Printer::new(out, options.format, colour);
+    let mut printed = 0;
     let mut outcome = Outcome::Ended;
-    while let Some(item) = source.next().await {
+    loop {
+        let next = match deadline {
+            Some(deadline) => match tokio::time::timeout_at(deadline, source.next()).await {
+                Ok(next) => next,
+                Err(_) => {
+                    eprintln!("sse-cli: --timeout: stopped after {:.1?}", start.elapsed());
+                    outcome = Outcome::TimedOut;
+                    break;
+                }
+            },
+            None => source.next().await,
+        };
+        let Some(item) = next else { break };
         match item {
             Ok(SseItem::Open) => eprintln!("sse-cli: connected to {}", options.url),
             Ok(SseItem::Message(event)) => {
-                if options.json {
-                    out.item(Ok(Parsed::Event(event)))?;
-                } else {
-                    out.get_mut()
-                        .write_all(format_event(start.elapsed(), &event).as_bytes())?;
+                let wanted = options.events.is_empty()
+                    || options.events.iter().any(|name| name == event.event_type());
+                if wanted {
+                    out.event(start.elapsed(), event)?;
+                    printed += 1;
+                    if options.count == Some(printed) {
+                        break;
+                    }
                 }
             }
-            Ok(SseItem::Retry(retry)) => {
-                if options.json {
-                    out.item(Ok(Parsed::Retry(retry)))?;
-                } else {
-                    eprintln!("sse-cli: the server set the reconnection time to {retry:?}");
-                }
-            }
+            Ok(SseItem::Retry(retry)) => out.retry(retry)?,
             Ok(_) => {}
             Err(error) => {
                 let text = describe(&error);
@@ -274,21 +386,13 @@ pub async fn run<W: Write>(options: &UrlOptions, out: W) -> io::Result<Outcome> 
                     ReadyState::Open => eprintln!("sse-cli: {text}"),
                     ReadyState::Closed => {
                         eprintln!("sse-cli: {text}");
-                        // The end of the stream, or a 204 (the server's "stop"), is no failure.
-                        let stopped = matches!(error.cause(),
-                            ClientError::Status(s) if *s == StatusCode::NO_CONTENT);
-                        if !stopped && !matches!(error.cause(), ClientError::StreamEnded) {
-                            outcome = Outcome::Failed;
-                        }
+                        outcome = Outcome::of_error(&error);
                     }
                 }
             }
         }
-        out.get_mut().flush()?;
+        out.flush()?;
     }
-    if options.json {
-        out.last_event_id(source.last_event_id())?;
-    }
-    out.into_inner().flush()?;
+    out.finish(source.last_event_id())?;
     Ok(outcome)
 }

@@ -175,7 +175,7 @@ impl Shutdown {
     /// (this one and its clones) has been dropped: nobody could trigger it any more, so
     /// dropping the last handle ends every stream that watches it. Keep a handle alive for as
     /// long as the server runs (store it in the application state).
-    pub fn signal(&self) -> impl Future<Output = ()> + Send + 'static {
+    pub fn signal(&self) -> impl Future<Output = ()> + Send + 'static + use<> {
         let mut rx = self.tx.subscribe();
         async move {
             // An error means every sender is gone: nobody can trigger any more, so wait forever

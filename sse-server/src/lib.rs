@@ -34,6 +34,12 @@
 //!
 //! The crate needs tokio's timers (for keep-alive) and nothing else of a runtime; the hub is
 //! runtime-agnostic (a mutex and wakers).
+//!
+//! ## Feature flags
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `signal` | no | `signal`: [`Shutdown::trigger_on_signals`](crate::Shutdown), Ctrl-C and `SIGTERM` trigger a [`Shutdown`] (tokio's `signal` feature) |
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
