@@ -19,6 +19,7 @@
 
 #[cfg(feature = "http")]
 pub mod e2e;
+pub mod events;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod replay;

@@ -1,5 +1,5 @@
 //! The chat end to end: the axum chat server on `127.0.0.1:0`, event streams read with
-//! `conformance::http` and [`sse_core::Parser`], messages posted over a raw HTTP/1.1 socket.
+//! the shared `conformance::e2e::EventStream`, messages posted over a raw HTTP/1.1 socket.
 //!
 //! Client A follows the stream, client B posts; A leaves and comes back with its
 //! `Last-Event-ID` (the header, then the `?lastEventId=` query parameter a page uses) and gets
@@ -8,10 +8,11 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use conformance::e2e::{EventStream, Received};
+use conformance::e2e::EventStream;
 use conformance::http::{BodyEnd, Request};
 use examples::chat::{ChatState, MAX_BODY_BYTES, MAX_TEXT_CHARS, MAX_USER_CHARS};
 use serde_json::{Value, json};
+use sse_core::MessageEvent;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
@@ -123,17 +124,17 @@ impl Events {
         Events { stream }
     }
 
-    /// The next `n` events: (event type, id, data).
-    async fn next(&mut self, n: usize) -> Vec<Received> {
+    /// The next `n` events.
+    async fn next(&mut self, n: usize) -> Vec<MessageEvent> {
         self.stream.take(n).await
     }
 
     /// The next `n` events, which must all be `chat` events.
     async fn take(&mut self, n: usize) -> Vec<Chat> {
         let mut out = Vec::new();
-        for (event_type, id, data) in self.next(n).await {
-            assert_eq!(event_type, "chat", "{event_type}: {data}");
-            out.push(parse_chat(id, &data));
+        for event in self.next(n).await {
+            assert_eq!(event.event_type(), "chat", "{event:?}");
+            out.push(parse_chat(event.last_event_id().to_owned(), event.data()));
         }
         out
     }
@@ -288,10 +289,10 @@ async fn invalid_messages_are_refused_with_400() {
     // first, its data the id asked for, then everything retained.
     let mut events = Events::open(server.addr, Request::get("/events?lastEventId=0")).await;
     let got = events.next(2).await;
-    assert_eq!(got[0], ("sse-reset".into(), String::new(), "0".into()));
-    assert_eq!(got[1].0, "chat");
+    assert_eq!(got[0], MessageEvent::new("sse-reset", "0", ""));
+    assert_eq!(got[1].event_type(), "chat");
     assert_eq!(
-        parse_chat(got[1].1.clone(), &got[1].2),
+        parse_chat(got[1].last_event_id().to_owned(), got[1].data()),
         chat("1", &longest_user, &longest_text)
     );
     drop(events);

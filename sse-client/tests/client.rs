@@ -5,7 +5,9 @@ mod support;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
-use sse_client::{ClientError, EventSource, Limits, ReadyState, ReconnectPolicy, SseItem};
+use sse_client::{
+    ClientError, EventSource, Limits, MessageEvent, ReadyState, ReconnectPolicy, SseItem,
+};
 use support::{Conn, Server, expect_end, next, next_err, next_message, next_ok};
 
 const MS: Duration = Duration::from_millis(1);
@@ -15,8 +17,8 @@ fn quick() -> ReconnectPolicy {
     ReconnectPolicy::new().reconnection_time(20 * MS)
 }
 
-fn message(event_type: &str, data: &str, id: &str) -> (String, String, String) {
-    (event_type.into(), data.into(), id.into())
+fn message(event_type: &str, data: &str, id: &str) -> MessageEvent {
+    MessageEvent::new(event_type, data, id)
 }
 
 #[tokio::test]
@@ -63,7 +65,7 @@ async fn server_retry_sets_the_reconnection_delay() {
     assert_eq!(source.reconnection_time(), Duration::from_secs(3));
     assert_eq!(next_ok(&mut source).await, SseItem::Open);
     assert_eq!(next_ok(&mut source).await, SseItem::Retry(50 * MS));
-    assert_eq!(next_message(&mut source).await.1, "x");
+    assert_eq!(next_message(&mut source).await.data(), "x");
     assert!(matches!(
         next_err(&mut source).await,
         ClientError::StreamEnded
@@ -77,7 +79,7 @@ async fn server_retry_sets_the_reconnection_delay() {
         waited >= 45 * MS && waited < Duration::from_millis(1500),
         "reconnected after {waited:?}, expected about 50 ms"
     );
-    assert_eq!(next_message(&mut source).await.1, "y");
+    assert_eq!(next_message(&mut source).await.data(), "y");
 }
 
 /// The server resumes after `Last-Event-ID`; each connection is cut after three events, in the
@@ -218,7 +220,7 @@ async fn content_type_parameters_and_case_are_ignored() {
     .await;
     let mut source = EventSource::new(server.url("/")).unwrap();
     assert_eq!(next_ok(&mut source).await, SseItem::Open);
-    assert_eq!(next_message(&mut source).await.1, "ok");
+    assert_eq!(next_message(&mut source).await.data(), "ok");
 }
 
 #[tokio::test]
@@ -310,7 +312,7 @@ async fn redirect_307_is_followed_with_method_and_body() {
         .build()
         .unwrap();
     assert_eq!(next_ok(&mut source).await, SseItem::Open);
-    assert_eq!(next_message(&mut source).await.1, "arrived");
+    assert_eq!(next_message(&mut source).await.data(), "arrived");
     let requests = server.requests();
     let paths: Vec<_> = requests.iter().map(|r| r.path.as_str()).collect();
     assert_eq!(paths, ["/old", "/stream"]);
@@ -367,7 +369,7 @@ async fn close_from_a_handle_ends_an_open_stream_promptly() {
         .build()
         .unwrap();
     assert_eq!(next_ok(&mut source).await, SseItem::Open);
-    assert_eq!(next_message(&mut source).await.1, "first");
+    assert_eq!(next_message(&mut source).await.data(), "first");
     let handle = source.handle();
     let closer = tokio::spawn(async move {
         tokio::time::sleep(50 * MS).await;
@@ -393,7 +395,7 @@ async fn close_while_waiting_to_reconnect_stops_reconnection() {
         .build()
         .unwrap();
     assert_eq!(next_ok(&mut source).await, SseItem::Open);
-    assert_eq!(next_message(&mut source).await.1, "only");
+    assert_eq!(next_message(&mut source).await.data(), "only");
     assert!(matches!(
         next_err(&mut source).await,
         ClientError::StreamEnded
@@ -417,7 +419,7 @@ async fn no_reconnect_policy_closes_at_the_end_of_the_stream() {
         .build()
         .unwrap();
     assert_eq!(next_ok(&mut source).await, SseItem::Open);
-    assert_eq!(next_message(&mut source).await.1, "one");
+    assert_eq!(next_message(&mut source).await.data(), "one");
     let error = next_err(&mut source).await;
     assert!(error.is_fatal(), "{error:?}");
     assert!(
@@ -478,7 +480,7 @@ async fn an_open_resets_the_backoff() {
         .unwrap();
     for _ in 0..3 {
         assert_eq!(next_ok(&mut source).await, SseItem::Open);
-        assert_eq!(next_message(&mut source).await.1, "x");
+        assert_eq!(next_message(&mut source).await.data(), "x");
         assert!(matches!(
             next_err(&mut source).await,
             ClientError::StreamEnded
@@ -503,7 +505,7 @@ async fn an_oversized_event_is_an_error_and_the_stream_goes_on() {
     let error = next_err(&mut source).await;
     assert!(matches!(error, ClientError::Parse(_)), "{error:?}");
     assert_eq!(source.ready_state(), ReadyState::Open);
-    assert_eq!(next_message(&mut source).await.1, "fits");
+    assert_eq!(next_message(&mut source).await.data(), "fits");
 }
 
 #[tokio::test]
@@ -598,7 +600,7 @@ async fn reconnection_goes_to_where_the_redirect_led() {
         assert_eq!(next_ok(&mut source).await, SseItem::Open);
         assert_eq!(source.current_url().path(), "/es/moved", "{status}");
         assert_eq!(source.url().path(), "/es");
-        assert_eq!(next_message(&mut source).await.1, "a");
+        assert_eq!(next_message(&mut source).await.data(), "a");
         assert!(!next_err(&mut source).await.is_fatal());
         assert_eq!(next_ok(&mut source).await, SseItem::Open);
         assert_eq!(
@@ -645,7 +647,7 @@ async fn a_redirect_that_turned_post_into_get_is_remembered() {
             .build()
             .unwrap();
         assert_eq!(next_ok(&mut source).await, SseItem::Open);
-        assert_eq!(next_message(&mut source).await.1, "a");
+        assert_eq!(next_message(&mut source).await.data(), "a");
         assert!(matches!(
             next_err(&mut source).await,
             ClientError::StreamEnded
@@ -762,7 +764,7 @@ async fn an_id_that_is_no_header_value_is_kept_but_not_sent() {
         .build()
         .unwrap();
     assert_eq!(next_ok(&mut source).await, SseItem::Open);
-    assert_eq!(next_message(&mut source).await.2, "a\u{1}b");
+    assert_eq!(next_message(&mut source).await.last_event_id(), "a\u{1}b");
     assert!(!next_err(&mut source).await.is_fatal());
     assert_eq!(source.last_event_id(), "a\u{1}b");
     assert_eq!(next_ok(&mut source).await, SseItem::Open);
@@ -797,7 +799,7 @@ async fn a_redirect_to_another_origin_drops_credentials() {
     assert_eq!(next_ok(&mut source).await, SseItem::Open);
     assert!(!next_err(&mut source).await.is_fatal()); // the first body ends at once
     assert_eq!(next_ok(&mut source).await, SseItem::Open);
-    assert_eq!(next_message(&mut source).await.1, "there");
+    assert_eq!(next_message(&mut source).await.data(), "there");
     let first = &origin.requests()[0];
     assert_eq!(first.header("authorization"), Some("Bearer secret"));
     for request in target.requests() {
@@ -835,6 +837,6 @@ async fn a_redirect_to_another_scheme_is_a_network_error() {
     assert!(!error.is_fatal());
     assert_eq!(source.ready_state(), ReadyState::Connecting);
     assert_eq!(next_ok(&mut source).await, SseItem::Open);
-    assert_eq!(next_message(&mut source).await.1, "back");
+    assert_eq!(next_message(&mut source).await.data(), "back");
     assert_eq!(server.requests()[1].path, "/es");
 }

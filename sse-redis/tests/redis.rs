@@ -12,10 +12,12 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
-use conformance::http::{Request, Response};
+use conformance::e2e::EventStream;
+use conformance::events::{Decoder, message};
+use conformance::http::Request;
 use futures_util::StreamExt;
 use sse_axum::{Event, LastEventId, Sse};
-use sse_core::{Parsed, Parser};
+use sse_core::MessageEvent;
 use sse_redis::{RedisHub, RedisHubConfig, RedisSubscription, Resume};
 use support::RedisServer;
 
@@ -33,26 +35,6 @@ fn config(key: &str) -> RedisHubConfig {
     RedisHubConfig::new(key)
         .block(Duration::from_millis(500))
         .reconnect_backoff(Duration::from_millis(10), Duration::from_millis(200))
-}
-
-/// One received event: id, type, data.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Received {
-    id: String,
-    kind: String,
-    data: String,
-}
-
-fn parse(parser: &mut Parser, bytes: &[u8], out: &mut Vec<Received>) {
-    for item in parser.feed(bytes) {
-        if let Ok(Parsed::Event(event)) = item {
-            out.push(Received {
-                id: event.last_event_id().to_owned(),
-                kind: event.event_type().to_owned(),
-                data: event.data().to_owned(),
-            });
-        }
-    }
 }
 
 /// Entry ids in stream order.
@@ -98,49 +80,25 @@ impl Drop for Instance {
     }
 }
 
-/// An SSE client connection over HTTP/1.1, parsed with `sse_core::Parser`.
-struct Client {
-    response: Response,
-    parser: Parser,
-}
-
-impl Client {
-    async fn open(addr: SocketAddr, last_event_id: Option<&str>) -> Client {
-        let mut request = Request::get("/events");
-        if let Some(id) = last_event_id {
-            request = request.header("last-event-id", id);
-        }
-        let response = within("connect to instance", request.send(addr))
-            .await
-            .expect("request");
-        assert_eq!(response.status, 200);
-        Client {
-            response,
-            parser: Parser::new(),
-        }
+/// An SSE client connection over HTTP/1.1 (the shared test reader), resuming after
+/// `last_event_id` when given.
+async fn open(addr: SocketAddr, last_event_id: Option<&str>) -> EventStream {
+    let mut request = Request::get("/events");
+    if let Some(id) = last_event_id {
+        request = request.header("last-event-id", id);
     }
-
-    /// The events in the next piece of the body (maybe none).
-    async fn next(&mut self) -> Vec<Received> {
-        let chunk = within("next chunk", self.response.chunk())
-            .await
-            .expect("read")
-            .expect("the stream ended");
-        let mut out = Vec::new();
-        parse(&mut self.parser, &chunk, &mut out);
-        out
-    }
+    EventStream::connect(addr, request).await
 }
 
 /// Reads `n` events from an in-process subscription.
-async fn take(sub: &mut RedisSubscription, n: usize) -> Vec<Received> {
-    let mut parser = Parser::new();
+async fn take(sub: &mut RedisSubscription, n: usize) -> Vec<MessageEvent> {
+    let mut decoder = Decoder::new();
     let mut out = Vec::new();
     while out.len() < n {
         let frame = within("next frame", sub.next())
             .await
             .expect("subscription ended");
-        parse(&mut parser, &frame, &mut out);
+        out.extend(decoder.feed(&frame));
     }
     out
 }
@@ -160,16 +118,12 @@ async fn publish_until_ok(hub: &RedisHub, data: String) -> Arc<str> {
     }
 }
 
-fn expected(published: &[(Arc<str>, String)]) -> Vec<Received> {
+fn expected(published: &[(Arc<str>, String)]) -> Vec<MessageEvent> {
     let mut sorted = published.to_vec();
     sorted.sort_by_key(|(id, _)| entry_order(id));
     sorted
         .into_iter()
-        .map(|(id, data)| Received {
-            id: id.to_string(),
-            kind: "message".into(),
-            data,
-        })
+        .map(|(id, data)| message(&data, &id))
         .collect()
 }
 
@@ -182,7 +136,7 @@ async fn a_client_hopping_between_instances_gets_every_event_once_in_order() {
     let b = Instance::start(&redis, config("hop")).await;
 
     // The client is on A before anything is published.
-    let mut client = Client::open(a.addr, None).await;
+    let mut client = open(a.addr, None).await;
     // Two publishers, one through each instance, concurrently with the client's hops.
     let publisher = |hub: RedisHub, name: &'static str| {
         tokio::spawn(async move {
@@ -205,20 +159,20 @@ async fn a_client_hopping_between_instances_gets_every_event_once_in_order() {
     let via_b = publisher(b.hub.clone(), "via B");
 
     let instances = [a.addr, b.addr];
-    let mut got: Vec<Received> = Vec::new();
+    let mut got: Vec<MessageEvent> = Vec::new();
     let mut hops = 0;
     let mut on_this_connection = 0;
     while got.len() < TOTAL {
-        let events = client.next().await;
+        let events = client.take_some().await;
         on_this_connection += events.len();
         got.extend(events);
         if on_this_connection >= PER_CONNECTION && got.len() < TOTAL {
             // Cut: drop the connection (mid-chunk for the server), reconnect to the other
             // instance with the id of the last complete event.
             hops += 1;
-            let last = got.last().map(|e| e.id.clone());
+            let last = got.last().map(|e| e.last_event_id().to_owned());
             drop(client);
-            client = Client::open(instances[hops % 2], last.as_deref()).await;
+            client = open(instances[hops % 2], last.as_deref()).await;
             on_this_connection = 0;
         }
     }
@@ -232,7 +186,7 @@ async fn a_client_hopping_between_instances_gets_every_event_once_in_order() {
         assert_eq!(got, want, "event {i} (after {hops} hops)");
     }
     // Both instances read the whole stream.
-    let last = expected.last().map(|e| e.id.clone());
+    let last = expected.last().map(|e| e.last_event_id().to_owned());
     within("both readers at the end", async {
         while a.hub.last_entry_id() != last || b.hub.last_entry_id() != last {
             tokio::time::sleep(Duration::from_millis(5)).await;
@@ -248,7 +202,7 @@ async fn redis_restarting_mid_stream_is_survived() {
     let b = Instance::start(&redis, config("restart")).await;
     let mut sub_a = a.hub.subscribe(None);
     let mut sub_b = b.hub.subscribe(None);
-    let mut http = Client::open(a.addr, None).await;
+    let mut http = open(a.addr, None).await;
 
     let mut before = Vec::new();
     for i in 0..10 {
@@ -292,21 +246,21 @@ async fn redis_restarting_mid_stream_is_survived() {
     // The HTTP client on A got all 30, once, in order.
     let mut got = Vec::new();
     while got.len() < 30 {
-        got.extend(http.next().await);
+        got.extend(http.take_some().await);
     }
-    let all: Vec<Received> = before.iter().chain(&after).cloned().collect();
+    let all: Vec<MessageEvent> = before.iter().chain(&after).cloned().collect();
     assert_eq!(got, all);
 
     // A client that last saw a pre-restart event resumes across the restart on B...
-    let mut resumed = b.hub.subscribe(Some(&before[9].id));
+    let mut resumed = b.hub.subscribe(Some(before[9].last_event_id()));
     assert_eq!(take(&mut resumed, 20).await, after);
     // ...and an instance started after the restart knows only the new stream.
     let c = Instance::start(&redis, config("restart")).await;
     assert_eq!(c.hub.retained().0, 20);
-    let mut from_c = Client::open(c.addr, Some(&after[4].id)).await;
+    let mut from_c = open(c.addr, Some(after[4].last_event_id())).await;
     let mut got = Vec::new();
     while got.len() < 15 {
-        got.extend(from_c.next().await);
+        got.extend(from_c.take_some().await);
     }
     assert_eq!(got, after[5..]);
 }
@@ -357,7 +311,7 @@ async fn redis_restarting_from_an_older_snapshot_is_survived() {
         .await
         .expect("connect");
     assert_eq!(b.retained().0, 8);
-    let mut resumed = b.subscribe(Some(&before[2].id));
+    let mut resumed = b.subscribe(Some(before[2].last_event_id()));
     assert_eq!(take(&mut resumed, 5).await, after);
 }
 
@@ -394,16 +348,19 @@ async fn a_new_instance_loads_the_window_and_resumes_from_it() {
     assert_eq!(sub.resume(), Some(Resume::Replayed(19)));
     let got = take(&mut sub, 19).await;
     let want: Vec<&str> = ids[181..].iter().map(|id| &**id).collect();
-    assert_eq!(got.iter().map(|e| &*e.id).collect::<Vec<_>>(), want);
+    assert_eq!(
+        got.iter().map(|e| e.last_event_id()).collect::<Vec<_>>(),
+        want
+    );
 
     // Too old: the reset frame, then the whole window.
     let mut sub = b.subscribe(Some(&ids[100]));
     assert_eq!(sub.resume(), Some(Resume::Reset));
     let got = take(&mut sub, 51).await;
-    assert_eq!(got[0].kind, "sse-reset");
-    assert_eq!(got[0].data, *ids[100]);
-    assert_eq!(got[1].id, *ids[150]);
-    assert_eq!(got[50].id, *ids[199]);
+    assert_eq!(got[0].event_type(), "sse-reset");
+    assert_eq!(got[0].data(), &*ids[100]);
+    assert_eq!(got[1].last_event_id(), &*ids[150]);
+    assert_eq!(got[50].last_event_id(), &*ids[199]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -439,7 +396,7 @@ async fn an_instance_behind_the_client_catches_up_before_subscribing() {
     let (got, resume) = within("catch-up", waiting).await.expect("task");
     assert!(matches!(resume, Some(Resume::Replayed(_))), "{resume:?}");
     assert_eq!(
-        got.iter().map(|e| &*e.id).collect::<Vec<_>>(),
+        got.iter().map(|e| e.last_event_id()).collect::<Vec<_>>(),
         [&*one, &*two]
     );
 
@@ -454,7 +411,7 @@ async fn an_instance_behind_the_client_catches_up_before_subscribing() {
     let mut sub = c.subscribe(Some("99999999999999-0"));
     let got = take(&mut sub, 1).await;
     assert!(started.elapsed() >= Duration::from_millis(200));
-    assert_eq!(got[0].kind, "sse-reset");
+    assert_eq!(got[0].event_type(), "sse-reset");
     assert_eq!(sub.resume(), Some(Resume::Reset));
 }
 
@@ -501,7 +458,7 @@ async fn closing_an_instance_ends_its_streams_and_clients_resume_elsewhere() {
     let redis = RedisServer::start();
     let a = Instance::start(&redis, config("close")).await;
     let b = Instance::start(&redis, config("close")).await;
-    let mut client = Client::open(a.addr, None).await;
+    let mut client = open(a.addr, None).await;
     let mut published = Vec::new();
     for i in 0..5 {
         let data = format!("{i}");
@@ -515,7 +472,7 @@ async fn closing_an_instance_ends_its_streams_and_clients_resume_elsewhere() {
     }
     let mut got = Vec::new();
     while got.len() < 5 {
-        got.extend(client.next().await);
+        got.extend(client.take_some().await);
     }
     // Instance A goes away: its streams end cleanly.
     a.hub.close();
@@ -531,9 +488,9 @@ async fn closing_an_instance_ends_its_streams_and_clients_resume_elsewhere() {
             data,
         ));
     }
-    let mut client = Client::open(b.addr, Some(&got[4].id)).await;
+    let mut client = open(b.addr, Some(got[4].last_event_id())).await;
     while got.len() < 10 {
-        got.extend(client.next().await);
+        got.extend(client.take_some().await);
     }
     assert_eq!(got, expected(&published));
 }

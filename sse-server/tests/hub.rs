@@ -2,28 +2,11 @@
 
 use std::time::Duration;
 
+use conformance::events::{Decoder, decode, message};
 use futures_util::StreamExt;
+use sse_core::Event;
 use sse_core::Frame;
-use sse_core::{Event, Parsed, Parser};
 use sse_server::hub::{Hub, HubConfig, LagPolicy, Resume, Subscription};
-
-/// Parses frames into (id, data) pairs and the names of non-message events.
-fn decode(frames: &[Frame]) -> Vec<(String, String, String)> {
-    let mut parser = Parser::new();
-    let mut out = Vec::new();
-    for frame in frames {
-        for item in parser.feed(frame) {
-            if let Ok(Parsed::Event(e)) = item {
-                out.push((
-                    e.event_type().to_owned(),
-                    e.last_event_id().to_owned(),
-                    e.data().to_owned(),
-                ));
-            }
-        }
-    }
-    out
-}
 
 /// A subscriber that takes one frame and is then never polled again: what a body behind a
 /// connection that does not drain looks like (the server polled it, wrote the frame, and its
@@ -66,12 +49,12 @@ fn replay_then_live_with_assigned_ids() {
     );
     let mut sub = hub.subscribe(Some("3"));
     assert_eq!(sub.resume(), Resume::Replayed(3));
-    let got = decode(&take_ready(&mut sub));
-    let ids: Vec<&str> = got.iter().map(|(_, id, _)| id.as_str()).collect();
+    let got = decode(take_ready(&mut sub));
+    let ids: Vec<&str> = got.iter().map(|e| e.last_event_id()).collect();
     assert_eq!(ids, ["4", "5", "custom"]);
     hub.publish(Event::message("live"));
-    let got = decode(&take_ready(&mut sub));
-    assert_eq!(got, [("message".into(), "7".into(), "live".into())]);
+    let got = decode(take_ready(&mut sub));
+    assert_eq!(got, [message("live", "7")]);
 
     let mut live = hub.subscribe(None);
     assert_eq!(live.resume(), Resume::Live);
@@ -86,10 +69,10 @@ fn unknown_id_sends_a_reset_then_the_whole_window() {
     }
     let mut sub = hub.subscribe(Some("2")); // evicted long ago
     assert_eq!(sub.resume(), Resume::Reset);
-    let got = decode(&take_ready(&mut sub));
-    assert_eq!(got[0].0, "sse-reset");
-    assert_eq!(got[0].2, "2");
-    let data: Vec<&str> = got[1..].iter().map(|(_, _, d)| d.as_str()).collect();
+    let got = decode(take_ready(&mut sub));
+    assert_eq!(got[0].event_type(), "sse-reset");
+    assert_eq!(got[0].data(), "2");
+    let data: Vec<&str> = got[1..].iter().map(|e| e.data()).collect();
     assert_eq!(data, ["7", "8", "9"]);
 }
 
@@ -148,7 +131,7 @@ async fn cut_and_resume_under_concurrent_publishing_loses_nothing() {
     let mut seen: Vec<usize> = Vec::with_capacity(TOTAL);
     let mut last_id: Option<String> = None;
     let mut cuts = 0;
-    let mut parser = Parser::new();
+    let mut decoder = Decoder::new();
     while seen.len() < TOTAL {
         let mut sub = first
             .take()
@@ -169,10 +152,7 @@ async fn cut_and_resume_under_concurrent_publishing_loses_nothing() {
                     publisher.is_finished()
                 ),
             };
-            for item in parser.feed(&frame) {
-                let Ok(Parsed::Event(e)) = item else {
-                    panic!("unexpected item")
-                };
+            for e in decoder.feed(&frame) {
                 seen.push(e.data().parse().unwrap());
                 last_id = Some(e.last_event_id().to_owned());
             }
@@ -213,7 +193,7 @@ async fn many_concurrent_subscribers_see_the_same_sequence() {
         let frames = task.await.unwrap();
         let data: Vec<usize> = decode(&frames)
             .into_iter()
-            .map(|(_, _, d)| d.parse().unwrap())
+            .map(|e| e.data().parse().unwrap())
             .collect();
         assert!(data.into_iter().eq(0..1000));
     }
@@ -231,13 +211,13 @@ fn a_resume_further_back_than_max_lag_replays_everything() {
     }
     let mut sub = hub.subscribe(Some("100"));
     assert_eq!(sub.resume(), Resume::Replayed(900));
-    let got = decode(&take_ready(&mut sub));
-    let data: Vec<usize> = got.iter().map(|(_, _, d)| d.parse().unwrap()).collect();
+    let got = decode(take_ready(&mut sub));
+    let data: Vec<usize> = got.iter().map(|e| e.data().parse().unwrap()).collect();
     assert!(data.into_iter().eq(101..=1000));
     assert!(!sub.is_done());
     // Then live.
     hub.publish(Event::message("1001"));
-    assert_eq!(decode(&take_ready(&mut sub))[0].2, "1001");
+    assert_eq!(decode(take_ready(&mut sub))[0].data(), "1001");
 }
 
 /// The same for an unknown id on a full window: the reset frame, then the whole window.
@@ -249,10 +229,10 @@ fn an_unknown_id_on_a_full_window_gets_the_reset_and_the_whole_window() {
     }
     let mut sub = hub.subscribe(Some("gone"));
     assert_eq!(sub.resume(), Resume::Reset);
-    let got = decode(&take_ready(&mut sub));
-    assert_eq!(got[0].0, "sse-reset");
+    let got = decode(take_ready(&mut sub));
+    assert_eq!(got[0].event_type(), "sse-reset");
     assert_eq!(got.len(), 1 + 1024);
-    assert_eq!(got[1].2, "1977");
+    assert_eq!(got[1].data(), "1977");
     assert!(!sub.is_done());
 }
 
@@ -274,7 +254,7 @@ fn skip_to_oldest_during_a_replay_skips_only_what_was_evicted() {
     let first_two: Vec<String> = (0..2)
         .map(|_| {
             let frame = futures_util::FutureExt::now_or_never(sub.next()).unwrap();
-            decode(&[frame.unwrap()])[0].2.clone()
+            decode([frame.unwrap()])[0].data().to_owned()
         })
         .collect();
     assert_eq!(first_two, ["2", "3"]);
@@ -283,13 +263,14 @@ fn skip_to_oldest_during_a_replay_skips_only_what_was_evicted() {
     for i in 11..=15 {
         hub.publish(Event::message(i.to_string()));
     }
-    let got = decode(&take_ready(&mut sub));
-    assert_eq!(got[0].0, "sse-reset");
-    assert_eq!(got[0].2, "3", "data of the reset is the last id delivered");
-    let data: Vec<usize> = got[1..]
-        .iter()
-        .map(|(_, _, d)| d.parse().unwrap())
-        .collect();
+    let got = decode(take_ready(&mut sub));
+    assert_eq!(got[0].event_type(), "sse-reset");
+    assert_eq!(
+        got[0].data(),
+        "3",
+        "data of the reset is the last id delivered"
+    );
+    let data: Vec<usize> = got[1..].iter().map(|e| e.data().parse().unwrap()).collect();
     assert!(data.into_iter().eq(6..=15));
 }
 
@@ -334,11 +315,11 @@ fn a_burst_within_the_window_reaches_every_subscriber() {
     }
     assert_eq!(hub.subscriber_count(), 100);
     for sub in &mut subs {
-        let got = decode(&take_ready(sub));
+        let got = decode(take_ready(sub));
         assert_eq!(got.len(), 1000);
         assert!(
             got.iter()
-                .map(|(_, _, d)| d.parse::<usize>().unwrap())
+                .map(|e| e.data().parse::<usize>().unwrap())
                 .eq(0..1000)
         );
         assert!(!sub.is_done());
@@ -374,13 +355,13 @@ fn a_burst_longer_than_the_window_is_signalled_to_every_subscriber() {
     }
     assert_eq!(hub.subscriber_count(), 2);
     for sub in [&mut polled, &mut fresh] {
-        let got = decode(&take_ready(sub));
-        assert_eq!(got[0].0, "sse-reset");
-        assert_eq!(got[0].2, "", "no event was delivered before the gap");
+        let got = decode(take_ready(sub));
+        assert_eq!(got[0].event_type(), "sse-reset");
+        assert_eq!(got[0].data(), "", "no event was delivered before the gap");
         assert!(
             got[1..]
                 .iter()
-                .map(|(_, _, d)| d.parse::<usize>().unwrap())
+                .map(|e| e.data().parse::<usize>().unwrap())
                 .eq(150..250)
         );
         assert!(!sub.is_done());
@@ -389,8 +370,8 @@ fn a_burst_longer_than_the_window_is_signalled_to_every_subscriber() {
     for i in 250..400 {
         hub.publish(Event::message(i.to_string()));
     }
-    let got = decode(&take_ready(&mut polled));
-    assert_eq!((got[0].0.as_str(), got[0].2.as_str()), ("sse-reset", "250"));
+    let got = decode(take_ready(&mut polled));
+    assert_eq!((got[0].event_type(), got[0].data()), ("sse-reset", "250"));
     assert_eq!(got.len(), 101);
 }
 
@@ -411,10 +392,14 @@ fn skip_to_oldest_skips_a_stalled_subscriber_ahead_after_a_reset() {
         hub.publish(Event::message(i.to_string()));
     }
     assert_eq!(hub.subscriber_count(), 1, "skipped, not ended");
-    let got = decode(&take_ready(&mut sub));
-    assert_eq!(got[0].0, "lost");
-    assert_eq!(got[0].2, "1", "data of the reset is the last id delivered");
-    let data: Vec<&str> = got[1..].iter().map(|(_, _, d)| d.as_str()).collect();
+    let got = decode(take_ready(&mut sub));
+    assert_eq!(got[0].event_type(), "lost");
+    assert_eq!(
+        got[0].data(),
+        "1",
+        "data of the reset is the last id delivered"
+    );
+    let data: Vec<&str> = got[1..].iter().map(|e| e.data()).collect();
     assert_eq!(data, ["16", "17", "18", "19", "20"]);
     assert!(!sub.is_done());
 }

@@ -6,11 +6,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use sse_core::{Event, Parsed, Parser};
+use sse_core::{Event, MessageEvent};
 use sse_server::hub::{Hub, HubConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
+use crate::events::{Decoder, message};
 use crate::http::{Request, Response};
 
 /// How long any single wait of the hub checks ([`check_hub_replay`],
@@ -24,16 +25,13 @@ pub async fn within_hub<F: Future>(future: F) -> F::Output {
         .expect("timed out")
 }
 
-/// An open event stream and its parser, read event by event.
+/// An open event stream, read event by event (through [`Decoder`]).
 #[derive(Debug)]
 pub struct EventStream {
     /// The response whose body is the stream.
     pub response: Response,
-    parser: Parser,
+    decoder: Decoder,
 }
-
-/// An event as [`EventStream::take`] returns it: (event type, last event id, data).
-pub type Received = (String, String, String);
 
 impl EventStream {
     /// Sends `request` to `addr` and expects a 200 response (within [`HUB_LIMIT`]).
@@ -42,33 +40,23 @@ impl EventStream {
         assert_eq!(response.status, 200);
         EventStream {
             response,
-            parser: Parser::new(),
+            decoder: Decoder::new(),
         }
     }
 
     /// The events of the next chunk (possibly none); a read that takes longer than
     /// [`HUB_LIMIT`], or the end of the stream, fails the test.
-    pub async fn take_some(&mut self) -> Vec<Received> {
+    pub async fn take_some(&mut self) -> Vec<MessageEvent> {
         let chunk = within_hub(self.response.chunk())
             .await
             .expect("read")
             .expect("the stream ended");
-        let mut out = Vec::new();
-        for item in self.parser.feed(&chunk) {
-            if let Ok(Parsed::Event(e)) = item {
-                out.push((
-                    e.event_type().to_owned(),
-                    e.last_event_id().to_owned(),
-                    e.data().to_owned(),
-                ));
-            }
-        }
-        out
+        self.decoder.feed(&chunk)
     }
 
     /// The next `n` events; more than `n` in the chunks read fails the test, and so does a
     /// read that takes longer than [`HUB_LIMIT`].
-    pub async fn take(&mut self, n: usize) -> Vec<Received> {
+    pub async fn take(&mut self, n: usize) -> Vec<MessageEvent> {
         let mut out = Vec::new();
         while out.len() < n {
             out.extend(self.take_some().await);
@@ -78,8 +66,8 @@ impl EventStream {
     }
 }
 
-fn ids(events: &[Received]) -> Vec<&str> {
-    events.iter().map(|(_, id, _)| id.as_str()).collect()
+fn ids(events: &[MessageEvent]) -> Vec<&str> {
+    events.iter().map(MessageEvent::last_event_id).collect()
 }
 
 /// Waits until `hub` counts `n` subscribers (within [`HUB_LIMIT`]).
@@ -106,24 +94,18 @@ pub async fn check_hub_replay(addr: SocketAddr, hub: &Hub) {
         EventStream::connect(addr, Request::get("/events").header("Last-Event-ID", "2")).await;
     assert_eq!(ids(&by_header.take(3).await), ["3", "4", "5"]);
     let mut by_query = EventStream::connect(addr, Request::get("/events?lastEventId=4")).await;
-    assert_eq!(
-        by_query.take(1).await[0],
-        ("message".into(), "5".into(), "m5".into())
-    );
+    assert_eq!(by_query.take(1).await, [message("m5", "5")]);
     // An id the hub does not have: the documented reset frame, then the whole window.
     let mut unknown = EventStream::connect(addr, Request::get("/events?lastEventId=nope")).await;
     let got = unknown.take(6).await;
-    assert_eq!(got[0], ("sse-reset".into(), String::new(), "nope".into()));
+    assert_eq!(got[0], MessageEvent::new("sse-reset", "nope", ""));
     assert_eq!(ids(&got[1..]), ["1", "2", "3", "4", "5"]);
     let mut live = EventStream::connect(addr, Request::get("/events")).await;
     hub_subscribers(hub, 4).await;
 
     hub.publish(Event::message("m6"));
     for client in [&mut by_header, &mut by_query, &mut unknown, &mut live] {
-        assert_eq!(
-            client.take(1).await[0],
-            ("message".into(), "6".into(), "m6".into())
-        );
+        assert_eq!(client.take(1).await, [message("m6", "6")]);
     }
 }
 
@@ -145,10 +127,9 @@ async fn read_all(
             reconnects += 1;
         }
         let mut response = within_hub(request.send(addr)).await.expect("request");
-        let mut parser = Parser::new();
+        let mut decoder = Decoder::new();
         while let Ok(Some(chunk)) = within_hub(response.chunk()).await {
-            for item in parser.feed(&chunk) {
-                let Ok(Parsed::Event(e)) = item else { continue };
+            for e in decoder.feed(&chunk) {
                 assert_eq!(e.event_type(), "message", "events were lost: {}", e.data());
                 let number = e.data().split(' ').next().and_then(|n| n.parse().ok());
                 seen.push(number.expect("a numbered event"));
@@ -236,7 +217,7 @@ pub async fn check_hub_burst(addr: SocketAddr, hub: &Hub) {
         let (stream, events) = within_hub(reader).await.expect("reader");
         let expected = (1..=1000).map(|i| format!("a{i}"));
         assert!(
-            events.iter().map(|(_, _, data)| data.clone()).eq(expected),
+            events.iter().map(|e| e.data().to_owned()).eq(expected),
             "a client lost events"
         );
         streams.push(stream);
@@ -255,7 +236,7 @@ pub async fn check_hub_burst(addr: SocketAddr, hub: &Hub) {
                 let mut events = Vec::new();
                 while events
                     .last()
-                    .is_none_or(|(_, id, _): &Received| id != &last.to_string())
+                    .is_none_or(|e: &MessageEvent| e.last_event_id() != last.to_string())
                 {
                     events.extend(stream.take_some().await);
                 }
@@ -269,13 +250,13 @@ pub async fn check_hub_burst(addr: SocketAddr, hub: &Hub) {
         let (stream, events) = within_hub(reader).await.expect("reader");
         let mut previous = 1000;
         let mut reset = false;
-        reset_clients += usize::from(events.iter().any(|(t, _, _)| t == "sse-reset"));
-        for (event_type, id, _) in &events {
-            if event_type == "sse-reset" {
+        reset_clients += usize::from(events.iter().any(|e| e.event_type() == "sse-reset"));
+        for event in &events {
+            if event.event_type() == "sse-reset" {
                 reset = true;
                 continue;
             }
-            let id: u64 = id.parse().expect("numeric id");
+            let id: u64 = event.last_event_id().parse().expect("numeric id");
             assert!(id > previous, "ids go back: {previous} then {id}");
             assert!(
                 id == previous + 1 || reset,

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use sse_client::{ClientError, EventSource, SseItem};
+use sse_client::{ClientError, EventSource, MessageEvent, SseItem};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
@@ -262,14 +262,10 @@ pub async fn next_ok(source: &mut EventSource) -> SseItem {
     }
 }
 
-/// The next item, which must be a message; returns `(type, data, id)`.
-pub async fn next_message(source: &mut EventSource) -> (String, String, String) {
+/// The next item, which must be a message.
+pub async fn next_message(source: &mut EventSource) -> MessageEvent {
     match next_ok(source).await {
-        SseItem::Message(m) => (
-            m.event_type().to_owned(),
-            m.data().to_owned(),
-            m.last_event_id().to_owned(),
-        ),
+        SseItem::Message(m) => m,
         other => panic!("expected a message, got {other:?}"),
     }
 }
