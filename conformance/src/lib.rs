@@ -22,6 +22,8 @@ pub mod e2e;
 pub mod events;
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "redis")]
+pub mod redis_server;
 pub mod replay;
 pub mod webdriver;
 

@@ -1,15 +1,14 @@
 //! The page `sse-cli serve` serves at `/`, in a real browser: headless Chromium over
-//! WebDriver (the workspace's client, `examples/tests/webdriver`). It needs `chromium` and
+//! WebDriver (the workspace's client, `conformance::webdriver`). It needs `chromium` and
 //! `chromedriver`; with `SSE_SKIP_BROWSER=1` the test is skipped, as the examples' are.
 
 mod common;
-#[path = "../../examples/tests/webdriver/mod.rs"]
-mod webdriver;
 
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use common::{PATIENCE, Proc};
+use conformance::webdriver;
 
 /// The page's log as the browser shows it, once it contains `wanted` (or the test fails).
 fn wait_for_log(browser: &webdriver::Browser, wanted: &str) -> String {

@@ -14,9 +14,6 @@
 //! by the hub's lag policy, as an HTTP client would be, and comes back with its last id, as
 //! an `EventSource` would; the count of such reconnections is printed.
 
-#[path = "../tests/support/mod.rs"]
-mod support;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -50,7 +47,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (_server, url) = match std::env::var("REDIS_URL") {
         Ok(url) => (None, url),
         Err(_) => {
-            let server = support::RedisServer::start();
+            let server = conformance::redis_server::RedisServer::start();
             let url = server.url();
             (Some(server), url)
         }

@@ -2,8 +2,6 @@
 //! redis-server` if it is missing): two instances on one stream, a client hopping between them,
 //! Redis restarting under them.
 
-mod support;
-
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,11 +13,11 @@ use axum::routing::get;
 use conformance::e2e::EventStream;
 use conformance::events::{Decoder, message};
 use conformance::http::Request;
+use conformance::redis_server::RedisServer;
 use futures_util::StreamExt;
 use sse_axum::{Event, LastEventId, Sse};
 use sse_core::MessageEvent;
 use sse_redis::{RedisHub, RedisHubConfig, RedisSubscription, Resume};
-use support::RedisServer;
 
 const LIMIT: Duration = Duration::from_secs(20);
 

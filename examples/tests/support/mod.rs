@@ -1,15 +1,12 @@
 //! What the deployment tests share: finding the real components (or skipping without them),
-//! a real nginx of the test's own, the example binaries as child processes, and a Redis (the
-//! `sse-redis` tests' own helper, included from there).
+//! a real nginx of the test's own, the example binaries as child processes, and a Redis
+//! (`conformance::redis_server`, shared with the `sse-redis` tests).
 //!
 //! A missing component (`nginx`, `redis-server`, `chromium`, `chromedriver`) fails the test
 //! when `CI=true` and skips it with a message otherwise; `./test.sh` installs them all.
 
 // Each test crate uses a part of this module.
 #![allow(dead_code, unused_imports, unreachable_pub)]
-
-#[path = "../../../sse-redis/tests/support/mod.rs"]
-pub mod redis_server;
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpStream};
@@ -20,7 +17,7 @@ use std::thread::sleep;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub use conformance::http::{BodyEnd, Request};
-pub use redis_server::{RedisServer, free_port};
+pub use conformance::redis_server::{RedisServer, free_port};
 
 /// Directories searched after `PATH` (nginx lives in `/usr/sbin`, not on every user's `PATH`).
 const SBIN: [&str; 2] = ["/usr/sbin", "/usr/local/sbin"];

@@ -1,8 +1,6 @@
 //! A `redis-server` of our own for tests and examples: a free port on 127.0.0.1, its own
 //! directory, no automatic persistence (a test may `SAVE` a snapshot), killed when dropped.
 
-#![allow(dead_code, unreachable_pub)]
-
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
