@@ -45,6 +45,7 @@ use core::time::Duration;
 /// assert_eq!(policy.backoff(base, 9, 0.7), Duration::from_secs(30)); // capped
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[must_use = "a policy does nothing until given to EventSourceBuilder::reconnect"]
 pub struct ReconnectPolicy {
     reconnection_time: Duration,
     max_delay: Duration,
@@ -80,7 +81,7 @@ impl ReconnectPolicy {
     ///
     /// ```
     /// # use sse_client::ReconnectPolicy;
-    /// assert_eq!(ReconnectPolicy::never().retries(), Some(0));
+    /// assert_eq!(ReconnectPolicy::never().get_max_retries(), Some(0));
     /// ```
     pub const fn never() -> ReconnectPolicy {
         ReconnectPolicy::new().max_retries(Some(0))
@@ -112,23 +113,25 @@ impl ReconnectPolicy {
         self
     }
 
-    /// The reconnection time used until the server sends `retry:`.
-    pub const fn default_reconnection_time(&self) -> Duration {
+    /// The reconnection time used until the server sends `retry:` (set by
+    /// [`reconnection_time`](Self::reconnection_time); getters are the setters' names with
+    /// `get_`, as on `std::process::Command`).
+    pub const fn get_reconnection_time(&self) -> Duration {
         self.reconnection_time
     }
 
     /// The cap on the backoff.
-    pub const fn delay_cap(&self) -> Duration {
+    pub const fn get_max_delay(&self) -> Duration {
         self.max_delay
     }
 
     /// The jitter fraction.
-    pub const fn jitter_fraction(&self) -> f64 {
+    pub const fn get_jitter(&self) -> f64 {
         self.jitter
     }
 
     /// How many failed reconnection attempts in a row are allowed; `None`: no limit.
-    pub const fn retries(&self) -> Option<u32> {
+    pub const fn get_max_retries(&self) -> Option<u32> {
         self.max_retries
     }
 
@@ -209,11 +212,8 @@ mod tests {
             let wait = policy.backoff(100 * MS, 1, random_unit());
             assert!(wait > 100 * MS && wait <= 200 * MS, "{wait:?}");
         }
-        assert_eq!(
-            ReconnectPolicy::new().jitter(f64::NAN).jitter_fraction(),
-            0.0
-        );
-        assert_eq!(ReconnectPolicy::new().jitter(7.0).jitter_fraction(), 1.0);
+        assert_eq!(ReconnectPolicy::new().jitter(f64::NAN).get_jitter(), 0.0);
+        assert_eq!(ReconnectPolicy::new().jitter(7.0).get_jitter(), 1.0);
         assert_eq!(policy.backoff(100 * MS, 1, f64::NAN), 200 * MS);
     }
 

@@ -323,7 +323,7 @@ impl EventSource {
     pub fn reconnection_time(&self) -> Duration {
         self.parser
             .reconnection_time()
-            .unwrap_or(self.policy.default_reconnection_time())
+            .unwrap_or(self.policy.get_reconnection_time())
     }
 
     /// While waiting to reconnect, the delay chosen for this wait (backoff and jitter
@@ -475,7 +475,7 @@ impl EventSource {
         }
         if self
             .policy
-            .retries()
+            .get_max_retries()
             .is_some_and(|max| self.attempts >= max)
         {
             return self.fail(ClientError::GaveUp(Box::new(error)));

@@ -156,6 +156,7 @@ pub use sse_server::hub::Resume;
 
 /// Settings of a [`RedisHub`]: the stream key, the window, the reader's timings.
 #[derive(Debug, Clone)]
+#[must_use = "settings do nothing until given to RedisHub::connect"]
 pub struct RedisHubConfig {
     key: String,
     max_len: usize,

@@ -31,6 +31,7 @@ enum State {
 /// replay the whole window after a reset. Instead the subscription first waits, at most
 /// [`RedisHubConfig::catch_up_timeout`](crate::RedisHubConfig::catch_up_timeout), until the
 /// reader has read that entry.
+#[must_use = "streams do nothing unless polled"]
 pub struct RedisSubscription {
     state: State,
 }

@@ -80,6 +80,7 @@ where
 /// assert_eq!(keep_alive.frame(), &b": ping\n\n"[..]);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use = "settings do nothing until given to a response"]
 pub struct KeepAlive {
     interval: Duration,
     frame: Frame,
@@ -116,8 +117,8 @@ impl KeepAlive {
         self
     }
 
-    /// The idle interval.
-    pub fn idle_interval(&self) -> Duration {
+    /// The idle interval (set by [`interval`](Self::interval)).
+    pub fn get_interval(&self) -> Duration {
         self.interval
     }
 
@@ -199,6 +200,7 @@ type BoxedSignal = Pin<Box<dyn Future<Output = ()> + Send>>;
 /// Wraps the user's stream of [`IntoFrame`] items (events, frames, or results of either) into a
 /// `Stream<Item = Result<Bytes, E>>`, adding keep-alive frames on idle and ending on shutdown.
 /// Dropping it drops the user's stream at once.
+#[must_use = "streams do nothing unless polled"]
 pub struct SseBody<S> {
     events: Option<Pin<Box<S>>>,
     keep_alive: Option<KeepAliveTimer>,

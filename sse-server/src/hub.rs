@@ -83,6 +83,7 @@ pub enum LagPolicy {
 
 /// Hub settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use = "settings do nothing until given to Hub::with_config"]
 pub struct HubConfig {
     capacity: usize,
     max_bytes: usize,
@@ -150,6 +151,37 @@ impl HubConfig {
     pub fn stall_timeout(mut self, timeout: Duration) -> Self {
         self.stall_timeout = timeout;
         self
+    }
+
+    /// The replay window's capacity in events (set by [`capacity`](Self::capacity); getters
+    /// are the setters' names with `get_`, as on `std::process::Command`).
+    pub fn get_capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// The replay window's bound in frame bytes (set by [`max_bytes`](Self::max_bytes)).
+    pub fn get_max_bytes(&self) -> usize {
+        self.max_bytes
+    }
+
+    /// See [`max_lag`](Self::max_lag).
+    pub fn get_max_lag(&self) -> usize {
+        self.max_lag
+    }
+
+    /// See [`stall_timeout`](Self::stall_timeout).
+    pub fn get_stall_timeout(&self) -> Duration {
+        self.stall_timeout
+    }
+
+    /// See [`lag_policy`](Self::lag_policy).
+    pub fn get_lag_policy(&self) -> LagPolicy {
+        self.lag_policy
+    }
+
+    /// See [`reset_event`](Self::reset_event).
+    pub fn get_reset_event(&self) -> &str {
+        &self.reset_event
     }
 
     /// Every how many publishes the hub sweeps for lagging subscribers.
@@ -319,6 +351,7 @@ impl Default for Hub {
 
 /// How a subscription started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Resume {
     /// No `Last-Event-ID`: live events only.
     Live,
@@ -552,6 +585,7 @@ impl Hub {
 ///
 /// A subscription holds no frames of its own: its state is a cursor into the hub's shared
 /// window (and, while it waits, a clone of its task's waker).
+#[must_use = "streams do nothing unless polled"]
 pub struct Subscription {
     shared: Arc<Shared>,
     slot: usize,

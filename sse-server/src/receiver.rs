@@ -26,6 +26,7 @@ use tokio::sync::mpsc;
 /// # });
 /// ```
 #[derive(Debug)]
+#[must_use = "streams do nothing unless polled"]
 pub struct ReceiverStream<T> {
     receiver: mpsc::Receiver<T>,
 }

@@ -83,6 +83,7 @@ use crate::Shutdown;
 
 /// The signal that triggered a shutdown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Signal {
     /// `SIGINT`: Ctrl-C in a terminal.
     Interrupt,
