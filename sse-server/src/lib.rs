@@ -15,6 +15,8 @@
 //! - [`ReceiverStream`]: a tokio `mpsc` receiver as a body stream (`Sse::from_receiver`).
 //! - [`hub::Hub`]: the in-memory [`Broadcast`]: encode once, replay after `Last-Event-ID`,
 //!   bounded slow subscribers. `sse-redis` shares one across instances through Redis Streams.
+//! - [`broker::Broker`]: many topics behind one connection: topic patterns, one `Last-Event-ID`
+//!   for all of them, an authorization hook, admission limits, metrics.
 //!
 //! ```
 //! use futures_util::StreamExt;
@@ -40,6 +42,7 @@
 
 mod body;
 mod broadcast;
+pub mod broker;
 pub mod headers;
 pub mod hub;
 pub mod last_event_id;
