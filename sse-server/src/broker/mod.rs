@@ -1123,6 +1123,9 @@ impl Stream for Subscription {
         }
         slot.cursor = slot.cursor.max(first);
         if std::mem::take(&mut slot.lost) || this.reset.is_some() {
+            if this.reset.is_none() {
+                metrics::resets(1);
+            }
             let data = match (this.reset.take(), this.last_seq) {
                 (Some(asked), _) => asked.to_string(),
                 (None, Some(seq)) => seq.to_string(),
