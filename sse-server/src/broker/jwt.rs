@@ -31,6 +31,9 @@
 //! assert!(auth.publish(&request, &["rooms/1"]).is_err());
 //! ```
 
+/// The `jsonwebtoken` crate this hook is built on, for making tokens and keys of the same
+/// version.
+pub use jsonwebtoken;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode};
 use serde::{Deserialize, Serialize};
 

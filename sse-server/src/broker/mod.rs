@@ -99,6 +99,9 @@ pub use topic::{MAX_SELECTORS, MAX_TOPIC_LEN, Selection, Selector, TopicError};
 
 use self::metrics::TopicLabels;
 
+/// The query parameter [`Broker::admit_query`] reads the selectors from.
+pub const TOPIC_PARAM: &str = "topic";
+
 /// Broker settings. Every bound has a default; all of them bound memory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BrokerConfig {
@@ -793,6 +796,28 @@ impl Broker {
             }
         };
         self.subscribe_to(&granted)
+    }
+
+    /// [`Broker::admit`] for what the request asks in its query string: one `topic`
+    /// parameter per selector (`?topic=rooms/42/*&topic=users/7`, as Mercure's hub reads
+    /// them). A missing or malformed selection is [`Rejection::BadRequest`] (400).
+    ///
+    /// This is what an adapter's handler calls, so each one reads the same request the same
+    /// way:
+    ///
+    /// ```
+    /// use sse_server::broker::{Broker, RequestInfo};
+    ///
+    /// let broker = Broker::new();
+    /// let request = RequestInfo::new().query("topic=rooms%2F42%2F*&topic=users/7");
+    /// let ticket = broker.admit_query(&request).unwrap();
+    /// assert_eq!(ticket.selection().selectors().len(), 2);
+    /// assert_eq!(broker.admit_query(&RequestInfo::new()).unwrap_err().status(), 400);
+    /// ```
+    pub fn admit_query(&self, request: &RequestInfo) -> Result<Ticket, Rejection> {
+        let asked =
+            Selection::new(request.query_params(TOPIC_PARAM)).map_err(Rejection::BadRequest)?;
+        self.admit(request, &asked)
     }
 
     /// Admits a subscription to `selection` without the [`Authorize`] hook (the server
