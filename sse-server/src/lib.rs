@@ -34,6 +34,12 @@
 //! # });
 //! ```
 //!
+//! ## Features
+//!
+//! - `jwt`: `broker::jwt`, a ready JWT (HS256/RS256) authorization hook for the broker, with
+//!   Mercure-style claims.
+//! - `metrics`: the broker reports through the `metrics` facade (see [`broker::metrics`]).
+//!
 //! The crate needs tokio's timers (for keep-alive) and nothing else of a runtime; the hub is
 //! runtime-agnostic (a mutex and wakers).
 #![forbid(unsafe_code)]

@@ -72,11 +72,12 @@
 //! ## Metrics
 //!
 //! With the `metrics` feature, the broker reports through the `metrics` facade: see
-//! [`metrics`](self::metrics) for the names.
+//! [`metrics`] for the names.
 
 mod auth;
 mod error;
 #[cfg(feature = "jwt")]
+#[cfg_attr(docsrs, doc(cfg(feature = "jwt")))]
 pub mod jwt;
 pub mod metrics;
 mod topic;
