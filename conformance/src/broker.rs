@@ -57,13 +57,10 @@ pub fn token(subscribe: &[&str]) -> String {
 
 /// What an `http` 1.x request hands a hook (axum's and warp's headers).
 pub fn request_info(headers: &http::HeaderMap, query: Option<&str>) -> RequestInfo {
-    headers
-        .iter()
-        .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)))
-        .fold(RequestInfo::new(), |info, (name, value)| {
-            info.header(name, value)
-        })
-        .query(query.unwrap_or_default())
+    RequestInfo::from_parts(
+        headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes())),
+        query,
+    )
 }
 
 fn data(events: &[Received]) -> Vec<&str> {

@@ -31,14 +31,11 @@ async fn events(
     broker: web::Data<Broker>,
     shutdown: web::Data<Shutdown>,
 ) -> Either<Sse<Subscription>, HttpResponse> {
-    let info = request
-        .headers()
-        .iter()
-        .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)))
-        .fold(RequestInfo::new(), |info, (name, value)| {
-            info.header(name, value)
-        })
-        .query(request.query_string());
+    let headers = request.headers().iter();
+    let info = RequestInfo::from_parts(
+        headers.map(|(n, v)| (n.as_str(), v.as_bytes())),
+        Some(request.query_string()),
+    );
     match broker.admit_query(&info) {
         // actix notices a client that went away when it next writes to it: keep-alive
         // comments every 100 ms make that prompt in these tests.

@@ -31,6 +31,35 @@ impl RequestInfo {
         RequestInfo::default()
     }
 
+    /// The headers and query string of a request, as a framework hands them: `(name, value)`
+    /// pairs (values that are not UTF-8 are skipped) and the query without its `?`. Every
+    /// adapter's handler builds it in one line, e.g. on axum or warp
+    /// `RequestInfo::from_parts(headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes())), uri.query())`.
+    ///
+    /// ```
+    /// use sse_server::broker::RequestInfo;
+    ///
+    /// let headers = [("cookie", &b"user=7"[..]), ("x-binary", &b"\xff"[..])];
+    /// let request = RequestInfo::from_parts(headers, Some("topic=a"));
+    /// assert_eq!(request.cookie("user"), Some("7"));
+    /// assert_eq!(request.query_params("topic"), ["a"]);
+    /// ```
+    pub fn from_parts<'a, I>(headers: I, query: Option<&str>) -> RequestInfo
+    where
+        I: IntoIterator<Item = (&'a str, &'a [u8])>,
+    {
+        let headers = headers
+            .into_iter()
+            .filter_map(|(name, value)| {
+                Some((name.to_owned(), std::str::from_utf8(value).ok()?.to_owned()))
+            })
+            .collect();
+        RequestInfo {
+            headers,
+            query: query.unwrap_or_default().to_owned(),
+        }
+    }
+
     /// Adds a header (names compare case-insensitively).
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> RequestInfo {
         self.headers.push((name.into(), value.into()));

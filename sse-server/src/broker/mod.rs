@@ -701,6 +701,10 @@ impl Broker {
                     slot.pending_events += 1;
                     slot.pending_bytes += len;
                     if let Some(waker) = slot.waker.take() {
+                        // It was caught up and no event of its topics came since (the first
+                        // one takes its waker): the entries before this one are not its own,
+                        // its next poll need not look at them.
+                        slot.cursor = slot.cursor.max(seq);
                         slot.woken = true;
                         wakers.push(waker);
                     }
