@@ -79,6 +79,7 @@ pub mod chat_axum;
 pub mod clock_actix;
 pub mod clock_axum;
 pub mod clock_warp;
+pub mod rooms_axum;
 
 /// The clock's browser page (`static/clock.html`), served at `/` by every clock server.
 ///
