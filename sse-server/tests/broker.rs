@@ -634,3 +634,93 @@ fn metrics_are_reported_through_the_facade() {
     );
     assert!(value("sse_broker_topic_subscriptions", Some(("topic", "b"))).is_none());
 }
+
+/// Publishers on several threads, subscribers that keep cutting and resuming with their last
+/// id: every subscriber gets every event of its topics exactly once, in publish order, with no
+/// reset (the window holds everything), whatever the interleaving at the seams.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cut_and_resume_under_concurrent_publishers_is_exactly_once() {
+    use std::sync::{Arc, Mutex};
+
+    const PUBLISHERS: usize = 3;
+    const EVENTS: usize = 600;
+    const TOPICS: [&str; 4] = ["a", "b", "c/1", "c/2"];
+    let broker = Broker::with_config(BrokerConfig::default().capacity(1 << 16));
+    let log: Arc<Mutex<Vec<(u64, &str)>>> = Arc::default();
+    let selections: [&[&str]; 3] = [&["a"], &["b", "c/*"], &["*"]];
+    let topic_of = |p: usize, i: usize| TOPICS[(i * 7 + p) % TOPICS.len()];
+    let mut readers = Vec::new();
+    for selectors in selections {
+        let t = ticket(&broker, selectors);
+        let selection = Selection::new(selectors).expect("valid");
+        let total = (0..PUBLISHERS)
+            .flat_map(|p| (0..EVENTS).map(move |i| topic_of(p, i)))
+            .filter(|topic| selection.matches(topic))
+            .count();
+        // Subscribed live before the first publish.
+        let mut first = Some(t.subscribe(None));
+        readers.push(tokio::spawn(async move {
+            let mut got = Vec::new();
+            let mut last: Option<u64> = None;
+            let mut round = 0u64;
+            // Connections of 1 to 7 events, each resuming after the last id seen.
+            while got.len() < total {
+                let id = last.map(|l| l.to_string());
+                let mut s = first.take().unwrap_or_else(|| t.subscribe(id.as_deref()));
+                let take = 1 + (round % 7) as usize;
+                round += 1;
+                for _ in 0..take.min(total - got.len()) {
+                    let frame = tokio::time::timeout(Duration::from_secs(10), s.next())
+                        .await
+                        .expect("an event within 10 s")
+                        .expect("not ended");
+                    let (kind, id, _) = decode(&[frame]).remove(0);
+                    assert_eq!(kind, "message", "no reset: the window holds all");
+                    let id: u64 = id.parse().expect("numeric id");
+                    got.push(id);
+                    last = Some(id);
+                }
+            }
+            got
+        }));
+    }
+    let publishers: Vec<_> = (0..PUBLISHERS)
+        .map(|p| {
+            let (broker, log) = (broker.clone(), log.clone());
+            tokio::spawn(async move {
+                for i in 0..EVENTS {
+                    let topic = topic_of(p, i);
+                    {
+                        // The lock is held around the publish: the log is in publish order.
+                        let mut log = log.lock().expect("log");
+                        let seq = broker
+                            .publish([topic], Event::message("x"))
+                            .expect("publish");
+                        log.push((seq, topic));
+                    }
+                    if i % 50 == 0 {
+                        tokio::task::yield_now().await;
+                    }
+                }
+            })
+        })
+        .collect();
+    for p in publishers {
+        p.await.expect("publisher");
+    }
+    let log = log.lock().expect("log").clone();
+    assert_eq!(log.len(), PUBLISHERS * EVENTS);
+    for (reader, selectors) in readers.into_iter().zip(selections) {
+        let got = tokio::time::timeout(Duration::from_secs(30), reader)
+            .await
+            .expect("bounded")
+            .expect("reader");
+        let selection = Selection::new(selectors).expect("valid");
+        let expected: Vec<u64> = log
+            .iter()
+            .filter(|(_, topic)| selection.matches(topic))
+            .map(|(seq, _)| *seq)
+            .collect();
+        assert_eq!(got, expected, "{selectors:?}");
+    }
+}

@@ -505,8 +505,8 @@ impl State {
                 if slot.status == Status::Live && slot.cursor <= old.seq {
                     slot.lost = true;
                     if old.seq >= slot.start {
-                        slot.pending_events -= 1;
-                        slot.pending_bytes -= old.frame.len();
+                        slot.pending_events = slot.pending_events.saturating_sub(1);
+                        slot.pending_bytes = slot.pending_bytes.saturating_sub(old.frame.len());
                     }
                 }
             });
