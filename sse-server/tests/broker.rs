@@ -627,6 +627,8 @@ fn metrics_are_reported_through_the_facade() {
         ),
         Some(1.0)
     );
+    // The gauges follow drops, not only publishes: everything was dropped.
+    assert_eq!(value("sse_broker_subscriptions", None), Some(0.0));
     // One label value for `a`; `b` is past the bound and counted as `_other`.
     assert_eq!(
         value("sse_broker_topic_subscriptions", Some(("topic", "a"))),

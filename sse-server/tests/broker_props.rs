@@ -314,3 +314,91 @@ proptest! {
         );
     }
 }
+
+#[derive(Debug, Clone)]
+enum Admission {
+    Admit(Vec<usize>),
+    Subscribe(usize),
+    DropTicket(usize),
+    DropSubscription(usize),
+}
+
+fn admission() -> impl Strategy<Value = Admission> {
+    prop_oneof![
+        3 => proptest::collection::vec(0..SELECTORS.len(), 1..3).prop_map(Admission::Admit),
+        2 => (0..16usize).prop_map(Admission::Subscribe),
+        1 => (0..16usize).prop_map(Admission::DropTicket),
+        1 => (0..16usize).prop_map(Admission::DropSubscription),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Admission limits against a model: a subscribe is admitted exactly when the total and
+    /// every selected topic's count are under their limits; tickets and subscriptions count
+    /// until dropped; the counts the broker reports are the model's; nothing is left at the end.
+    #[test]
+    fn admission_limits_match_a_model(
+        total in 1..6usize,
+        per_topic in 1..4usize,
+        ops in proptest::collection::vec(admission(), 1..60),
+    ) {
+        let broker = Broker::with_config(
+            BrokerConfig::default().max_subscriptions(total).max_subscribers_per_topic(per_topic),
+        );
+        // (selectors, ticket, subscription) per admitted client.
+        let mut held: Vec<(Vec<&str>, Option<Ticket>, Option<Subscription>)> = Vec::new();
+        let count = |held: &[(Vec<&str>, Option<Ticket>, Option<Subscription>)], key: &str| {
+            held.iter()
+                .filter(|(s, t, sub)| s.contains(&key) && (t.is_some() || sub.is_some()))
+                .count()
+        };
+        for op in ops {
+            match op {
+                Admission::Admit(selectors) => {
+                    let mut keys: Vec<&str> = selectors.iter().map(|&i| SELECTORS[i]).collect();
+                    keys.sort();
+                    keys.dedup();
+                    let open = held.iter().filter(|(_, t, s)| t.is_some() || s.is_some()).count();
+                    let fits = open < total && keys.iter().all(|k| count(&held, k) < per_topic);
+                    let selection = Selection::new(&keys).expect("valid");
+                    match broker.subscribe_to(&selection) {
+                        Ok(ticket) => {
+                            prop_assert!(fits, "admitted past a limit");
+                            held.push((keys, Some(ticket), None));
+                        }
+                        Err(rejection) => {
+                            prop_assert!(!fits, "refused under the limits: {}", rejection);
+                            prop_assert_eq!(rejection.status(), 503);
+                        }
+                    }
+                }
+                Admission::Subscribe(i) => {
+                    if let Some((_, ticket @ Some(_), sub @ None)) = held.get_mut(i) {
+                        *sub = ticket.as_ref().map(|t| t.subscribe(None));
+                        *ticket = None; // the subscription now holds the place
+                    }
+                }
+                Admission::DropTicket(i) => {
+                    if let Some((_, ticket, _)) = held.get_mut(i) {
+                        *ticket = None;
+                    }
+                }
+                Admission::DropSubscription(i) => {
+                    if let Some((_, _, sub)) = held.get_mut(i) {
+                        *sub = None;
+                    }
+                }
+            }
+            let open = held.iter().filter(|(_, t, s)| t.is_some() || s.is_some()).count();
+            prop_assert_eq!(broker.subscription_count(), open);
+            for key in SELECTORS {
+                let live = held.iter().filter(|(s, _, sub)| s.contains(key) && sub.is_some()).count();
+                prop_assert_eq!(broker.subscribers_of(key), live, "{}", key);
+            }
+        }
+        drop(held);
+        prop_assert_eq!(broker.subscription_count(), 0);
+    }
+}

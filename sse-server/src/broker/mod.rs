@@ -449,6 +449,11 @@ impl State {
         }
     }
 
+    /// Sets the gauges of open subscriptions and topics alive.
+    fn report(&self) {
+        metrics::gauges(self.subscriptions, self.nodes.len());
+    }
+
     /// Ends a live slot: it leaves its topics and its stream yields `None` at its next poll.
     fn end(&mut self, slot: usize, config: &BrokerConfig) {
         let entry = &mut self.slots[slot];
@@ -466,6 +471,7 @@ impl State {
             self.labels.subscribed(key, -1.0);
             self.settle(key, config);
         }
+        self.report();
     }
 
     /// Gives back what [`Broker::reserve`] took for `keys`.
@@ -726,7 +732,7 @@ impl Broker {
             state.sweep(config);
         }
         metrics::published(1);
-        metrics::gauges(state.subscriptions, state.nodes.len());
+        state.report();
         drop(guard);
         wakers.into_iter().for_each(Waker::wake);
         Ok(seq)
@@ -901,6 +907,7 @@ impl Broker {
             return Err(unavailable(limit));
         }
         state.subscriptions += 1;
+        state.report();
         Ok(keys.into_boxed_slice())
     }
 
@@ -1004,7 +1011,7 @@ impl Broker {
             state.labels.subscribed(key, 1.0);
         }
         state.slots[slot].keys = keys;
-        metrics::gauges(state.subscriptions, state.nodes.len());
+        state.report();
         drop(guard);
         Subscription {
             shared: self.shared.clone(),
@@ -1075,6 +1082,7 @@ impl Drop for Ticket {
             let mut state = self.shared.lock();
             state.subscriptions -= 1;
             state.release(&self.keys, &self.shared.config);
+            state.report();
         }
     }
 }
