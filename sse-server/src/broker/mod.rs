@@ -69,6 +69,19 @@
 //! made no progress for [`BrokerConfig::stall_timeout`]. A subscriber holds no frames of its own,
 //! so its memory is bounded either way; the budget bounds how far behind it may fall.
 //!
+//! ## Compared with Mercure and Centrifugo
+//!
+//! As in Mercure, a subscription names topics and patterns (here `/`-prefix patterns rather
+//! than URI templates), a JWT may carry the selectors its bearer may subscribe and publish to
+//! (`jwt`, feature `jwt`), and `Last-Event-ID` recovers what was missed. As in Centrifugo, the
+//! history is bounded (here one window for all topics, by count and bytes, rather than one per
+//! channel), a recovery that cannot be complete is said so, and a subscriber that falls too far
+//! behind in bytes is disconnected (here only once it has also stopped draining). Unlike both,
+//! ids are one broker-wide sequence, so one id resumes any set of topics. Like the hub's, the
+//! sequence restarts with the process: an id from before a restart that is beyond the new
+//! sequence gets a reset frame, but one that the new sequence has reached again is taken for a
+//! new event's.
+//!
 //! ## Metrics
 //!
 //! With the `metrics` feature, the broker reports through the `metrics` facade: see
