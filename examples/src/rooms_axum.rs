@@ -5,6 +5,7 @@
 //! |---|---|
 //! | `GET /events?topic=rooms/1/*&topic=users/7` | [`Broker::admit_query`]: the token (query `authorization=`, `Authorization: Bearer`, or the `mercureAuthorization` cookie) must cover every topic, else `403` before any stream; `503` + `Retry-After` past a limit; then `Sse::from_broadcast` of the ticket, resuming every topic with one `Last-Event-ID` |
 //! | `POST /publish?topic=rooms/1/chat` | the body as a message to each `topic`, if the token may publish there ([`Broker::publish_as`]): `200` with `{"id": n}`, `403`, `400` |
+//! | `GET /?user=7` | the page ([`ROOMS_HTML`]): room 1 and user 7's notifications in one `EventSource`, and a second one that tries user 8's (refused: the browser shows it closed) |
 //! | `GET /metrics` | the broker's metrics as Prometheus text |
 //! | `GET /token?user=7` | **demo only**: a token that may read `rooms/*` and `users/7` and write `rooms/*`; a real application issues tokens at login |
 //!
@@ -30,7 +31,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use sse_axum::{LastEventId, Shutdown, Sse};
@@ -44,6 +45,43 @@ pub const ROOMS_PORT: u16 = 8846;
 
 /// The largest message body `POST /publish` accepts.
 pub const MAX_MESSAGE_BYTES: usize = 16 * 1024;
+
+/// The page: follows `rooms/1/*` and `users/{user}` with the token of `?user=` (from the demo
+/// `/token`), and tries another user's notifications, which the server refuses with a 403.
+pub const ROOMS_HTML: &str = r#"<!doctype html>
+<meta charset="utf-8">
+<title>rooms</title>
+<p>user <b id="user"></b>: <b id="state" data-ready-state="0">connecting</b>;
+another user's notifications: <b id="snoop" data-ready-state="0">connecting</b></p>
+<ul id="messages"></ul>
+<script>
+const user = new URLSearchParams(location.search).get('user') || '1';
+const other = user === '7' ? '8' : '7';
+document.getElementById('user').textContent = user;
+const show = (el, source) => {
+  el.dataset.readyState = source.readyState;
+  el.textContent = ['connecting', 'open', 'closed'][source.readyState];
+};
+fetch('/token?user=' + encodeURIComponent(user)).then((r) => r.text()).then((token) => {
+  const url = (topics) => '/events?' + topics.map((t) => 'topic=' + encodeURIComponent(t))
+    .join('&') + '&authorization=' + encodeURIComponent(token);
+  const state = document.getElementById('state');
+  const es = new EventSource(url(['rooms/1/*', 'users/' + user]));
+  es.onopen = es.onerror = () => show(state, es);
+  es.onmessage = (e) => {
+    const li = document.createElement('li');
+    li.dataset.id = e.lastEventId;
+    li.textContent = e.data;
+    document.getElementById('messages').append(li);
+  };
+  // Not ours: answered 403 before any stream, so the browser fails the connection for good.
+  const snoop = document.getElementById('snoop');
+  const theirs = new EventSource(url(['users/' + other]));
+  theirs.onopen = theirs.onerror = () => show(snoop, theirs);
+  theirs.onmessage = (e) => { snoop.dataset.leaked = e.data; };
+});
+</script>
+"#;
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -99,6 +137,7 @@ pub fn install_metrics() -> Option<PrometheusHandle> {
 /// The router.
 pub fn app(state: RoomsState) -> Router {
     Router::new()
+        .route("/", get(|| async { Html(ROOMS_HTML) }))
         .route("/events", get(events))
         .route("/publish", post(publish))
         .route("/metrics", get(metrics))
