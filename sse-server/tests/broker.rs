@@ -726,3 +726,35 @@ async fn cut_and_resume_under_concurrent_publishers_is_exactly_once() {
         assert_eq!(got, expected, "{selectors:?}");
     }
 }
+
+#[test]
+fn with_an_epoch_ids_name_their_instance_and_foreign_ones_reset() {
+    let broker = Broker::with_config(BrokerConfig::default().epoch("e7").capacity(2));
+    let t = ticket(&broker, &["a"]);
+    let mut live = t.subscribe(None);
+    for i in 1..=3 {
+        broker
+            .publish(["a"], Event::message(i.to_string()))
+            .unwrap();
+    }
+    let got = decode(&take_ready(&mut live));
+    // Event 1 was evicted before it was taken: the reset frame's id has the epoch too.
+    assert_eq!(got[0], ("sse-reset".into(), "e7-1".into(), String::new()));
+    assert_eq!(got[1].1, "e7-2");
+    let mut resumed = t.subscribe(Some("e7-2"));
+    assert_eq!(resumed.resume(), Resume::Replayed);
+    assert_eq!(data(&mut resumed), ["3"]);
+    // The same number from another instance (or none) is not ours.
+    for foreign in ["2", "x1-2", "e7-", "e7-+2", "e72"] {
+        assert_eq!(
+            t.subscribe(Some(foreign)).resume(),
+            Resume::Reset,
+            "{foreign}"
+        );
+    }
+    // An epoch that could inject anything is ignored.
+    let plain = Broker::with_config(BrokerConfig::default().epoch("a\nid: 9"));
+    let mut s = sub(&plain, &["a"]);
+    plain.publish(["a"], Event::message("x")).unwrap();
+    assert_eq!(&take_ready(&mut s)[0][..], b"id: 1\ndata: x\n\n");
+}

@@ -26,7 +26,7 @@
 //! ## One sequence, one window
 //!
 //! Every event gets the next number of **one** sequence for the whole broker, which is its id
-//! (an id the event carried is replaced), and is encoded **once** into a [`Frame`] kept in one
+//! (`17`, or `epoch-17` with [`BrokerConfig::epoch`]; an id the event carried is replaced), and is encoded **once** into a [`Frame`] kept in one
 //! shared replay window of entries (sequence, frame, topics), bounded by count
 //! ([`BrokerConfig::capacity`]) and bytes ([`BrokerConfig::max_bytes`]), however many topics
 //! it names and subscribers it reaches. A subscription is a cursor into that window plus its
@@ -77,10 +77,10 @@
 //! history is bounded (here one window for all topics, by count and bytes, rather than one per
 //! channel), a recovery that cannot be complete is said so, and a subscriber that falls too far
 //! behind in bytes is disconnected (here only once it has also stopped draining). Unlike both,
-//! ids are one broker-wide sequence, so one id resumes any set of topics. Like the hub's, the
-//! sequence restarts with the process: an id from before a restart that is beyond the new
-//! sequence gets a reset frame, but one that the new sequence has reached again is taken for a
-//! new event's.
+//! ids are one broker-wide sequence, so one id resumes any set of topics. The sequence restarts
+//! with the process: give each instance a [`BrokerConfig::epoch`] (ids become `epoch-seq`) so an
+//! id from before a restart gets a reset frame; without one, as with the hub, such an id that
+//! the new sequence has reached again is taken for a new event's.
 //!
 //! ## Metrics
 //!
@@ -133,6 +133,7 @@ pub struct BrokerConfig {
     stall_timeout: Duration,
     retry_after: Duration,
     reset_event: String,
+    epoch: Option<String>,
     metric_topic_labels: usize,
 }
 
@@ -153,6 +154,7 @@ impl Default for BrokerConfig {
             stall_timeout: Duration::from_secs(5),
             retry_after: Duration::from_secs(5),
             reset_event: "sse-reset".into(),
+            epoch: None,
             metric_topic_labels: 100,
         }
     }
@@ -241,6 +243,57 @@ impl BrokerConfig {
     pub fn retry_after(mut self, retry_after: Duration) -> Self {
         self.retry_after = retry_after;
         self
+    }
+
+    /// Prefixes every id with `epoch` and a dash (`k3x9-17`), so that ids survive a restart
+    /// unambiguously: give each broker instance a new epoch (its start time, say), and an id
+    /// from an earlier instance, whatever its number, is unknown here and gets a reset frame.
+    /// Without it (the default) ids are the bare sequence number, which a restarted broker
+    /// reuses. At most 32 ASCII letters and digits; anything else is ignored.
+    ///
+    /// ```
+    /// use sse_server::broker::{Broker, BrokerConfig, Resume, Selection};
+    ///
+    /// let before = Broker::with_config(BrokerConfig::default().epoch("a1"));
+    /// let after = Broker::with_config(BrokerConfig::default().epoch("b2")); // restarted
+    /// let topics = Selection::new(["t"]).unwrap();
+    /// for broker in [&before, &after] {
+    ///     broker.publish(["t"], sse_server::Event::message("x")).unwrap();
+    /// }
+    /// let ticket = after.subscribe_to(&topics).unwrap();
+    /// assert_eq!(ticket.subscribe(Some("a1-1")).resume(), Resume::Reset);
+    /// assert_eq!(ticket.subscribe(Some("b2-1")).resume(), Resume::Replayed);
+    /// ```
+    pub fn epoch(mut self, epoch: impl Into<String>) -> Self {
+        let epoch = epoch.into();
+        if !epoch.is_empty()
+            && epoch.len() <= 32
+            && epoch.bytes().all(|b| b.is_ascii_alphanumeric())
+        {
+            self.epoch = Some(epoch);
+        }
+        self
+    }
+
+    /// The id of the event with sequence number `seq`.
+    fn id(&self, seq: u64) -> String {
+        match &self.epoch {
+            Some(epoch) => format!("{epoch}-{seq}"),
+            None => seq.to_string(),
+        }
+    }
+
+    /// The sequence number an id names, if it is one of this broker's form.
+    fn seq_of(&self, id: &str) -> Option<u64> {
+        let id = id.trim();
+        let digits = match &self.epoch {
+            Some(epoch) => id.strip_prefix(epoch.as_str())?.strip_prefix('-')?,
+            None => id,
+        };
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        digits.parse().ok()
     }
 
     /// The event name of reset frames (default `sse-reset`). A name with CR or LF is ignored.
@@ -581,8 +634,20 @@ impl Shared {
             .event(self.config.reset_event.clone())
             .data(data)
             .build()
-            .map(|e| e.with_sequence_id(id).to_frame())
-            .unwrap_or_else(|_| Event::message(data).with_sequence_id(id).to_frame())
+            .map(|e| self.with_id(e, id).to_frame())
+            .unwrap_or_else(|_| self.with_id(Event::message(data), id).to_frame())
+    }
+
+    /// `event` with the id of sequence number `seq`.
+    fn with_id(&self, event: Event, seq: u64) -> Event {
+        if self.config.epoch.is_none() {
+            return event.with_sequence_id(seq);
+        }
+        // An epoch is letters and digits, so the id has no CR, LF or NUL and `with_id` cannot
+        // refuse it; the fallback is never taken.
+        event
+            .with_id(self.config.id(seq))
+            .unwrap_or_else(|_| Event::comment("").with_sequence_id(seq))
     }
 }
 
@@ -695,7 +760,7 @@ impl Broker {
         }
         let seq = state.next_seq;
         state.next_seq = seq + 1;
-        let frame = event.with_sequence_id(seq).to_frame();
+        let frame = self.shared.with_id(event, seq).to_frame();
         let len = frame.len();
         let mut wakers = Vec::new();
         {
@@ -964,7 +1029,8 @@ impl Broker {
         let mut guard = self.shared.lock();
         let state = &mut *guard;
         let (next_seq, first) = (state.next_seq, state.first_seq());
-        let asked = last_event_id.map(|id| (id, id.trim().parse::<u64>().ok()));
+        let config = &self.shared.config;
+        let asked = last_event_id.map(|id| (id, config.seq_of(id)));
         let (cursor, resume) = match asked {
             None => (next_seq, Resume::Live),
             Some((_, Some(seq))) if seq < next_seq && seq + 1 >= first => {
@@ -1179,7 +1245,7 @@ impl Stream for Subscription {
             }
             let data = match (this.reset.take(), this.last_seq) {
                 (Some(asked), _) => asked.to_string(),
-                (None, Some(seq)) => seq.to_string(),
+                (None, Some(seq)) => this.shared.config.id(seq),
                 (None, None) => String::new(),
             };
             let id = slot.cursor - 1;
