@@ -98,8 +98,13 @@ impl RoomsState {
     /// A broker whose tokens are HS256 with `secret`; `metrics` renders `/metrics`.
     pub fn new(secret: &[u8], metrics: Option<PrometheusHandle>) -> RoomsState {
         let auth = JwtAuthorize::hs256(secret);
+        // A new epoch per start: a client's id from before a restart gets a reset frame.
+        let started = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        let config = BrokerConfig::default().epoch(started.to_string());
         RoomsState {
-            broker: Broker::with_authorize(BrokerConfig::default(), auth),
+            broker: Broker::with_authorize(config, auth),
             secret: Arc::from(secret),
             metrics,
             shutdown: Shutdown::new(),
