@@ -18,6 +18,8 @@
 //! Chromium's `EventSource`) drive headless Chromium through [`webdriver`].
 
 #[cfg(feature = "http")]
+pub mod broker;
+#[cfg(feature = "http")]
 pub mod e2e;
 pub mod events;
 #[cfg(feature = "http")]

@@ -15,6 +15,8 @@
 //! - [`ReceiverStream`]: a tokio `mpsc` receiver as a body stream (`Sse::from_receiver`).
 //! - [`hub::Hub`]: the in-memory [`Broadcast`]: encode once, replay after `Last-Event-ID`,
 //!   bounded slow subscribers. `sse-redis` shares one across instances through Redis Streams.
+//! - [`broker::Broker`]: many topics behind one connection: topic patterns, one `Last-Event-ID`
+//!   for all of them, an authorization hook, admission limits, metrics.
 //!
 //! ```
 //! use futures_util::StreamExt;
@@ -32,6 +34,12 @@
 //! # });
 //! ```
 //!
+//! ## Features
+//!
+//! - `jwt`: `broker::jwt`, a ready JWT (HS256/RS256) authorization hook for the broker, with
+//!   Mercure-style claims.
+//! - `metrics`: the broker reports through the `metrics` facade (see [`broker::metrics`]).
+//!
 //! The crate needs tokio's timers (for keep-alive) and nothing else of a runtime; the hub is
 //! runtime-agnostic (a mutex and wakers).
 //!
@@ -46,6 +54,7 @@
 
 mod body;
 mod broadcast;
+pub mod broker;
 pub mod headers;
 pub mod hub;
 pub mod last_event_id;

@@ -1,0 +1,95 @@
+//! The rooms example end to end on `127.0.0.1:0`: tokens, rooms and private notifications
+//! behind one connection, a 403 for another user's notifications (to subscribe or publish),
+//! and the metrics page.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use conformance::e2e::EventStream;
+use conformance::http::Request;
+use examples::rooms_axum::{self, RoomsState};
+use sse_core::MessageEvent;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+async fn within<F: std::future::Future>(future: F) -> F::Output {
+    tokio::time::timeout(WAIT, future).await.expect("timed out")
+}
+
+/// The status and body of a request sent over a raw HTTP/1.1 socket.
+async fn send(addr: SocketAddr, method: &str, target: &str, body: &str) -> (u16, String) {
+    let mut stream = within(TcpStream::connect(addr)).await.expect("connect");
+    let request = format!(
+        "{method} {target} HTTP/1.1\r\nhost: {addr}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    within(stream.write_all(request.as_bytes()))
+        .await
+        .expect("write");
+    let mut response = Vec::new();
+    within(stream.read_to_end(&mut response))
+        .await
+        .expect("read");
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status line");
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn data(events: &[MessageEvent]) -> Vec<&str> {
+    events.iter().map(MessageEvent::data).collect()
+}
+
+#[tokio::test]
+async fn rooms_and_private_notifications_stay_private() {
+    let listener = examples::bind("127.0.0.1:0".parse().expect("addr")).expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    let state = RoomsState::new(b"test secret", rooms_axum::install_metrics());
+    let server = tokio::spawn(rooms_axum::serve(listener, state.clone()));
+
+    let seven = state.token(7).expect("a token");
+    let eight = state.token(8).expect("a token");
+    // Another user's notifications: refused before any stream, for subscribe and publish.
+    let target = format!("/events?topic=users/7&authorization={eight}");
+    let refused = within(Request::get(&target).send(addr))
+        .await
+        .expect("request");
+    assert_eq!(refused.status, 403);
+    let publish = format!("/publish?topic=users/7&authorization={eight}");
+    assert_eq!(send(addr, "POST", &publish, "spoof").await.0, 403);
+
+    let target = format!("/events?topic=rooms/1/*&topic=users/7&authorization={seven}");
+    let mut alice = EventStream::connect(addr, Request::get(&target)).await;
+    let target = format!("/events?topic=rooms/1/*&topic=users/8&authorization={eight}");
+    let mut bob = EventStream::connect(addr, Request::get(&target)).await;
+
+    state
+        .broker
+        .publish(["users/7"], sse_server::Event::message("for 7 only"))
+        .expect("publish");
+    let publish = format!("/publish?topic=rooms/1/chat&authorization={eight}");
+    let (status, body) = send(addr, "POST", &publish, "hi all").await;
+    assert_eq!((status, body.as_str()), (200, r#"{"id":2}"#));
+    assert_eq!(data(&alice.take(2).await), ["for 7 only", "hi all"]);
+    assert_eq!(data(&bob.take(1).await), ["hi all"], "nothing of users/7");
+
+    let (status, metrics) = send(addr, "GET", "/metrics", "").await;
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains("sse_broker_events_published_total"),
+        "{metrics}"
+    );
+
+    drop((alice, bob));
+    state.shutdown.trigger();
+    within(server).await.expect("join").expect("served");
+}

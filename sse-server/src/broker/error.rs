@@ -1,0 +1,125 @@
+//! Why a publish or a subscribe was refused.
+
+use std::fmt;
+use std::time::Duration;
+
+use super::auth::Denied;
+use super::topic::TopicError;
+
+/// Which admission limit refused a subscription (see [`Rejection::Unavailable`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Limit {
+    /// [`BrokerConfig::max_subscriptions`](super::BrokerConfig::max_subscriptions).
+    Subscriptions,
+    /// [`BrokerConfig::max_subscribers_per_topic`](super::BrokerConfig::max_subscribers_per_topic),
+    /// for this selector.
+    SubscribersPerTopic(String),
+    /// [`BrokerConfig::max_topics`](super::BrokerConfig::max_topics): every topic is in use.
+    Topics,
+}
+
+impl Limit {
+    /// A short name, used as a metrics label.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Limit::Subscriptions => "subscriptions",
+            Limit::SubscribersPerTopic(_) => "subscribers_per_topic",
+            Limit::Topics => "topics",
+        }
+    }
+}
+
+impl fmt::Display for Limit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Limit::Subscriptions => f.write_str("too many subscriptions"),
+            Limit::SubscribersPerTopic(topic) => write!(f, "too many subscribers of {topic}"),
+            Limit::Topics => f.write_str("too many topics"),
+        }
+    }
+}
+
+/// Why a subscription was refused before its stream started. Each adapter answers it with
+/// [`Rejection::status`] (and a `Retry-After` header when [`Rejection::retry_after`] is set).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Rejection {
+    /// The selection is malformed or over a size limit: `400 Bad Request`.
+    BadRequest(TopicError),
+    /// The [`Authorize`](super::Authorize) hook refused it: `403 Forbidden`.
+    Denied(Denied),
+    /// An admission limit is reached: `503 Service Unavailable` with `Retry-After`.
+    Unavailable {
+        /// The limit reached.
+        limit: Limit,
+        /// When to try again ([`BrokerConfig::retry_after`](super::BrokerConfig::retry_after)).
+        retry_after: Duration,
+    },
+}
+
+impl Rejection {
+    /// The HTTP status code to answer with: 400, 403 or 503.
+    pub fn status(&self) -> u16 {
+        match self {
+            Rejection::BadRequest(_) => 400,
+            Rejection::Denied(_) => 403,
+            Rejection::Unavailable { .. } => 503,
+        }
+    }
+
+    /// For a 503: when the client may try again.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Rejection::Unavailable { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        }
+    }
+
+    /// The value of the `Retry-After` header (whole seconds, at least 1), for a 503.
+    pub fn retry_after_header(&self) -> Option<String> {
+        self.retry_after().map(|d| d.as_secs().max(1).to_string())
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Rejection::BadRequest(e) => write!(f, "bad topic selection: {e}"),
+            Rejection::Denied(e) => write!(f, "forbidden: {e}"),
+            Rejection::Unavailable { limit, .. } => write!(f, "unavailable: {limit}"),
+        }
+    }
+}
+
+impl std::error::Error for Rejection {}
+
+/// Why a publish was refused. Nothing was published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PublishError {
+    /// A topic name is malformed, or there are too many or none.
+    Topic(TopicError),
+    /// Every topic slot is in use and none is idle ([`BrokerConfig::max_topics`](super::BrokerConfig::max_topics)).
+    TooManyTopics,
+    /// The [`Authorize`](super::Authorize) hook refused it ([`Broker::publish_as`](super::Broker::publish_as)).
+    Denied(Denied),
+}
+
+impl fmt::Display for PublishError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PublishError::Topic(e) => write!(f, "bad topic: {e}"),
+            PublishError::TooManyTopics => f.write_str("too many topics"),
+            PublishError::Denied(e) => write!(f, "forbidden: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for PublishError {}
+
+impl From<TopicError> for PublishError {
+    fn from(e: TopicError) -> Self {
+        PublishError::Topic(e)
+    }
+}
