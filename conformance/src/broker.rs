@@ -11,7 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use sse_core::Event;
 use sse_server::broker::jwt::jsonwebtoken::{EncodingKey, Header, encode};
 use sse_server::broker::jwt::{Claims, JwtAuthorize, MercureClaim};
-use sse_server::broker::{Broker, BrokerConfig, RequestInfo};
+use sse_server::broker::{Broker, BrokerConfig};
 
 use crate::e2e::{EventStream, fetch, wait_until, within_hub};
 use crate::http::Request;
@@ -54,14 +54,6 @@ pub fn token(subscribe: &[&str]) -> String {
         &EncodingKey::from_secret(SECRET),
     )
     .expect("a token")
-}
-
-/// What an `http` 1.x request hands a hook (axum's and warp's headers).
-pub fn request_info(headers: &http::HeaderMap, query: Option<&str>) -> RequestInfo {
-    RequestInfo::from_parts(
-        headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes())),
-        query,
-    )
 }
 
 fn data(events: &[MessageEvent]) -> Vec<&str> {

@@ -29,16 +29,18 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use sse_axum::{LastEventId, Shutdown, Sse};
+use sse_axum::{BrokerRequest, LastEventId, Rejected, Shutdown, Sse};
 use sse_server::Event;
 use sse_server::broker::jwt::jsonwebtoken::{EncodingKey, Header, encode};
 use sse_server::broker::jwt::{Claims, JwtAuthorize, MercureClaim};
-use sse_server::broker::{Broker, BrokerConfig, PublishError, Rejection, RequestInfo, TOPIC_PARAM};
+use sse_server::broker::{
+    Broker, BrokerConfig, PublishError, RequestInfo, Subscription, TOPIC_PARAM,
+};
 
 /// The default port of `cargo run -p examples --bin rooms-axum`.
 pub const ROOMS_PORT: u16 = 8846;
@@ -150,45 +152,18 @@ pub fn app(state: RoomsState) -> Router {
         .with_state(state)
 }
 
-fn request_info(headers: &HeaderMap, uri: &Uri) -> RequestInfo {
-    RequestInfo::from_parts(
-        headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes())),
-        uri.query(),
-    )
-}
-
-/// A refused subscribe: its status, its reason, and `Retry-After` for a 503.
-fn refuse(rejection: &Rejection) -> Response {
-    let status =
-        StatusCode::from_u16(rejection.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = (status, rejection.to_string()).into_response();
-    if let Some(value) = rejection
-        .retry_after_header()
-        .and_then(|v| HeaderValue::from_str(&v).ok())
-    {
-        response.headers_mut().insert(RETRY_AFTER, value);
-    }
-    response
-}
-
 async fn events(
     State(state): State<RoomsState>,
-    uri: Uri,
-    headers: HeaderMap,
+    BrokerRequest(request): BrokerRequest,
     last: LastEventId,
-) -> Response {
-    match state.broker.admit_query(&request_info(&headers, &uri)) {
-        Ok(ticket) => Sse::from_broadcast(&ticket, &last)
-            .shutdown_on(state.shutdown.signal())
-            .into_response(),
-        Err(rejection) => refuse(&rejection),
-    }
+) -> Result<Sse<Subscription>, Rejected> {
+    let ticket = state.broker.admit_query(&request)?; // 400, 403 or 503 before any stream
+    Ok(Sse::from_broadcast(&ticket, &last).shutdown_on(state.shutdown.signal()))
 }
 
 async fn publish(
     State(state): State<RoomsState>,
-    uri: Uri,
-    headers: HeaderMap,
+    BrokerRequest(request): BrokerRequest,
     body: Bytes,
 ) -> Response {
     if body.len() > MAX_MESSAGE_BYTES {
@@ -197,7 +172,6 @@ async fn publish(
     let Ok(text) = std::str::from_utf8(&body) else {
         return (StatusCode::BAD_REQUEST, "the message is not UTF-8").into_response();
     };
-    let request = request_info(&headers, &uri);
     let topics = request.query_params(TOPIC_PARAM);
     match state
         .broker

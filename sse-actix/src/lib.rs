@@ -108,6 +108,9 @@ use futures_core::Stream;
 use sse_server::SseBody;
 use sse_server::headers::{CONNECTION_KEEP_ALIVE, RESPONSE_HEADERS};
 
+/// The topic broker of `sse-server`: serve a [`broker::Ticket`] with [`Sse::from_broadcast`],
+/// refuse with [`Rejected`], read the request with [`BrokerRequest`].
+pub use sse_server::broker;
 pub use sse_server::hub::{Hub, HubConfig, LagPolicy, Resume, Subscription};
 pub use sse_server::{
     Broadcast, Event, EventBuilder, EventError, Frame, IntoFrame, KeepAlive, ReceiverStream,
@@ -305,6 +308,77 @@ impl FromRequest for LastEventId {
             .map(HeaderValue::as_bytes);
         let id = sse_server::last_event_id::from_request(header, Some(req.query_string()));
         ready(Ok(LastEventId(id)))
+    }
+}
+
+/// A subscribe or publish the [`broker`] refused, as a response: 400, 403 or 503 (with
+/// `Retry-After`), the reason as text. Return `Result<Sse<_>, Rejected>` from a handler and
+/// use `?` on [`Broker::admit`](broker::Broker::admit).
+///
+/// ```
+/// use actix_web::web;
+/// use sse_actix::broker::{Broker, Subscription};
+/// use sse_actix::{BrokerRequest, LastEventId, Rejected, Sse};
+///
+/// // `GET /events?topic=rooms/42/*&topic=users/7`
+/// async fn events(
+///     broker: web::Data<Broker>,
+///     BrokerRequest(request): BrokerRequest,
+///     last: LastEventId,
+/// ) -> Result<Sse<Subscription>, Rejected> {
+///     let ticket = broker.admit_query(&request)?; // authorization and admission limits
+///     Ok(Sse::from_broadcast(&ticket, &last))
+/// }
+/// # let _ = web::get().to(events);
+/// ```
+#[derive(Debug)]
+pub struct Rejected(pub broker::Rejection);
+
+impl From<broker::Rejection> for Rejected {
+    fn from(rejection: broker::Rejection) -> Rejected {
+        Rejected(rejection)
+    }
+}
+
+impl fmt::Display for Rejected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl actix_web::ResponseError for Rejected {
+    fn status_code(&self) -> actix_web::http::StatusCode {
+        actix_web::http::StatusCode::from_u16(self.0.status())
+            .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status_code());
+        if let Some(seconds) = self.0.retry_after_header() {
+            response.insert_header((actix_web::http::header::RETRY_AFTER, seconds));
+        }
+        response.body(self.0.to_string())
+    }
+}
+
+/// The request as the [`broker`]'s authorization hook sees it (its headers and query string):
+/// an extractor that never fails.
+#[derive(Debug, Clone)]
+pub struct BrokerRequest(pub broker::RequestInfo);
+
+impl FromRequest for BrokerRequest {
+    type Error = Infallible;
+    type Future = Ready<Result<BrokerRequest, Infallible>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let headers = req
+            .headers()
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_bytes()));
+        ready(Ok(BrokerRequest(broker::RequestInfo::from_parts(
+            headers,
+            Some(req.query_string()),
+        ))))
     }
 }
 

@@ -7,45 +7,24 @@ mod common;
 
 use std::time::Duration;
 
-use actix_web::http::StatusCode;
-use actix_web::{Either, HttpRequest, HttpResponse, web};
+use actix_web::web;
 use common::Server;
 use conformance::broker;
-use sse_actix::{KeepAlive, LastEventId, Shutdown, Sse};
-use sse_server::broker::{Broker, Rejection, RequestInfo, Subscription};
-
-/// The answer to a refused subscribe.
-fn refuse(rejection: &Rejection) -> HttpResponse {
-    let status =
-        StatusCode::from_u16(rejection.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = HttpResponse::build(status);
-    if let Some(retry) = rejection.retry_after_header() {
-        response.insert_header(("Retry-After", retry));
-    }
-    response.body(rejection.to_string())
-}
+use sse_actix::broker::{Broker, Subscription};
+use sse_actix::{BrokerRequest, KeepAlive, LastEventId, Rejected, Shutdown, Sse};
 
 async fn events(
-    request: HttpRequest,
+    BrokerRequest(request): BrokerRequest,
     last: LastEventId,
     broker: web::Data<Broker>,
     shutdown: web::Data<Shutdown>,
-) -> Either<Sse<Subscription>, HttpResponse> {
-    let headers = request.headers().iter();
-    let info = RequestInfo::from_parts(
-        headers.map(|(n, v)| (n.as_str(), v.as_bytes())),
-        Some(request.query_string()),
-    );
-    match broker.admit_query(&info) {
-        // actix notices a client that went away when it next writes to it: keep-alive
-        // comments every 100 ms make that prompt in these tests.
-        Ok(ticket) => Either::Left(
-            Sse::from_broadcast(&ticket, &last)
-                .keep_alive(KeepAlive::new().interval(Duration::from_millis(100)))
-                .shutdown_on(shutdown.signal()),
-        ),
-        Err(rejection) => Either::Right(refuse(&rejection)),
-    }
+) -> Result<Sse<Subscription>, Rejected> {
+    let ticket = broker.admit_query(&request)?;
+    // actix notices a client that went away when it next writes to it: keep-alive comments
+    // every 100 ms make that prompt in these tests.
+    Ok(Sse::from_broadcast(&ticket, &last)
+        .keep_alive(KeepAlive::new().interval(Duration::from_millis(100)))
+        .shutdown_on(shutdown.signal()))
 }
 
 #[actix_web::test]

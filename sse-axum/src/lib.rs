@@ -89,6 +89,9 @@ use futures_core::Stream;
 use sse_server::SseBody;
 use sse_server::headers::{CONNECTION_KEEP_ALIVE, RESPONSE_HEADERS};
 
+/// The topic broker of `sse-server`: serve a [`broker::Ticket`] with [`Sse::from_broadcast`],
+/// refuse with [`Rejected`], read the request with [`BrokerRequest`].
+pub use sse_server::broker;
 pub use sse_server::hub::{Hub, HubConfig, LagPolicy, Resume, Subscription};
 pub use sse_server::{
     Broadcast, Event, EventBuilder, EventError, Frame, IntoFrame, KeepAlive, ReceiverStream,
@@ -246,6 +249,76 @@ impl<S: Send + Sync> FromRequestParts<S> for LastEventId {
             .map(HeaderValue::as_bytes);
         Ok(LastEventId(sse_server::last_event_id::from_request(
             header,
+            parts.uri.query(),
+        )))
+    }
+}
+
+/// A subscribe or publish the [`broker`] refused, as a response: 400, 403 or 503 (with
+/// `Retry-After`), the reason as text. Return `Result<Sse<_>, Rejected>` from a handler and
+/// use `?` on [`Broker::admit`](broker::Broker::admit).
+///
+/// ```
+/// use axum::extract::State;
+/// use sse_axum::broker::{Broker, Subscription};
+/// use sse_axum::{BrokerRequest, LastEventId, Rejected, Sse};
+///
+/// // `GET /events?topic=rooms/42/*&topic=users/7`
+/// async fn events(
+///     State(broker): State<Broker>,
+///     BrokerRequest(request): BrokerRequest,
+///     last: LastEventId,
+/// ) -> Result<Sse<Subscription>, Rejected> {
+///     let ticket = broker.admit_query(&request)?; // authorization and admission limits
+///     Ok(Sse::from_broadcast(&ticket, &last))
+/// }
+/// let app: axum::Router = axum::Router::new()
+///     .route("/events", axum::routing::get(events))
+///     .with_state(Broker::new());
+/// # let _ = app;
+/// ```
+#[derive(Debug)]
+pub struct Rejected(pub broker::Rejection);
+
+impl From<broker::Rejection> for Rejected {
+    fn from(rejection: broker::Rejection) -> Rejected {
+        Rejected(rejection)
+    }
+}
+
+impl IntoResponse for Rejected {
+    fn into_response(self) -> Response {
+        let status = axum::http::StatusCode::from_u16(self.0.status())
+            .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, self.0.to_string()).into_response();
+        if let Some(value) = self
+            .0
+            .retry_after_header()
+            .and_then(|v| HeaderValue::from_str(&v).ok())
+        {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, value);
+        }
+        response
+    }
+}
+
+/// The request as the [`broker`]'s authorization hook sees it (its headers and query string):
+/// an extractor that never fails.
+#[derive(Debug, Clone)]
+pub struct BrokerRequest(pub broker::RequestInfo);
+
+impl<S: Send + Sync> FromRequestParts<S> for BrokerRequest {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let headers = parts
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_bytes()));
+        Ok(BrokerRequest(broker::RequestInfo::from_parts(
+            headers,
             parts.uri.query(),
         )))
     }

@@ -93,6 +93,9 @@ use warp::Filter;
 use warp::http::header::{HeaderName, HeaderValue};
 use warp::reply::{Reply, Response};
 
+/// The topic broker of `sse-server`: serve a [`broker::Ticket`] with [`Sse::from_broadcast`]
+/// (or [`broadcast`]), refuse with [`Rejected`], read the request with [`broker_request`].
+pub use sse_server::broker;
 pub use sse_server::hub::{Hub, HubConfig, LagPolicy, Resume, Subscription};
 pub use sse_server::{
     Broadcast, Event, EventBuilder, EventError, Frame, IntoFrame, KeepAlive, ReceiverStream,
@@ -297,6 +300,69 @@ pub fn last_event_id() -> impl Filter<Extract = (LastEventId,), Error = Infallib
                 query.as_deref(),
             ))
         })
+}
+
+/// A subscribe or publish the [`broker`] refused, as a reply: 400, 403 or 503 (with
+/// `Retry-After`), the reason as text.
+///
+/// ```
+/// use sse_warp::broker::Broker;
+/// use sse_warp::{LastEventId, Rejected};
+/// use warp::Filter;
+///
+/// let broker = Broker::new();
+/// // `GET /events?topic=rooms/42/*&topic=users/7`
+/// let events = warp::path("events")
+///     .and(sse_warp::broker_request())
+///     .and(sse_warp::last_event_id())
+///     .map(move |request, last: LastEventId| match broker.admit_query(&request) {
+///         Ok(ticket) => sse_warp::broadcast(&ticket, &last).into_response(),
+///         Err(rejection) => Rejected(rejection).into_response(),
+///     });
+/// # use warp::Reply;
+/// # let _ = events;
+/// ```
+#[derive(Debug)]
+pub struct Rejected(pub broker::Rejection);
+
+impl From<broker::Rejection> for Rejected {
+    fn from(rejection: broker::Rejection) -> Rejected {
+        Rejected(rejection)
+    }
+}
+
+impl Reply for Rejected {
+    fn into_response(self) -> Response {
+        let status = warp::http::StatusCode::from_u16(self.0.status())
+            .unwrap_or(warp::http::StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = warp::reply::with_status(self.0.to_string(), status).into_response();
+        if let Some(value) = self
+            .0
+            .retry_after_header()
+            .and_then(|v| HeaderValue::from_str(&v).ok())
+        {
+            response
+                .headers_mut()
+                .insert(warp::http::header::RETRY_AFTER, value);
+        }
+        response
+    }
+}
+
+/// A filter extracting the request as the [`broker`]'s authorization hook sees it (its headers
+/// and query string); it never rejects.
+pub fn broker_request() -> impl Filter<Extract = (broker::RequestInfo,), Error = Infallible> + Clone
+{
+    let query = warp::query::raw()
+        .map(Some)
+        .or(warp::any().map(|| None))
+        .unify();
+    warp::header::headers_cloned().and(query).map(
+        |headers: warp::http::HeaderMap, query: Option<String>| {
+            let pairs = headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes()));
+            broker::RequestInfo::from_parts(pairs, query.as_deref())
+        },
+    )
 }
 
 /// This crate's README: its examples are compiled and run as doctests.
