@@ -163,6 +163,7 @@ impl<W: Write> JsonLines<W> {
                 eprintln!("sse-cli: {error}");
                 Ok(())
             }
+            Ok(_) => Ok(()),
         }
     }
 

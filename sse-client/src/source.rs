@@ -349,8 +349,9 @@ impl EventSource {
     /// (or give up, as the policy says).
     fn reestablish(&mut self, error: ClientError) {
         for item in self.parser.finish() {
-            let item = item_of(item, &mut self.last_event_id);
-            self.queue.push_back(item);
+            if let Some(item) = item_of(item, &mut self.last_event_id) {
+                self.queue.push_back(item);
+            }
         }
         // Forget an `id:` of the discarded partial event; keep the committed one.
         if self.parser.last_event_id() != self.last_event_id {
@@ -382,12 +383,13 @@ impl EventSource {
     }
 }
 
-/// Maps a parser output to an item; a dispatched event commits its last event ID.
+/// Maps a parser output to an item; a dispatched event commits its last event ID. `None`: an
+/// output this client does not know (`Parsed` is non-exhaustive).
 fn item_of(
     item: Result<Parsed, ParseError>,
     last_event_id: &mut String,
-) -> Result<SseItem, ClientError> {
-    match item {
+) -> Option<Result<SseItem, ClientError>> {
+    Some(match item {
         Ok(Parsed::Event(event)) => {
             if event.last_event_id() != last_event_id.as_str() {
                 event.last_event_id().clone_into(last_event_id);
@@ -396,7 +398,8 @@ fn item_of(
         }
         Ok(Parsed::Retry(retry)) => Ok(SseItem::Retry(retry)),
         Err(error) => Err(ClientError::Parse(error)),
-    }
+        Ok(_) => return None,
+    })
 }
 
 /// Whether a `Content-Type` value's MIME type is `text/event-stream` (parameters, surrounding
@@ -445,8 +448,8 @@ impl Stream for EventSource {
                         let mut rest = &chunk[*pos..];
                         let out = this.parser.parse_next(&mut rest);
                         *pos = chunk.len() - rest.len();
-                        if let Some(item) = out {
-                            return Poll::Ready(Some(item_of(item, &mut this.last_event_id)));
+                        if let Some(item) = out.and_then(|o| item_of(o, &mut this.last_event_id)) {
+                            return Poll::Ready(Some(item));
                         }
                         continue;
                     }
