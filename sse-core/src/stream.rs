@@ -4,7 +4,9 @@
 //!   clients give them) into a `Stream` of [`Parsed`] items.
 //! - [`FrameStream`]: a `Stream` of [`Event`]s into a `Stream` of encoded [`Bytes`] frames.
 
+use alloc::collections::VecDeque;
 use core::fmt;
+use core::marker::PhantomData;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
@@ -45,6 +47,10 @@ impl<E: core::error::Error + 'static> core::error::Error for StreamError<E> {
 /// When the byte stream ends, the parser is finished (an unterminated event is discarded) and
 /// this stream ends too.
 ///
+/// Each chunk is parsed whole when it arrives (with [`Parser::feed`], which validates its
+/// UTF-8 in one pass), and its outputs are queued and handed out one per poll; the queue's
+/// memory is reused from chunk to chunk.
+///
 /// ```
 /// # futures_util::FutureExt::now_or_never(async {
 /// use futures_util::{stream, StreamExt};
@@ -59,9 +65,11 @@ impl<E: core::error::Error + 'static> core::error::Error for StreamError<E> {
 pub struct ParseStream<S, B> {
     inner: S,
     parser: Parser,
-    chunk: Option<B>,
-    pos: usize,
+    /// The outputs of the last chunk not yet handed out.
+    queue: VecDeque<Result<Parsed, ParseError>>,
     finish: Option<Finish>,
+    /// The chunks are only borrowed while they are parsed.
+    chunk: PhantomData<fn(B)>,
 }
 
 impl<S, B> ParseStream<S, B> {
@@ -75,9 +83,9 @@ impl<S, B> ParseStream<S, B> {
         ParseStream {
             inner,
             parser,
-            chunk: None,
-            pos: 0,
+            queue: VecDeque::new(),
             finish: None,
+            chunk: PhantomData,
         }
     }
 
@@ -86,7 +94,8 @@ impl<S, B> ParseStream<S, B> {
         &self.parser
     }
 
-    /// Gives back the byte stream and the parser.
+    /// Gives back the byte stream and the parser; outputs of the last chunk not yet handed out
+    /// are dropped.
     pub fn into_parts(self) -> (S, Parser) {
         (self.inner, self.parser)
     }
@@ -102,24 +111,16 @@ where
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         loop {
+            if let Some(out) = this.queue.pop_front() {
+                return Poll::Ready(Some(out.map_err(StreamError::Parse)));
+            }
             if let Some(finish) = &mut this.finish {
                 return Poll::Ready(finish.next().map(|r| r.map_err(StreamError::Parse)));
-            }
-            if let Some(chunk) = &this.chunk {
-                let bytes = chunk.as_ref();
-                let mut rest = &bytes[this.pos..];
-                let out = this.parser.parse_next(&mut rest);
-                this.pos = bytes.len() - rest.len();
-                if let Some(out) = out {
-                    return Poll::Ready(Some(out.map_err(StreamError::Parse)));
-                }
-                this.chunk = None;
             }
             match Pin::new(&mut this.inner).poll_next(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Some(Ok(chunk))) => {
-                    this.chunk = Some(chunk);
-                    this.pos = 0;
+                    this.queue.extend(this.parser.feed(chunk.as_ref()));
                 }
                 Poll::Ready(Some(Err(e))) => {
                     return Poll::Ready(Some(Err(StreamError::Transport(e))));

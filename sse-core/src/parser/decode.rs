@@ -35,23 +35,22 @@ pub(super) fn push_decoded(out: &mut String, bytes: &[u8]) {
     }
 }
 
-/// `bytes` decoded into a new string of their exact size (the data of an owned event).
-#[inline]
-pub(super) fn decode(bytes: &[u8]) -> String {
-    match validate(bytes) {
-        Some(text) => String::from(text),
-        None => {
-            let mut out = String::with_capacity(bytes.len() + 2);
-            push_lossy(&mut out, bytes);
-            out
-        }
+/// The longest prefix of `bytes` that is valid UTF-8, as text.
+///
+/// A chunk usually is valid as a whole (one SIMD pass); one that ends inside a multi-byte
+/// sequence, or holds invalid bytes, costs two more passes to find and return its valid prefix.
+pub(super) fn valid_prefix(bytes: &[u8]) -> &str {
+    if let Some(text) = validate(bytes) {
+        return text;
     }
+    let valid = simdutf8::compat::from_utf8(bytes).map_or_else(|e| e.valid_up_to(), |t| t.len());
+    validate(&bytes[..valid]).unwrap_or_default()
 }
 
 /// Appends the lossy decoding of `bytes` to `out` (what `String::from_utf8_lossy` gives, with
 /// no intermediate string).
 #[cold]
-pub(super) fn push_lossy(out: &mut String, bytes: &[u8]) {
+fn push_lossy(out: &mut String, bytes: &[u8]) {
     for chunk in bytes.utf8_chunks() {
         out.push_str(chunk.valid());
         if !chunk.invalid().is_empty() {
@@ -65,7 +64,7 @@ pub(super) const SHORT: usize = 32;
 
 #[cfg(test)]
 mod tests {
-    use super::{decode, push_decoded};
+    use super::{push_decoded, valid_prefix};
     use alloc::string::String;
 
     /// The lossy path gives exactly what core's `from_utf8_lossy` gives, on every kind of
@@ -88,10 +87,12 @@ mod tests {
                 bytes.extend_from_slice(case);
                 bytes.extend_from_slice(b"tail");
                 let expected = String::from_utf8_lossy(&bytes).into_owned();
-                assert_eq!(decode(&bytes), expected, "{bytes:?}");
                 let mut pushed = String::from(">");
                 push_decoded(&mut pushed, &bytes);
                 assert_eq!(pushed[1..], expected, "{bytes:?}");
+                let valid = core::str::from_utf8(&bytes)
+                    .map_or_else(|e| e.valid_up_to(), |text| text.len());
+                assert_eq!(valid_prefix(&bytes).len(), valid, "{bytes:?}");
             }
         }
     }

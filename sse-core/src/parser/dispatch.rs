@@ -3,7 +3,6 @@
 
 use alloc::string::String;
 
-use super::decode::{decode, push_lossy, validate};
 use super::event::{MESSAGE, Text};
 use super::{EventRef, MessageEvent, ParsedRef, Parser};
 
@@ -12,8 +11,8 @@ impl Parser {
     #[inline]
     pub(super) fn take_event(&mut self) -> MessageEvent {
         // The data buffer ends with the LF of its last line; it is not part of the data.
-        let data = decode(self.data.split_last().map_or(&[][..], |(_lf, data)| data));
-        self.data.clear();
+        let data = String::from(self.data.strip_suffix('\n').unwrap_or_default());
+        self.clear_data();
         self.event_with(data)
     }
 
@@ -66,16 +65,9 @@ impl Parser {
         // them empty, as a dispatch does.
         let mut event_type = core::mem::take(&mut self.event_type);
         let mut data = core::mem::take(&mut self.data);
+        self.data_size = 0;
         // The data buffer ends with the LF of its last line; it is not part of the data.
-        let bytes = data.split_last().map_or(&[][..], |(_lf, data)| data);
-        let text = match validate(bytes) {
-            Some(text) => text,
-            None => {
-                self.scratch.clear();
-                push_lossy(&mut self.scratch, bytes);
-                &self.scratch
-            }
-        };
+        let text = data.strip_suffix('\n').unwrap_or_default();
         on_item(ParsedRef::Event(EventRef {
             event_type: if event_type.is_empty() {
                 MESSAGE

@@ -1,6 +1,6 @@
 //! The iterators of [`Parser::feed`] and [`Parser::finish`].
 
-use super::{ParseError, Parsed, Parser};
+use super::{Input, ParseError, Parsed, Parser};
 
 /// The iterator returned by [`Parser::feed`]: the outputs that one chunk completes.
 ///
@@ -10,7 +10,7 @@ use super::{ParseError, Parsed, Parser};
 #[must_use = "the outputs of the chunk are lost unless the iterator is consumed (or dropped and the parser fed again)"]
 pub struct Feed<'p, 'a> {
     pub(super) parser: &'p mut Parser,
-    pub(super) input: &'a [u8],
+    pub(super) input: Input<'a>,
 }
 
 impl Iterator for Feed<'_, '_> {
@@ -18,7 +18,7 @@ impl Iterator for Feed<'_, '_> {
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        self.parser.parse_next(&mut self.input)
+        self.parser.parse_input(&mut self.input)
     }
 }
 
@@ -27,8 +27,9 @@ impl core::iter::FusedIterator for Feed<'_, '_> {}
 impl Drop for Feed<'_, '_> {
     #[inline]
     fn drop(&mut self) {
-        if !self.input.is_empty() {
-            self.parser.stash.extend_from_slice(self.input);
+        let rest = self.input.bytes();
+        if !rest.is_empty() {
+            self.parser.stash.extend_from_slice(rest);
         }
     }
 }

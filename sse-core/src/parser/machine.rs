@@ -5,20 +5,21 @@
 use core::time::Duration;
 
 use super::decode::push_decoded;
+use super::input::Input;
 use super::scan::{contains_nul, find_colon, find_line_end, parse_digits};
 use super::{BOM, BOM_DONE, ParseError, Parser, Step};
 
 impl Parser {
     /// Runs the line state machine over `input` up to the next output, and advances `input`
     /// past what it consumed. `None`: all of `input` was consumed.
-    pub(super) fn step(&mut self, input: &mut &[u8]) -> Option<Step> {
+    pub(super) fn step(&mut self, input: &mut Input<'_>) -> Option<Step> {
         loop {
-            let buf = *input;
+            let buf = input.bytes();
             let first = *buf.first()?;
             if self.after_cr {
                 self.after_cr = false;
                 if first == b'\n' {
-                    *input = &buf[1..];
+                    input.advance(1);
                     continue;
                 }
             }
@@ -26,7 +27,7 @@ impl Parser {
                 let matched = usize::from(self.bom);
                 if first == BOM[matched] {
                     self.bom += 1;
-                    *input = &buf[1..];
+                    input.advance(1);
                     continue;
                 }
                 // Not a BOM after all: the bytes that looked like one are line content.
@@ -38,18 +39,18 @@ impl Parser {
                 let i = match line_end {
                     Some(i) => i,
                     None => {
-                        *input = &[];
+                        input.advance(buf.len());
                         return None;
                     }
                 };
                 self.skipping_line = false;
                 self.after_cr = buf[i] == b'\r';
-                *input = &buf[i + 1..];
+                input.advance(i + 1);
                 continue;
             }
             let max = self.limits.line_length();
             let Some(i) = line_end else {
-                *input = &[];
+                input.advance(buf.len());
                 if buf.len() > max.saturating_sub(self.line.len()) {
                     self.line.clear();
                     self.skipping_line = true;
@@ -61,7 +62,9 @@ impl Parser {
                 return None;
             };
             self.after_cr = buf[i] == b'\r';
-            *input = &buf[i + 1..];
+            // Where the line is in the chunk, for its text (taken before `advance`).
+            let line = *input;
+            input.advance(i + 1);
             let field = if i > max.saturating_sub(self.line.len()) {
                 self.line.clear();
                 self.fail(ParseError::LineTooLong { limit: max }).map(Err)
@@ -78,11 +81,15 @@ impl Parser {
                     return Some(Step::Event);
                 }
                 continue;
-            } else if let (Some(value), false) = (buf[..=i].strip_prefix(b"data:"), self.discarding)
-            {
-                // The most common line, in place: its value is copied with its line end, which
-                // then becomes the LF that joins data lines (one copy, no push).
-                self.push_data_with_end(value.strip_prefix(b" ").unwrap_or(value))
+            } else if let (true, false) = (buf[..i].starts_with(b"data:"), self.discarding) {
+                // The most common line, in place, and usually already validated: then an LF
+                // line end is copied with it, as the LF that joins data lines.
+                let start = if buf.get(5) == Some(&b' ') { 6 } else { 5 };
+                let end = if buf[i] == b'\n' { i + 1 } else { i };
+                match line.text(start..end) {
+                    Some(text) => self.push_data_text(i - start, text),
+                    None => self.push_data(&buf[start..i], None),
+                }
             } else {
                 self.process_field(&buf[..i])
             };
@@ -96,7 +103,7 @@ impl Parser {
 
     /// Discards the event being built; returns `error` unless this event already failed.
     fn fail(&mut self, error: ParseError) -> Option<ParseError> {
-        self.data.clear();
+        self.clear_data();
         self.event_type.clear();
         if self.discarding {
             return None;
@@ -113,7 +120,7 @@ impl Parser {
         }
         // Most lines are data lines: recognised by their prefix, before any search.
         if let Some(value) = line.strip_prefix(b"data:") {
-            return self.push_data(value.strip_prefix(b" ").unwrap_or(value));
+            return self.push_data(value.strip_prefix(b" ").unwrap_or(value), None);
         }
         let (name, value) = match find_colon(line) {
             Some(colon) => {
@@ -123,7 +130,7 @@ impl Parser {
             None => (line, &[][..]),
         };
         match name {
-            b"data" => return self.push_data(value),
+            b"data" => return self.push_data(value, None),
             b"event" => {
                 self.event_type.clear();
                 push_decoded(&mut self.event_type, value);
@@ -146,33 +153,55 @@ impl Parser {
         None
     }
 
-    /// Appends a data line's value and the LF that joins it to the next one.
+    /// Appends a data line's value, decoded, and the LF that joins it to the next one.
+    /// `text`: the value as text, when its validity is already known.
     #[inline]
-    fn push_data(&mut self, value: &[u8]) -> Option<Result<Duration, ParseError>> {
-        let room = self.limits.event_size().saturating_sub(self.data.len());
+    fn push_data(
+        &mut self,
+        value: &[u8],
+        text: Option<&str>,
+    ) -> Option<Result<Duration, ParseError>> {
+        // The limit counts input bytes (each value plus its LF), not decoded ones.
+        let room = self.limits.event_size().saturating_sub(self.data_size);
         if value.len() >= room {
             let limit = self.limits.event_size();
             return self.fail(ParseError::EventTooLarge { limit }).map(Err);
         }
+        self.data_size += value.len() + 1;
         self.data.reserve(value.len() + 1);
-        self.data.extend_from_slice(value);
-        self.data.push(b'\n');
+        match text {
+            Some(text) => self.data.push_str(text),
+            None => push_decoded(&mut self.data, value),
+        }
+        self.data.push('\n');
         None
     }
 
-    /// [`Parser::push_data`] for a value followed by its line end (CR or LF).
-    #[inline]
-    fn push_data_with_end(&mut self, value_and_end: &[u8]) -> Option<Result<Duration, ParseError>> {
-        let room = self.limits.event_size().saturating_sub(self.data.len());
-        if value_and_end.len() > room {
+    /// [`Parser::push_data`] for a value of `len` input bytes already known to be `text`,
+    /// which may end with the joining LF already.
+    #[inline(always)]
+    fn push_data_text(&mut self, len: usize, text: &str) -> Option<Result<Duration, ParseError>> {
+        let room = self.limits.event_size().saturating_sub(self.data_size);
+        if len >= room {
             let limit = self.limits.event_size();
             return self.fail(ParseError::EventTooLarge { limit }).map(Err);
         }
-        self.data.extend_from_slice(value_and_end);
-        if let Some(end) = self.data.last_mut() {
-            *end = b'\n';
+        self.data_size += len + 1;
+        if text.len() > len {
+            self.data.push_str(text);
+        } else {
+            self.data.reserve(len + 1);
+            self.data.push_str(text);
+            self.data.push('\n');
         }
         None
+    }
+
+    /// Empties the data buffer.
+    #[inline]
+    pub(super) fn clear_data(&mut self) {
+        self.data.clear();
+        self.data_size = 0;
     }
 
     /// A blank line ends the block: commits the id, and tells whether an event is to be
@@ -183,7 +212,7 @@ impl Parser {
         self.commit_id();
         if self.discarding {
             self.discarding = false;
-            self.data.clear();
+            self.clear_data();
             self.event_type.clear();
             return false;
         }

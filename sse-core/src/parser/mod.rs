@@ -21,6 +21,7 @@
 //! - this module: the [`Parser`] and its public methods.
 //! - `machine`: the line state machine (line ends, cut lines, field rules).
 //! - `scan`: the byte searches and value checks it uses.
+//! - `input`: the bytes still to parse, and the prefix of them a chunk's validation covers.
 //! - `decode`: UTF-8 decoding (SIMD validation, U+FFFD for invalid input).
 //! - `dispatch`: an event handed out owned or lent.
 //! - `feed`: the iterators [`Feed`] and [`Finish`].
@@ -29,6 +30,7 @@ mod decode;
 mod dispatch;
 mod event;
 mod feed;
+mod input;
 mod limits;
 mod machine;
 mod scan;
@@ -40,6 +42,7 @@ use core::time::Duration;
 use event::Text;
 pub use event::{EventRef, MessageEvent, Parsed, ParsedRef};
 pub use feed::{Feed, Finish};
+use input::Input;
 pub use limits::{Limits, ParseError};
 
 const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
@@ -85,7 +88,11 @@ pub struct Parser {
     after_cr: bool,
     /// How many BOM bytes the stream started with so far, or `BOM_DONE`.
     bom: u8,
-    data: Vec<u8>,
+    /// The data buffer, decoded: each data line's value and an LF.
+    data: String,
+    /// The data buffer's size in input bytes (what [`Limits::max_event_size`] counts; decoding
+    /// makes each invalid byte three).
+    data_size: usize,
     /// The event type buffer, decoded when its `event:` line is read.
     event_type: String,
     /// The event being built hit a limit: ignore lines up to the next blank line.
@@ -109,8 +116,6 @@ pub struct Parser {
     /// Input left over by a [`Feed`] dropped before it was exhausted.
     stash: Vec<u8>,
     stash_pos: usize,
-    /// The lossy decoding of a lent event's data that is not valid UTF-8.
-    scratch: String,
 }
 
 impl Default for Parser {
@@ -133,7 +138,8 @@ impl Parser {
             skipping_line: false,
             after_cr: false,
             bom: 0,
-            data: Vec::new(),
+            data: String::new(),
+            data_size: 0,
             event_type: String::new(),
             discarding: false,
             id_buffer: String::new(),
@@ -145,7 +151,6 @@ impl Parser {
             reconnection_time: None,
             stash: Vec::new(),
             stash_pos: 0,
-            scratch: String::new(),
         }
     }
 
@@ -186,16 +191,26 @@ impl Parser {
     pub fn feed<'p, 'a>(&'p mut self, chunk: &'a [u8]) -> Feed<'p, 'a> {
         Feed {
             parser: self,
-            input: chunk,
+            input: Input::chunk(chunk),
         }
     }
 
     /// Parses from `input` up to the next output and advances `input` past what it consumed.
     ///
-    /// Returns `None` once all of `input` is consumed (it is then empty). This is the primitive
-    /// under [`Parser::feed`], for callers that manage their own buffers.
+    /// Returns `None` once all of `input` is consumed (it is then empty). The primitive for
+    /// callers that manage their own buffers; [`Parser::feed`] is faster on long chunks, as it
+    /// validates a chunk's UTF-8 once instead of one value at a time.
     #[inline]
     pub fn parse_next(&mut self, input: &mut &[u8]) -> Option<Result<Parsed, ParseError>> {
+        let mut rest = Input::unchecked(input);
+        let out = self.parse_input(&mut rest);
+        *input = rest.bytes();
+        out
+    }
+
+    /// [`Parser::parse_next`] over an [`Input`].
+    #[inline]
+    fn parse_input(&mut self, input: &mut Input<'_>) -> Option<Result<Parsed, ParseError>> {
         // The outputs are built right here, in the return value: moving an event through
         // helper functions' return values costs more than building it.
         Some(match self.next_step(input)? {
@@ -209,8 +224,7 @@ impl Parser {
     /// outputs as [`Parser::feed`], with each event lent instead of allocated.
     ///
     /// The event's strings borrow the parser's buffers, and are valid for the call only
-    /// ([`EventRef::to_owned`] keeps one). Nothing is allocated per event (except, for data that
-    /// is not valid UTF-8, the first time a lossy decoding outgrows a reused buffer).
+    /// ([`EventRef::to_owned`] keeps one). Nothing is allocated per event.
     ///
     /// ```
     /// use sse_core::{ParsedRef, Parser};
@@ -236,7 +250,7 @@ impl Parser {
     where
         F: FnMut(ParsedRef<'_>),
     {
-        let mut input = chunk;
+        let mut input = Input::chunk(chunk);
         while let Some(step) = self.next_step(&mut input) {
             match step {
                 Step::Event => self.lend_event(&mut on_item),
@@ -248,12 +262,12 @@ impl Parser {
 
     /// [`Parser::step`] over the stash left by a dropped [`Feed`] first, then over `input`.
     #[inline]
-    fn next_step(&mut self, input: &mut &[u8]) -> Option<Step> {
+    fn next_step(&mut self, input: &mut Input<'_>) -> Option<Step> {
         if self.stash_pos < self.stash.len() {
             let stash = core::mem::take(&mut self.stash);
-            let mut rest = &stash[self.stash_pos..];
+            let mut rest = Input::unchecked(&stash[self.stash_pos..]);
             let out = self.step(&mut rest);
-            let pos = stash.len() - rest.len();
+            let pos = stash.len() - rest.bytes().len();
             self.stash = stash;
             if pos == self.stash.len() {
                 self.stash.clear();
@@ -291,7 +305,7 @@ impl Parser {
         self.skipping_line = false;
         self.after_cr = false;
         self.bom = 0;
-        self.data.clear();
+        self.clear_data();
         self.event_type.clear();
         self.discarding = false;
         // An id that no blank line committed belongs to the cut-off block.
@@ -408,6 +422,57 @@ mod tests {
         let seen: Vec<(&str, &str)> = seen.iter().map(|(d, i)| (&**d, &**i)).collect();
         assert_eq!(seen, expected);
         assert_eq!(parser.last_event_id(), "");
+    }
+
+    /// Chunks long enough to be validated whole (see `input`) give what input parsed one value
+    /// at a time gives, whatever the cuts: through multi-byte sequences, invalid bytes, a BOM,
+    /// CRLF pairs and lines cut by a chunk boundary.
+    #[test]
+    fn validated_chunks_decode_as_unchecked_input() {
+        let mut stream = Vec::from(&b"\xEF\xBB\xBF"[..]);
+        for i in 0..60 {
+            stream.extend_from_slice("data: caf\u{e9} \u{65e5}\u{672c} \u{1f642} ".as_bytes());
+            if i % 7 == 0 {
+                stream.extend_from_slice(b"\xFF\xC3 bad \xE2\x82");
+            }
+            stream.extend_from_slice(format!("{i}\r\ndata:x\r").as_bytes());
+            if i % 5 == 0 {
+                stream.extend_from_slice("event: \u{e9}t\u{e9}\nid: \u{1f642}".as_bytes());
+                stream.extend_from_slice(b"\xF0\n");
+            }
+            stream.extend_from_slice(b"\n\n");
+        }
+        let record = |items: &mut Vec<String>, event: (&str, &str, &str)| {
+            items.push(format!("{event:?}"));
+        };
+        let mut expected = Vec::new();
+        let mut parser = Parser::new();
+        let mut rest = &stream[..];
+        while let Some(item) = parser.parse_next(&mut rest) {
+            if let Ok(Parsed::Event(e)) = item {
+                record(&mut expected, (e.event_type(), e.data(), e.last_event_id()));
+            }
+        }
+        assert_eq!(expected.len(), 60);
+        assert!(expected[0].contains('\u{fffd}') && expected[0].contains('\u{1f642}'));
+        for size in (256..=320).chain([511, 1024, stream.len()]) {
+            let (mut owned, mut lent) = (Vec::new(), Vec::new());
+            let (mut a, mut b) = (Parser::new(), Parser::new());
+            for chunk in stream.chunks(size) {
+                for item in a.feed(chunk) {
+                    if let Ok(Parsed::Event(e)) = item {
+                        record(&mut owned, (e.event_type(), e.data(), e.last_event_id()));
+                    }
+                }
+                b.feed_with(chunk, |item| {
+                    if let ParsedRef::Event(e) = item {
+                        record(&mut lent, (e.event_type(), e.data(), e.last_event_id()));
+                    }
+                });
+            }
+            assert_eq!(owned, expected, "chunks of {size}");
+            assert_eq!(lent, expected, "chunks of {size}");
+        }
     }
 
     #[test]
