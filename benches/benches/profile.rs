@@ -6,6 +6,9 @@
 //! valgrind --tool=callgrind target/release/deps/profile-HASH sync small_json_tokens_non_ascii 4096
 //! ```
 //!
+//! Or `encode PASSES` / `frame PASSES`: token events built with the builder and encoded into a
+//! warm buffer / each into its own `Bytes` frame.
+//!
 //! Arguments: the path (`sync`, `borrowed`, `async`), the shape (as in the `parsers` tables),
 //! the chunk size in bytes, and optionally the number of passes (default 3). Without arguments
 //! (as `cargo bench -p benches` runs it) it does nothing.
@@ -21,11 +24,40 @@ use futures::StreamExt;
 use sse_core::stream::ParseStream;
 use sse_core::{Parsed, ParsedRef, Parser};
 
+/// `encode N`: the token events built with the builder over borrowed fields and encoded into
+/// one warm buffer, N times; `frame N`: built over the owned strings, each into a `Bytes`.
+fn encode(way: &str, passes: usize) {
+    let specs = common::inputs::token_specs();
+    let mut out = Vec::new();
+    for _ in 0..passes {
+        out.clear();
+        if way == "frame" {
+            for spec in specs.clone() {
+                let frame = sse_core::Event::builder().data(spec.data).to_bytes();
+                black_box(frame.expect("valid event"));
+            }
+        } else {
+            for spec in &specs {
+                sse_core::Event::builder()
+                    .data(spec.data.as_str())
+                    .encode(&mut out)
+                    .expect("valid event");
+            }
+        }
+        black_box(&out);
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| a != "--bench")
         .collect();
+    if let [way, passes] = args.as_slice() {
+        if way == "encode" || way == "frame" {
+            return encode(way, passes.parse().expect("passes"));
+        }
+    }
     let [way, shape, chunk, rest @ ..] = args.as_slice() else {
         return;
     };

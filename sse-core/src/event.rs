@@ -468,15 +468,23 @@ impl<'a> EventBuilder<'a> {
     /// its error and writes nothing.
     #[inline]
     pub fn encode(self, out: &mut Vec<u8>) -> Result<(), EventError> {
-        self.checked()?.fields.parts().encode(out);
-        Ok(())
+        match self.error {
+            Some(e) => Err(e),
+            None => {
+                self.fields.parts().encode(out);
+                Ok(())
+            }
+        }
     }
 
     /// The wire form of the event as a new vector (allocated once, at its exact size), or the
     /// first invalid value.
     #[inline]
     pub fn to_vec(self) -> Result<Vec<u8>, EventError> {
-        Ok(self.checked()?.fields.parts().to_vec())
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok(self.fields.parts().to_vec()),
+        }
     }
 
     /// The wire form of the event as one [`bytes::Bytes`] frame, or the first invalid value.
@@ -484,15 +492,6 @@ impl<'a> EventBuilder<'a> {
     #[inline]
     pub fn to_bytes(self) -> Result<bytes::Bytes, EventError> {
         self.to_vec().map(bytes::Bytes::from)
-    }
-
-    /// The builder, if every value given was valid.
-    #[inline]
-    fn checked(mut self) -> Result<Self, EventError> {
-        match self.error.take() {
-            Some(e) => Err(e),
-            None => Ok(self),
-        }
     }
 
     fn fail(&mut self, error: EventError) {
@@ -515,6 +514,7 @@ struct Parts<'p> {
 
 impl Parts<'_> {
     /// The size of the one-line fields (`retry`, `event`, `id`) and the final blank line.
+    #[inline]
     fn head_len(&self) -> usize {
         let retry = self.retry.map_or(0, |retry| {
             8 + format_u64(retry_millis(retry), &mut [0u8; 20]).len()
@@ -525,6 +525,7 @@ impl Parts<'_> {
     }
 
     /// See [`Event::size_hint`]: the comment and the data counted as one line each.
+    #[inline]
     fn size_hint(&self) -> usize {
         let comment = self.comment.map_or(0, comment_line_len);
         let data = self.data.map_or(0, |d| d.len() + 7);
