@@ -4,15 +4,14 @@
 //!   clients give them) into a `Stream` of [`Parsed`] items.
 //! - [`FrameStream`]: a `Stream` of [`Event`]s into a `Stream` of encoded [`Bytes`] frames.
 
-use alloc::collections::VecDeque;
 use core::fmt;
-use core::marker::PhantomData;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
 use bytes::Bytes;
 use futures_core::Stream;
 
+use crate::parser::CheckedChunk;
 use crate::{Event, Finish, ParseError, Parsed, Parser};
 
 /// An error of a [`ParseStream`]: from the parser, or from the underlying byte stream.
@@ -47,9 +46,8 @@ impl<E: core::error::Error + 'static> core::error::Error for StreamError<E> {
 /// When the byte stream ends, the parser is finished (an unterminated event is discarded) and
 /// this stream ends too.
 ///
-/// Each chunk is parsed whole when it arrives (with [`Parser::feed`], which validates its
-/// UTF-8 in one pass), and its outputs are queued and handed out one per poll; the queue's
-/// memory is reused from chunk to chunk.
+/// Each chunk's UTF-8 is validated once, in one pass, when it arrives (its valid prefix is
+/// copied into a reused buffer); the chunk is then parsed one output per poll.
 ///
 /// ```
 /// # futures_util::FutureExt::now_or_never(async {
@@ -65,11 +63,12 @@ impl<E: core::error::Error + 'static> core::error::Error for StreamError<E> {
 pub struct ParseStream<S, B> {
     inner: S,
     parser: Parser,
-    /// The outputs of the last chunk not yet handed out.
-    queue: VecDeque<Result<Parsed, ParseError>>,
+    /// The chunk being parsed, from byte `pos` on.
+    chunk: Option<B>,
+    pos: usize,
+    /// The chunk's validated prefix.
+    checked: CheckedChunk,
     finish: Option<Finish>,
-    /// The chunks are only borrowed while they are parsed.
-    chunk: PhantomData<fn(B)>,
 }
 
 impl<S, B> ParseStream<S, B> {
@@ -83,9 +82,10 @@ impl<S, B> ParseStream<S, B> {
         ParseStream {
             inner,
             parser,
-            queue: VecDeque::new(),
+            chunk: None,
+            pos: 0,
+            checked: CheckedChunk::default(),
             finish: None,
-            chunk: PhantomData,
         }
     }
 
@@ -94,8 +94,7 @@ impl<S, B> ParseStream<S, B> {
         &self.parser
     }
 
-    /// Gives back the byte stream and the parser; outputs of the last chunk not yet handed out
-    /// are dropped.
+    /// Gives back the byte stream and the parser.
     pub fn into_parts(self) -> (S, Parser) {
         (self.inner, self.parser)
     }
@@ -111,16 +110,24 @@ where
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         loop {
-            if let Some(out) = this.queue.pop_front() {
-                return Poll::Ready(Some(out.map_err(StreamError::Parse)));
-            }
             if let Some(finish) = &mut this.finish {
                 return Poll::Ready(finish.next().map(|r| r.map_err(StreamError::Parse)));
+            }
+            if let Some(chunk) = &this.chunk {
+                let out = this
+                    .parser
+                    .parse_checked(chunk.as_ref(), &this.checked, &mut this.pos);
+                if let Some(out) = out {
+                    return Poll::Ready(Some(out.map_err(StreamError::Parse)));
+                }
+                this.chunk = None;
             }
             match Pin::new(&mut this.inner).poll_next(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Some(Ok(chunk))) => {
-                    this.queue.extend(this.parser.feed(chunk.as_ref()));
+                    this.checked.check(chunk.as_ref());
+                    this.chunk = Some(chunk);
+                    this.pos = 0;
                 }
                 Poll::Ready(Some(Err(e))) => {
                     return Poll::Ready(Some(Err(StreamError::Transport(e))));

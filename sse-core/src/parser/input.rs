@@ -46,6 +46,17 @@ impl<'a> Input<'a> {
         }
     }
 
+    /// `chunk` from byte `pos` on, with `checked` made from the same chunk.
+    #[cfg(feature = "futures")]
+    #[inline]
+    pub(super) fn resume(chunk: &'a [u8], checked: &'a CheckedChunk, pos: usize) -> Input<'a> {
+        Input {
+            bytes: chunk.get(pos..).unwrap_or_default(),
+            text: &checked.text,
+            offset: pos,
+        }
+    }
+
     /// A chunk, validated as a whole.
     fn validated(bytes: &'a [u8]) -> Input<'a> {
         Input {
@@ -75,5 +86,27 @@ impl<'a> Input<'a> {
         let n = n.min(self.bytes.len());
         self.bytes = &self.bytes[n..];
         self.offset += n;
+    }
+}
+
+/// The validated prefix of a chunk, copied, for a caller that parses the chunk one output at a
+/// time across calls and so cannot keep a borrowed [`Input`] ([`ParseStream`]: copying a chunk
+/// costs a small fraction of validating it again value by value).
+///
+/// [`ParseStream`]: crate::stream::ParseStream
+#[cfg(feature = "futures")]
+#[derive(Debug, Default)]
+pub(crate) struct CheckedChunk {
+    text: alloc::string::String,
+}
+
+#[cfg(feature = "futures")]
+impl CheckedChunk {
+    /// Validates `chunk` (as [`Input::chunk`] would) and keeps its valid prefix.
+    pub(crate) fn check(&mut self, chunk: &[u8]) {
+        self.text.clear();
+        if chunk.len() >= CHECK_FROM {
+            self.text.push_str(valid_prefix(chunk));
+        }
     }
 }

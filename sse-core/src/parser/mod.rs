@@ -42,6 +42,8 @@ use core::time::Duration;
 use event::Text;
 pub use event::{EventRef, MessageEvent, Parsed, ParsedRef};
 pub use feed::{Feed, Finish};
+#[cfg(feature = "futures")]
+pub(crate) use input::CheckedChunk;
 use input::Input;
 pub use limits::{Limits, ParseError};
 
@@ -205,6 +207,22 @@ impl Parser {
         let mut rest = Input::unchecked(input);
         let out = self.parse_input(&mut rest);
         *input = rest.bytes();
+        out
+    }
+
+    /// [`Parser::parse_next`] over `chunk` from byte `*pos` on, which it advances; `checked`
+    /// was made from this chunk by [`CheckedChunk::check`].
+    #[cfg(feature = "futures")]
+    #[inline]
+    pub(crate) fn parse_checked(
+        &mut self,
+        chunk: &[u8],
+        checked: &CheckedChunk,
+        pos: &mut usize,
+    ) -> Option<Result<Parsed, ParseError>> {
+        let mut input = Input::resume(chunk, checked, *pos);
+        let out = self.parse_input(&mut input);
+        *pos = chunk.len() - input.bytes().len();
         out
     }
 
@@ -472,6 +490,22 @@ mod tests {
             }
             assert_eq!(owned, expected, "chunks of {size}");
             assert_eq!(lent, expected, "chunks of {size}");
+            // ParseStream's way: the chunk checked once, parsed one output per call.
+            #[cfg(feature = "futures")]
+            {
+                let (mut resumed, mut c) = (Vec::new(), Parser::new());
+                let mut checked = CheckedChunk::default();
+                for chunk in stream.chunks(size) {
+                    checked.check(chunk);
+                    let mut pos = 0;
+                    while let Some(item) = c.parse_checked(chunk, &checked, &mut pos) {
+                        if let Ok(Parsed::Event(e)) = item {
+                            record(&mut resumed, (e.event_type(), e.data(), e.last_event_id()));
+                        }
+                    }
+                }
+                assert_eq!(resumed, expected, "chunks of {size}, resumed");
+            }
         }
     }
 
