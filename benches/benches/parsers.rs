@@ -4,8 +4,8 @@
 //! Shapes: small JSON token events, mixed events, large CRLF events (`common/inputs.rs`), each
 //! in ASCII and with realistic non-ASCII text (`_non_ascii`: 7-8% of the bytes, mixed scripts
 //! and emoji, some multi-byte sequences cut by chunk edges).
-//! Chunk sizes: 7 bytes, 4 KiB, 64 KiB. The ceiling: `memchr2` line counting and a plain copy
-//! of the same chunks; and a floor of the work any parser that returns a `String` per event
+//! Chunk sizes: 7 bytes, 4 KiB, 64 KiB. The ceilings: `memchr2` line counting, `simdutf8`
+//! validation and a plain copy of the same chunks; and a floor of the work any parser that returns a `String` per event
 //! must do (`memchr2` per line, UTF-8 check and copy of each data line).
 //!
 //! Every async parser is driven the same way: `futures::executor::block_on` over a
@@ -222,6 +222,16 @@ fn string_per_line(input: &[u8], chunk: usize) -> usize {
     total
 }
 
+/// The UTF-8 ceiling: validating the same chunks with `simdutf8` (what sse-core does once per
+/// chunk, and sse-stream per event). A parser of non-ASCII text can be no faster than this and
+/// `memchr2` line counting together.
+fn validate_utf8(input: &[u8], chunk: usize) -> usize {
+    input
+        .chunks(chunk)
+        .filter(|piece| simdutf8::basic::from_utf8(piece).is_ok())
+        .count()
+}
+
 /// The other ceiling: copying the same chunks into one buffer.
 fn memcpy(input: &[u8], chunk: usize, out: &mut Vec<u8>) -> usize {
     out.clear();
@@ -317,6 +327,9 @@ fn bench(c: &mut Criterion) {
             );
             group.bench_function(BenchmarkId::new("memchr2 lines", label), |b| {
                 b.iter(|| black_box(memchr_lines(black_box(input), chunk)))
+            });
+            group.bench_function(BenchmarkId::new("simdutf8 validation", label), |b| {
+                b.iter(|| black_box(validate_utf8(black_box(input), chunk)))
             });
             let mut out = Vec::with_capacity(input.len());
             group.bench_function(BenchmarkId::new("memcpy", label), |b| {
