@@ -25,13 +25,35 @@ use sse_core::stream::ParseStream;
 use sse_core::{Parsed, ParsedRef, Parser};
 
 /// `encode N`: the token events built with the builder over borrowed fields and encoded into
-/// one warm buffer, N times; `frame N`: built over the owned strings, each into a `Bytes`.
+/// one warm buffer, N times; `frame N`: built over the owned strings, each into a `Bytes`;
+/// `built N`: events built beforehand, encoded into the buffer.
 fn encode(way: &str, passes: usize) {
     let specs = common::inputs::token_specs();
+    let built: Vec<_> = specs
+        .iter()
+        .map(|spec| sse_core::Event::message(spec.data.as_str()))
+        .collect();
     let mut out = Vec::new();
     for _ in 0..passes {
         out.clear();
-        if way == "frame" {
+        if way == "built" {
+            for event in &built {
+                event.encode(&mut out);
+            }
+        } else if way == "hand-frame" {
+            // The encoders bench's hand-written writer, for one-line data.
+            for spec in specs.clone() {
+                let data = spec.data.as_bytes();
+                let lines = 1 + memchr::memchr2_iter(b'\r', b'\n', data).count();
+                let mut out = Vec::with_capacity(data.len() + 7 * lines + 1);
+                out.extend_from_slice(b"data");
+                out.extend_from_slice(b": ");
+                out.extend_from_slice(data);
+                out.push(b'\n');
+                out.push(b'\n');
+                black_box(bytes::Bytes::from(out));
+            }
+        } else if way == "frame" {
             for spec in specs.clone() {
                 let frame = sse_core::Event::builder().data(spec.data).to_bytes();
                 black_box(frame.expect("valid event"));
@@ -54,7 +76,7 @@ fn main() {
         .filter(|a| a != "--bench")
         .collect();
     if let [way, passes] = args.as_slice() {
-        if way == "encode" || way == "frame" {
+        if ["encode", "frame", "built", "hand-frame"].contains(&way.as_str()) {
             return encode(way, passes.parse().expect("passes"));
         }
     }

@@ -190,7 +190,7 @@ impl Fields<'_> {
     };
 
     /// The fields, borrowed, for the encoder.
-    #[inline]
+    #[inline(always)]
     fn parts(&self) -> Parts<'_> {
         Parts {
             comment: self.comment.as_deref(),
@@ -298,7 +298,7 @@ impl Event {
     }
 
     /// The fields, borrowed, for the encoder.
-    #[inline]
+    #[inline(always)]
     fn parts(&self) -> Parts<'_> {
         self.fields.parts()
     }
@@ -548,13 +548,14 @@ impl Parts<'_> {
     }
 
     /// Appends the wire form to `out`.
-    #[inline]
-    fn encode(&self, out: &mut Vec<u8>) {
+    #[inline(always)]
+    fn encode(self, out: &mut Vec<u8>) {
         out.reserve(self.size_hint());
         self.encode_with(&mut |bytes: &[u8]| out.extend_from_slice(bytes), false);
     }
 
     /// The wire form as a new vector, allocated once at its exact size.
+    #[inline(always)]
     fn to_vec(self) -> Vec<u8> {
         // Data on one line (the common case) is looked at once: to know that it is one line.
         let one_line = self
@@ -581,9 +582,10 @@ impl Parts<'_> {
     }
 
     /// Writes the wire form through `put`; `one_line`: the data is known to have no line end
-    /// (it is then not searched again).
-    #[inline]
-    fn encode_with(&self, put: &mut impl FnMut(&[u8]), one_line: bool) {
+    /// (it is then not searched again). Always inlined: its callers are small, and a call
+    /// costs as much as the encoding of a one-line event.
+    #[inline(always)]
+    fn encode_with(self, put: &mut impl FnMut(&[u8]), one_line: bool) {
         if let Some(comment) = self.comment {
             for line in Lines::new(comment.as_bytes()) {
                 if line.is_empty() {
