@@ -16,10 +16,16 @@
 //!   - sse-core: `Event::message(data)` (the builder when there is an id or a name), then
 //!     `to_bytes()`; the same with the event built in a function kept out of line; and its
 //!     `stream::FrameStream`.
+//!   - sse-core's builder as a handler writes it: `Event::builder().data(s)...to_bytes()`
+//!     (owned strings moved in, the frame written straight from them), and the builder over
+//!     borrowed `&str` fields, `build()` (a copy per field), `to_bytes()`.
 //!   - hand-written: exact-size `Vec`, the fields written by hand, into `Bytes`.
-//! - **buffer**: events already built, appended to one reused buffer (no allocation per
-//!   event): sse-core's `Event::encode`, warp's `Display` into a reused `String`, and the
-//!   hand-written writer. axum and actix-web-lab have no public way to do this.
+//! - **buffer**: appended to one reused, warm buffer: the hand-written writer formatting the
+//!   application's fields; sse-core's builder over the same fields borrowed, encoded straight
+//!   into the buffer (`EventBuilder::encode`, no allocation); the same builder through
+//!   `build()` then `Event::encode` (a copy per field); events already built (sse-core's
+//!   `Event::encode`, warp's `Display` into a reused `String`). axum and actix-web-lab have no
+//!   public way to do this.
 //!
 //! Shapes: small JSON token events (data only) and mixed events (id, event name on every
 //! other event, 1-10 data lines). Before timing, every encoder's output is parsed back with
@@ -124,6 +130,47 @@ fn frame_sse_core_out_of_line(specs: Vec<EventSpec>, sink: &mut dyn FnMut(Bytes)
     }
 }
 
+/// What a handler writes: the builder, then the frame straight from it (no `Event` in
+/// between; the owned strings are moved in, nothing is copied per field).
+fn frame_sse_core_builder(specs: Vec<EventSpec>, sink: &mut dyn FnMut(Bytes)) {
+    for spec in specs {
+        let mut builder = sse_core::Event::builder().data(spec.data);
+        if let Some(event) = spec.event {
+            builder = builder.event(event);
+        }
+        if let Some(id) = spec.id {
+            builder = builder.id(id);
+        }
+        sink(builder.to_bytes().expect("valid event"));
+    }
+}
+
+/// The builder over borrowed fields, `build()` (which copies each field into the event), then
+/// `to_bytes()`: the way that allocates per field.
+fn frame_sse_core_builder_build(specs: Vec<EventSpec>, sink: &mut dyn FnMut(Bytes)) {
+    for spec in &specs {
+        sink(
+            borrowed_builder(spec)
+                .build()
+                .expect("valid event")
+                .to_bytes(),
+        );
+    }
+}
+
+/// The builder over `spec`'s fields, borrowed.
+#[inline(always)]
+fn borrowed_builder(spec: &EventSpec) -> sse_core::EventBuilder<'_> {
+    let mut builder = sse_core::Event::builder().data(spec.data.as_str());
+    if let Some(event) = &spec.event {
+        builder = builder.event(event.as_str());
+    }
+    if let Some(id) = &spec.id {
+        builder = builder.id(id.as_str());
+    }
+    builder
+}
+
 fn frame_sse_core_stream(specs: Vec<EventSpec>, sink: &mut dyn FnMut(Bytes)) {
     let mut frames = sse_core::stream::FrameStream::new(stream::iter(specs).map(core_event));
     block_on(async {
@@ -205,9 +252,14 @@ fn frame_actix(specs: Vec<EventSpec>, sink: &mut dyn FnMut(Bytes)) {
     })
 }
 
-const FRAMERS: [(&str, FrameFn); 8] = [
+const FRAMERS: [(&str, FrameFn); 10] = [
     ("hand-written", frame_hand_written),
     ("sse-core", frame_sse_core),
+    ("sse-core (builder, to_bytes)", frame_sse_core_builder),
+    (
+        "sse-core (builder over &str, build, to_bytes)",
+        frame_sse_core_builder_build,
+    ),
     (
         "sse-core (event built out of line)",
         frame_sse_core_out_of_line,
@@ -236,6 +288,25 @@ fn buffer_sse_core(events: &[sse_core::Event], out: &mut Vec<u8>) {
     }
 }
 
+/// The builder over borrowed fields, encoded straight into the buffer: no allocation at all.
+fn buffer_sse_core_builder(specs: &[EventSpec], out: &mut Vec<u8>) {
+    out.clear();
+    for spec in specs {
+        borrowed_builder(spec).encode(out).expect("valid event");
+    }
+}
+
+/// The builder over borrowed fields, `build()` (a copy of each field), then `encode`.
+fn buffer_sse_core_builder_build(specs: &[EventSpec], out: &mut Vec<u8>) {
+    out.clear();
+    for spec in specs {
+        borrowed_builder(spec)
+            .build()
+            .expect("valid event")
+            .encode(out);
+    }
+}
+
 fn buffer_warp(events: &[warp::sse::Event], out: &mut Vec<u8>) {
     // warp writes through `fmt::Write`; a `String` is the buffer it can use.
     let mut text = String::from_utf8(std::mem::take(out)).expect("utf-8");
@@ -245,6 +316,15 @@ fn buffer_warp(events: &[warp::sse::Event], out: &mut Vec<u8>) {
     }
     *out = text.into_bytes();
 }
+
+/// The buffer ways that build the event from the application's fields as they encode.
+const BUILDER_BUFFERS: [(&str, BufferFn<EventSpec>); 2] = [
+    ("sse-core (builder, encode)", buffer_sse_core_builder),
+    (
+        "sse-core (builder over &str, build, encode)",
+        buffer_sse_core_builder_build,
+    ),
+];
 
 /// Parses `wire` with sse-core and compares with `specs` (ids persist, as in the spec).
 fn verdict(specs: &[EventSpec], wire: &[u8]) -> (&'static str, String) {
@@ -301,6 +381,10 @@ fn check(shapes: &[(&str, Vec<EventSpec>)]) {
         let events: Vec<_> = specs.iter().cloned().map(core_event).collect();
         buffer_sse_core(&events, &mut wire);
         record(shape, "buffer", "sse-core", verdict(specs, &wire));
+        for (name, encode) in BUILDER_BUFFERS {
+            encode(specs, &mut wire);
+            record(shape, "buffer", name, verdict(specs, &wire));
+        }
         let events: Vec<_> = specs.iter().cloned().map(warp_event).collect();
         buffer_warp(&events, &mut wire);
         record(shape, "buffer", "warp", verdict(specs, &wire));
@@ -352,6 +436,9 @@ fn bench(c: &mut Criterion) {
         bench_buffer(&mut group, "hand-written", specs, buffer_hand_written);
         let events: Vec<_> = specs.iter().cloned().map(core_event).collect();
         bench_buffer(&mut group, "sse-core", &events, buffer_sse_core);
+        for (name, encode) in BUILDER_BUFFERS {
+            bench_buffer(&mut group, name, specs, encode);
+        }
         let events: Vec<_> = specs.iter().cloned().map(warp_event).collect();
         bench_buffer(&mut group, "warp", &events, buffer_warp);
         group.finish();

@@ -1,9 +1,11 @@
 //! Parsers side by side: sse-core next to the published Rust SSE parsers, on the same bytes,
 //! cut into the same chunks, in the same process.
 //!
-//! Shapes: small JSON token events, mixed events, large CRLF events (`common/inputs.rs`).
-//! Chunk sizes: 7 bytes, 4 KiB, 64 KiB. The ceiling: `memchr2` line counting and a plain copy
-//! of the same chunks; and a floor of the work any parser that returns a `String` per event
+//! Shapes: small JSON token events, mixed events, large CRLF events (`common/inputs.rs`), each
+//! in ASCII and with realistic non-ASCII text (`_non_ascii`: 7-8% of the bytes, mixed scripts
+//! and emoji, some multi-byte sequences cut by chunk edges).
+//! Chunk sizes: 7 bytes, 4 KiB, 64 KiB. The ceilings: `memchr2` line counting, `simdutf8`
+//! validation and a plain copy of the same chunks; and a floor of the work any parser that returns a `String` per event
 //! must do (`memchr2` per line, UTF-8 check and copy of each data line).
 //!
 //! Every async parser is driven the same way: `futures::executor::block_on` over a
@@ -96,7 +98,7 @@ fn sse_core_sync(input: &[u8], chunk: usize, sink: &mut dyn Sink) {
             }
         }
     }
-    parser.finish();
+    black_box(parser.finish().discarded());
 }
 
 /// `Parser::feed_with`: each event lent to a callback, nothing allocated per event.
@@ -110,7 +112,7 @@ fn sse_core_borrowed(input: &[u8], chunk: usize, sink: &mut dyn Sink) {
             }
         });
     }
-    parser.finish();
+    black_box(parser.finish().discarded());
 }
 
 fn sse_core_async(input: &[u8], chunk: usize, sink: &mut dyn Sink) {
@@ -220,6 +222,16 @@ fn string_per_line(input: &[u8], chunk: usize) -> usize {
     total
 }
 
+/// The UTF-8 ceiling: validating the same chunks with `simdutf8` (what sse-core does once per
+/// chunk, and sse-stream per event). A parser of non-ASCII text can be no faster than this and
+/// `memchr2` line counting together.
+fn validate_utf8(input: &[u8], chunk: usize) -> usize {
+    input
+        .chunks(chunk)
+        .filter(|piece| simdutf8::basic::from_utf8(piece).is_ok())
+        .count()
+}
+
 /// The other ceiling: copying the same chunks into one buffer.
 fn memcpy(input: &[u8], chunk: usize, out: &mut Vec<u8>) -> usize {
     out.clear();
@@ -233,7 +245,7 @@ const CHUNKS: [(usize, &str); 3] = [(7, "7B"), (4 << 10, "4KiB"), (64 << 10, "64
 
 /// Runs every parser once per shape and chunk size and compares its events with sse-core's.
 /// Writes one line per parser: shape, chunk, parser, verdict, events, expected events.
-fn check(shapes: &[(&'static str, Vec<u8>)]) {
+fn check(shapes: &[(String, Vec<u8>)]) {
     let mut tsv = String::from("shape\tchunk\tparser\tverdict\tevents\texpected\tdetail\n");
     for (shape, input) in shapes {
         for (chunk, label) in CHUNKS {
@@ -315,6 +327,9 @@ fn bench(c: &mut Criterion) {
             );
             group.bench_function(BenchmarkId::new("memchr2 lines", label), |b| {
                 b.iter(|| black_box(memchr_lines(black_box(input), chunk)))
+            });
+            group.bench_function(BenchmarkId::new("simdutf8 validation", label), |b| {
+                b.iter(|| black_box(validate_utf8(black_box(input), chunk)))
             });
             let mut out = Vec::with_capacity(input.len());
             group.bench_function(BenchmarkId::new("memcpy", label), |b| {

@@ -244,6 +244,7 @@ pub fn output_of(item: Result<Parsed, ParseError>) -> Output {
         Err(ParseError::LineTooLong { .. }) => Output::Error("line_too_long".into()),
         Err(ParseError::EventTooLarge { .. }) => Output::Error("event_too_large".into()),
         Err(other) => Output::Error(format!("{other:?}")),
+        Ok(other) => Output::Error(format!("unknown output {other:?}")),
     }
 }
 
@@ -280,11 +281,12 @@ pub fn parse_with_cuts(input: &[u8], cuts: &[usize], limits: Limits) -> Outcome 
 /// Converts one item of [`Parser::feed_with`] into the harness's [`Output`], through
 /// [`sse_core::EventRef::to_owned`].
 pub fn output_of_ref(item: ParsedRef<'_>) -> Output {
-    output_of(match item {
-        ParsedRef::Event(event) => Ok(Parsed::Event(event.to_owned())),
-        ParsedRef::Retry(retry) => Ok(Parsed::Retry(retry)),
-        ParsedRef::Error(error) => Err(error),
-    })
+    match item {
+        ParsedRef::Event(event) => output_of(Ok(Parsed::Event(event.to_owned()))),
+        ParsedRef::Retry(retry) => output_of(Ok(Parsed::Retry(retry))),
+        ParsedRef::Error(error) => output_of(Err(error)),
+        other => Output::Error(format!("unknown output {other:?}")),
+    }
 }
 
 /// [`parse_with_cuts`] through the borrowing [`Parser::feed_with`] instead of

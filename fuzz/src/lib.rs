@@ -190,6 +190,7 @@ fn check_item(item: &Result<Parsed, ParseError>, limits: Limits) {
         Err(ParseError::LineTooLong { limit }) => assert_eq!(*limit, limits.line_length()),
         Err(ParseError::EventTooLarge { limit }) => assert_eq!(*limit, limits.event_size()),
         Err(other) => panic!("unknown parse error {other:?}"),
+        Ok(other) => panic!("unknown parser output {other:?}"),
     }
 }
 

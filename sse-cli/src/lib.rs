@@ -150,6 +150,7 @@ impl<W: Write> JsonLines<W> {
                 eprintln!("sse-cli: {error}");
                 Ok(())
             }
+            Ok(_) => Ok(()),
         }
     }
 

@@ -244,6 +244,8 @@ pub fn read_sse(mut input: impl Read, publisher: &mut Publisher) {
                 Ok(())
             }
             Err(e) => Err(e.to_string()),
+            // `Parsed` is non-exhaustive: an output this version does not know is skipped.
+            Ok(_) => Ok(()),
         };
         if let Err(e) = result {
             eprintln!("sse-cli: {e}");

@@ -471,7 +471,9 @@ impl EventSource {
     /// then reconnect (or give up, as the policy says).
     fn reestablish(&mut self, error: ClientError) {
         for item in self.parser.finish() {
-            self.queue.push_back(item_of(item));
+            if let Some(item) = item_of(item) {
+                self.queue.push_back(item);
+            }
         }
         if self
             .policy
@@ -507,13 +509,15 @@ fn is_redirect(status: StatusCode) -> bool {
     matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308)
 }
 
-/// Maps a parser output to an item.
-fn item_of(item: Result<Parsed, ParseError>) -> Result<SseItem, ClientError> {
-    match item {
+/// Maps a parser output to an item; `None`: an output this client does not know (`Parsed` is
+/// non-exhaustive).
+fn item_of(item: Result<Parsed, ParseError>) -> Option<Result<SseItem, ClientError>> {
+    Some(match item {
         Ok(Parsed::Event(event)) => Ok(SseItem::Message(event)),
         Ok(Parsed::Retry(retry)) => Ok(SseItem::Retry(retry)),
         Err(error) => Err(ClientError::Parse(error)),
-    }
+        Ok(_) => return None,
+    })
 }
 
 /// Whether a `Content-Type` value's MIME type is `text/event-stream` (parameters, surrounding
@@ -562,8 +566,8 @@ impl Stream for EventSource {
                         let mut rest = &chunk[*pos..];
                         let out = this.parser.parse_next(&mut rest);
                         *pos = chunk.len() - rest.len();
-                        if let Some(item) = out {
-                            return Poll::Ready(Some(item_of(item)));
+                        if let Some(item) = out.and_then(item_of) {
+                            return Poll::Ready(Some(item));
                         }
                         continue;
                     }

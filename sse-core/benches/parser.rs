@@ -1,8 +1,8 @@
 //! Parser throughput (MB/s) next to the ceiling: `memchr` line counting over the same bytes.
 //!
 //! Shapes: small JSON token events (~85 bytes, like LLM token streams), mixed events (id,
-//! event, 1-10 data lines, comments, retry) and large 4-64 KiB events with CRLF line ends; fed
-//! in 4 KiB and 64 KiB chunks. Run: `cargo bench -p sse-core --bench parser`.
+//! event, 1-10 data lines, comments, retry) and large 4-64 KiB events with CRLF line ends, each
+//! in ASCII and with realistic non-ASCII text (`_non_ascii`); fed in 4 KiB and 64 KiB chunks. Run: `cargo bench -p sse-core --bench parser`.
 #![allow(missing_docs)] // criterion_group! generates an undocumented function
 
 use std::hint::black_box;
@@ -26,7 +26,7 @@ fn parse_all(input: &[u8], chunk: usize) -> (usize, usize) {
             }
         }
     }
-    parser.finish();
+    black_box(parser.finish().discarded());
     (events, bytes)
 }
 
@@ -39,7 +39,12 @@ fn memchr_lines(input: &[u8], chunk: usize) -> usize {
 
 fn bench(c: &mut Criterion) {
     for (name, input) in &streams::parser_shapes() {
-        let mut group = c.benchmark_group(*name);
+        println!(
+            "{name}: {} bytes, {:.1}% not ASCII",
+            input.len(),
+            100.0 * streams::non_ascii_share(input)
+        );
+        let mut group = c.benchmark_group(name);
         group.throughput(Throughput::Bytes(input.len() as u64));
         for chunk in [4 << 10, 64 << 10] {
             let label = format!("{}KiB", chunk >> 10);

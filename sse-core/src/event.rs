@@ -1,13 +1,20 @@
 //! The encoder side: a validated [`Event`], its [`EventBuilder`], and the wire encoding.
 //!
 //! An [`Event`] can only be obtained through the builder (or the infallible
-//! [`Event::message`] / [`Event::comment`] shortcuts), and the builder refuses any value that
-//! would let a caller put a field on the wire that they did not ask for: an event name or id
-//! containing CR or LF, or an id containing NUL, is an [`EventError`], never a panic and never a
-//! silent rewrite. Data and comments may contain any line ends: they are split on CR, LF and CRLF
-//! into several `data:` (or `:`) lines, which is exactly how the parser joins them back (with LF).
+//! [`Event::message`], [`Event::named`] and [`Event::comment`] shortcuts), and the builder
+//! refuses any value that would let a caller put a field on the wire that they did not ask for:
+//! an event name or id containing CR or LF, or an id containing NUL, is an [`EventError`], never
+//! a panic and never a silent rewrite. Data and comments may contain any line ends: they are
+//! split on CR, LF and CRLF into several `data:` (or `:`) lines, which is exactly how the parser
+//! joins them back (with LF).
+//!
+//! The builder can also encode directly ([`EventBuilder::encode`], [`EventBuilder::to_vec`]):
+//! its fields may borrow (`&str`) or own (`String`) their text, and nothing is allocated per
+//! field on the way to the wire.
 
+use alloc::borrow::Cow;
 use alloc::string::String;
+use alloc::vec::Vec;
 use core::fmt;
 use core::time::Duration;
 
@@ -57,9 +64,71 @@ impl core::error::Error for EventError {
     }
 }
 
+/// An event name checked once, for the common case of a fixed name: [`Event::named`] with it
+/// cannot fail.
+///
+/// Make one with the [`event_name!`](crate::event_name) macro, which checks a literal at
+/// compile time (a name with CR or LF does not compile), or with [`EventName::new`] in a
+/// `const`:
+///
+/// ```
+/// use sse_core::{Event, EventName, event_name};
+///
+/// const TICK: EventName = event_name!("tick");
+/// assert_eq!(Event::named(TICK, "1").to_vec(), b"event: tick\ndata: 1\n\n");
+/// assert!(EventName::new("a\nb").is_none());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EventName(&'static str);
+
+impl EventName {
+    /// The name, or `None` if it contains CR or LF (which would end the `event:` line early).
+    pub const fn new(name: &'static str) -> Option<EventName> {
+        let bytes = name.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'\r' || bytes[i] == b'\n' {
+                return None;
+            }
+            i += 1;
+        }
+        Some(EventName(name))
+    }
+
+    /// The name.
+    pub const fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
+/// An [`EventName`] from a string literal, checked at compile time: a name containing CR or LF
+/// is a compile error, never a run-time panic.
+///
+/// ```
+/// let event = sse_core::Event::named(sse_core::event_name!("update"), "{}");
+/// assert_eq!(event.event_name(), Some("update"));
+/// ```
+///
+/// ```compile_fail
+/// let name = sse_core::event_name!("a\ndata: injected");
+/// ```
+#[macro_export]
+macro_rules! event_name {
+    ($name:expr) => {{
+        const NAME: $crate::EventName = match $crate::EventName::new($name) {
+            ::core::option::Option::Some(name) => name,
+            ::core::option::Option::None => {
+                ::core::panic!("an SSE event name must not contain CR or LF")
+            }
+        };
+        NAME
+    }};
+}
+
 /// One server-sent event, validated and ready to encode.
 ///
-/// Build one with [`Event::builder`], or use [`Event::message`] for a plain data event:
+/// Build one with [`Event::builder`], or use [`Event::message`] for a plain data event and
+/// [`Event::named`] for data under a fixed event name:
 ///
 /// ```
 /// use core::time::Duration;
@@ -83,19 +152,61 @@ impl core::error::Error for EventError {
 ///
 /// Fields are written in a fixed order: comment lines, `retry`, `event`, `id`, `data`, then the
 /// blank line that dispatches the event.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+///
+/// # No `Event::default()`
+///
+/// axum's and warp's events start as `Event::default()` and are filled in with setters. Here an
+/// `Event` is always valid, so it has no empty default to fill in (and no `Default` impl: the
+/// spelling fails at `default`, not later): the same setters (`data`, `event`, `id`, `retry`,
+/// `comment`) are on [`Event::builder`], which reports an invalid name or id when the event is
+/// built. `Event::default().data(x)` is `Event::message(x)`, and
+/// `Event::default().event("tick").data(x)` is `Event::named(event_name!("tick"), x)`, both
+/// infallible.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Event {
-    comment: Option<String>,
+    /// Owned text, except a fixed name ([`Event::named`]), which is not copied.
+    fields: Fields<'static>,
+}
+
+/// The fields of an event: of an [`Event`] (owned) or of an [`EventBuilder`] (owned or
+/// borrowed).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+struct Fields<'a> {
+    comment: Option<Cow<'a, str>>,
     retry: Option<Duration>,
-    event: Option<String>,
-    id: Option<String>,
-    data: Option<String>,
+    event: Option<Cow<'a, str>>,
+    id: Option<Cow<'a, str>>,
+    data: Option<Cow<'a, str>>,
+}
+
+impl Fields<'_> {
+    /// No field set: the start of the shortcuts.
+    const EMPTY: Fields<'static> = Fields {
+        comment: None,
+        retry: None,
+        event: None,
+        id: None,
+        data: None,
+    };
+
+    /// The fields, borrowed, for the encoder.
+    #[inline(always)]
+    fn parts(&self) -> Parts<'_> {
+        Parts {
+            comment: self.comment.as_deref(),
+            retry: self.retry,
+            event: self.event.as_deref(),
+            id: self.id.as_deref(),
+            data: self.data.as_deref(),
+        }
+    }
 }
 
 impl Event {
     /// Starts building an event.
     #[inline]
-    pub fn builder() -> EventBuilder {
+    #[doc(alias = "default")]
+    pub fn builder<'a>() -> EventBuilder<'a> {
         EventBuilder::default()
     }
 
@@ -105,10 +216,28 @@ impl Event {
     /// assert_eq!(sse_core::Event::message("hi").to_vec(), b"data: hi\n\n");
     /// ```
     pub fn message(data: impl Into<String>) -> Event {
-        Event {
-            data: Some(data.into()),
-            ..Event::default()
-        }
+        let fields = Fields {
+            data: Some(Cow::Owned(data.into())),
+            ..Fields::EMPTY
+        };
+        Event { fields }
+    }
+
+    /// An event of type `name` carrying `data`; infallible, since the name was checked when
+    /// the [`EventName`] was made.
+    ///
+    /// ```
+    /// use sse_core::{Event, event_name};
+    /// let event = Event::named(event_name!("tick"), "1");
+    /// assert_eq!(event.to_vec(), b"event: tick\ndata: 1\n\n");
+    /// ```
+    pub fn named(name: EventName, data: impl Into<String>) -> Event {
+        let fields = Fields {
+            event: Some(Cow::Borrowed(name.0)),
+            data: Some(Cow::Owned(data.into())),
+            ..Fields::EMPTY
+        };
+        Event { fields }
     }
 
     /// A comment-only event (ignored by clients, useful as a heartbeat with a text).
@@ -117,36 +246,37 @@ impl Event {
     /// assert_eq!(sse_core::Event::comment("hello").to_vec(), b": hello\n\n");
     /// ```
     pub fn comment(text: impl Into<String>) -> Event {
-        Event {
-            comment: Some(text.into()),
-            ..Event::default()
-        }
+        let fields = Fields {
+            comment: Some(Cow::Owned(text.into())),
+            ..Fields::EMPTY
+        };
+        Event { fields }
     }
 
     /// The data, if any. Events without data are not dispatched by clients, but their `id` and
     /// `retry` still take effect.
     pub fn data(&self) -> Option<&str> {
-        self.data.as_deref()
+        self.fields.data.as_deref()
     }
 
     /// The event name (the `event:` field), if any.
     pub fn event_name(&self) -> Option<&str> {
-        self.event.as_deref()
+        self.fields.event.as_deref()
     }
 
     /// The id (the `id:` field), if any.
     pub fn id(&self) -> Option<&str> {
-        self.id.as_deref()
+        self.fields.id.as_deref()
     }
 
     /// The reconnection time (the `retry:` field), if any.
     pub fn retry(&self) -> Option<Duration> {
-        self.retry
+        self.fields.retry
     }
 
     /// The comment text, if any.
     pub fn comment_text(&self) -> Option<&str> {
-        self.comment.as_deref()
+        self.fields.comment.as_deref()
     }
 
     /// Returns a copy of this event with its id replaced by `id`.
@@ -155,7 +285,7 @@ impl Event {
     pub fn with_id(mut self, id: impl Into<String>) -> Result<Event, EventError> {
         let id = id.into();
         validate_id(&id)?;
-        self.id = Some(id);
+        self.fields.id = Some(Cow::Owned(id));
         Ok(self)
     }
 
@@ -167,102 +297,46 @@ impl Event {
     /// assert_eq!(event.id(), Some("42"));
     /// ```
     pub fn with_sequence_id(mut self, seq: u64) -> Event {
-        self.id = Some(alloc::string::ToString::to_string(&seq));
+        self.fields.id = Some(Cow::Owned(alloc::string::ToString::to_string(&seq)));
         self
     }
 
-    /// An upper bound of the encoded size, cheap to compute (no scan of the data).
-    ///
-    /// Used to reserve buffer space; the encoder may still grow the buffer when data or a
-    /// comment has many short lines.
+    /// The fields, borrowed, for the encoder.
+    #[inline(always)]
+    fn parts(&self) -> Parts<'_> {
+        self.fields.parts()
+    }
+
+    /// The encoded size, exact when the data and the comment are one line each (the usual
+    /// case), computed without looking at them. Otherwise it is short by at most 6 bytes per
+    /// further data line (`data: ` and its LF in place of the line end) and 2 per further
+    /// comment line: [`Event::encoded_len`] is exact, and searches them for line ends.
     pub fn size_hint(&self) -> usize {
-        let mut n = 1;
-        if let Some(c) = &self.comment {
-            n += c.len() + 3;
-        }
-        if self.retry.is_some() {
-            n += 28;
-        }
-        if let Some(e) = &self.event {
-            n += e.len() + 8;
-        }
-        if let Some(i) = &self.id {
-            n += i.len() + 5;
-        }
-        if let Some(d) = &self.data {
-            n += d.len() + 7;
-        }
-        n
+        self.parts().size_hint()
+    }
+
+    /// The exact size of the wire form (data and comment are searched for line ends).
+    pub fn encoded_len(&self) -> usize {
+        self.parts().encoded_len(false)
     }
 
     /// Appends the wire form of this event to `out`. Reuses `out`'s capacity: encoding many
     /// events into one cleared buffer allocates nothing once the buffer is large enough.
-    pub fn encode(&self, out: &mut alloc::vec::Vec<u8>) {
-        out.reserve(self.size_hint());
-        self.encode_with(&mut |bytes: &[u8]| out.extend_from_slice(bytes), false);
+    #[inline]
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        self.parts().encode(out);
     }
 
     /// The wire form of this event as a new vector (allocated once, at its exact size).
-    pub fn to_vec(&self) -> alloc::vec::Vec<u8> {
-        // Data on one line (the common case) is looked at once: to know that it is one line.
-        let one_line = self
-            .data
-            .as_deref()
-            .is_none_or(|data| memchr::memchr2(b'\r', b'\n', data.as_bytes()).is_none());
-        if let (true, Some(data), None, None, None, None) = (
-            one_line,
-            &self.data,
-            &self.comment,
-            self.retry,
-            &self.event,
-            &self.id,
-        ) {
-            // The most common event of all, a single line of data, written directly.
-            let mut out = alloc::vec::Vec::with_capacity(data.len() + 8);
-            out.extend_from_slice(b"data: ");
-            out.extend_from_slice(data.as_bytes());
-            out.extend_from_slice(b"\n\n");
-            return out;
-        }
-        let mut out = alloc::vec::Vec::with_capacity(self.encoded_len(one_line));
-        self.encode_with(&mut |bytes: &[u8]| out.extend_from_slice(bytes), one_line);
-        out
-    }
-
-    /// The exact size of the wire form; `one_line`: the data is known to have no line end.
-    fn encoded_len(&self, one_line: bool) -> usize {
-        let mut n = 1;
-        if let Some(comment) = &self.comment {
-            n += Lines::new(comment.as_bytes())
-                .map(|line| if line.is_empty() { 2 } else { line.len() + 3 })
-                .sum::<usize>();
-        }
-        if let Some(retry) = self.retry {
-            let millis = u64::try_from(retry.as_millis()).unwrap_or(u64::MAX);
-            n += 8 + format_u64(millis, &mut [0u8; 20]).len();
-        }
-        if let Some(event) = &self.event {
-            n += event.len() + 8;
-        }
-        if let Some(id) = &self.id {
-            n += id.len() + 5;
-        }
-        if let Some(data) = &self.data {
-            n += if one_line {
-                data.len() + 7
-            } else {
-                Lines::new(data.as_bytes())
-                    .map(|line| line.len() + 7)
-                    .sum::<usize>()
-            };
-        }
-        n
+    pub fn to_vec(&self) -> Vec<u8> {
+        self.parts().to_vec()
     }
 
     /// Writes the wire form of this event into any [`bytes::BufMut`].
     #[cfg(feature = "bytes")]
     pub fn encode_buf<B: bytes::BufMut>(&self, buf: &mut B) {
-        self.encode_with(&mut |bytes: &[u8]| buf.put_slice(bytes), false);
+        self.parts()
+            .encode_with(&mut |bytes: &[u8]| buf.put_slice(bytes), false);
     }
 
     /// The wire form of this event as one [`bytes::Bytes`] frame.
@@ -271,11 +345,252 @@ impl Event {
     pub fn to_bytes(&self) -> bytes::Bytes {
         bytes::Bytes::from(self.to_vec())
     }
+}
+
+/// Builds an [`Event`], or encodes one straight from its parts; [`EventBuilder::build`] (or
+/// the encoding method) reports the first invalid value.
+///
+/// Each text field takes anything that converts into a `Cow<'a, str>`: a `String` is moved in,
+/// a `&str` is borrowed. [`EventBuilder::build`] makes an owned [`Event`] (copying what was
+/// borrowed); [`EventBuilder::encode`], [`EventBuilder::to_vec`] and (feature `bytes`)
+/// `EventBuilder::to_bytes` write the wire form from the parts as they are, without a copy per
+/// field:
+///
+/// ```
+/// use sse_core::Event;
+///
+/// let mut wire = Vec::new();
+/// let token = String::from(r#"{"delta":"hi"}"#);
+/// Event::builder().event("token").data(&*token).encode(&mut wire)?;
+/// assert_eq!(wire, b"event: token\ndata: {\"delta\":\"hi\"}\n\n");
+/// // Validated the same way: an injection is refused, nothing is written.
+/// wire.clear();
+/// assert!(Event::builder().id("1\nevent: x").data("d").encode(&mut wire).is_err());
+/// assert!(wire.is_empty());
+/// # Ok::<(), sse_core::EventError>(())
+/// ```
+///
+/// Setting a field twice keeps the last value.
+#[derive(Debug, Default)]
+#[must_use = "a builder does nothing until it is built or encoded"]
+pub struct EventBuilder<'a> {
+    fields: Fields<'a>,
+    error: Option<EventError>,
+}
+
+impl<'a> EventBuilder<'a> {
+    /// Sets the data. CR, LF and CRLF inside it start new `data:` lines.
+    #[inline]
+    pub fn data(mut self, data: impl Into<Cow<'a, str>>) -> Self {
+        self.fields.data = Some(data.into());
+        self
+    }
+
+    /// Sets the data to the JSON serialization of `value` (compact, so one `data:` line).
+    ///
+    /// ```
+    /// # #[cfg(feature = "serde")] {
+    /// let event = sse_core::Event::builder().json_data(&[1, 2, 3]).build().unwrap();
+    /// assert_eq!(event.data(), Some("[1,2,3]"));
+    /// # }
+    /// ```
+    #[cfg(feature = "serde")]
+    pub fn json_data<T: serde::Serialize + ?Sized>(mut self, value: &T) -> Self {
+        match serde_json::to_string(value) {
+            Ok(json) => self.fields.data = Some(Cow::Owned(json)),
+            Err(e) => self.fail(EventError::Json(e)),
+        }
+        self
+    }
+
+    /// Sets the event name (the `event:` field, `type` on the client). It must not contain CR
+    /// or LF.
+    #[inline]
+    pub fn event(mut self, name: impl Into<Cow<'a, str>>) -> Self {
+        let name = name.into();
+        if memchr::memchr2(b'\r', b'\n', name.as_bytes()).is_some() {
+            self.fail(EventError::EventNameContainsNewline);
+        } else {
+            self.fields.event = Some(name);
+        }
+        self
+    }
+
+    /// Sets the id (the `id:` field, `lastEventId` on the client). It must not contain CR, LF
+    /// or NUL. An empty id resets the client's last event id.
+    #[inline]
+    pub fn id(mut self, id: impl Into<Cow<'a, str>>) -> Self {
+        let id = id.into();
+        match validate_id(&id) {
+            Ok(()) => self.fields.id = Some(id),
+            Err(e) => self.fail(e),
+        }
+        self
+    }
+
+    /// Sets the reconnection time the client should use (sent in whole milliseconds).
+    #[inline]
+    pub fn retry(mut self, retry: Duration) -> Self {
+        self.fields.retry = Some(retry);
+        self
+    }
+
+    /// Sets a comment. Line ends inside it start new comment lines; clients ignore comments.
+    #[inline]
+    pub fn comment(mut self, text: impl Into<Cow<'a, str>>) -> Self {
+        self.fields.comment = Some(text.into());
+        self
+    }
+
+    /// Finishes the event, or returns the first invalid value that was given. Borrowed text
+    /// is copied into the event; owned text is moved.
+    #[inline]
+    pub fn build(self) -> Result<Event, EventError> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let owned = |text: Option<Cow<'_, str>>| text.map(|text| Cow::Owned(text.into_owned()));
+        let Fields {
+            comment,
+            retry,
+            event,
+            id,
+            data,
+        } = self.fields;
+        let fields = Fields {
+            comment: owned(comment),
+            retry,
+            event: owned(event),
+            id: owned(id),
+            data: owned(data),
+        };
+        Ok(Event { fields })
+    }
+
+    /// Appends the wire form of the event to `out`, straight from the parts given (no copy of
+    /// them, no allocation once `out` is large enough); or, if a value was invalid, returns
+    /// its error and writes nothing.
+    #[inline]
+    pub fn encode(self, out: &mut Vec<u8>) -> Result<(), EventError> {
+        match self.error {
+            Some(e) => Err(e),
+            None => {
+                self.fields.parts().encode(out);
+                Ok(())
+            }
+        }
+    }
+
+    /// The wire form of the event as a new vector (allocated once, at its exact size), or the
+    /// first invalid value.
+    #[inline]
+    pub fn to_vec(self) -> Result<Vec<u8>, EventError> {
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok(self.fields.parts().to_vec()),
+        }
+    }
+
+    /// The wire form of the event as one [`bytes::Bytes`] frame, or the first invalid value.
+    #[cfg(feature = "bytes")]
+    #[inline]
+    pub fn to_bytes(self) -> Result<bytes::Bytes, EventError> {
+        self.to_vec().map(bytes::Bytes::from)
+    }
+
+    fn fail(&mut self, error: EventError) {
+        if self.error.is_none() {
+            self.error = Some(error);
+        }
+    }
+}
+
+/// The fields of an event, borrowed: what the encoder writes, from an [`Event`] or straight
+/// from an [`EventBuilder`].
+#[derive(Clone, Copy)]
+struct Parts<'p> {
+    comment: Option<&'p str>,
+    retry: Option<Duration>,
+    event: Option<&'p str>,
+    id: Option<&'p str>,
+    data: Option<&'p str>,
+}
+
+impl Parts<'_> {
+    /// The size of the one-line fields (`retry`, `event`, `id`) and the final blank line.
+    #[inline]
+    fn head_len(&self) -> usize {
+        let retry = self.retry.map_or(0, |retry| {
+            8 + format_u64(retry_millis(retry), &mut [0u8; 20]).len()
+        });
+        let event = self.event.map_or(0, |e| e.len() + 8);
+        let id = self.id.map_or(0, |i| i.len() + 5);
+        1 + retry + event + id
+    }
+
+    /// See [`Event::size_hint`]: the comment and the data counted as one line each.
+    #[inline]
+    fn size_hint(&self) -> usize {
+        let comment = self.comment.map_or(0, comment_line_len);
+        let data = self.data.map_or(0, |d| d.len() + 7);
+        self.head_len() + comment + data
+    }
+
+    /// The exact size of the wire form; `one_line`: the data is known to have no line end.
+    fn encoded_len(&self, one_line: bool) -> usize {
+        let comment = self
+            .comment
+            .map_or(0, |c| Lines::new(c.as_bytes()).map(comment_line_len).sum());
+        let data = self.data.map_or(0, |d| {
+            if one_line {
+                d.len() + 7
+            } else {
+                Lines::new(d.as_bytes()).map(|line| line.len() + 7).sum()
+            }
+        });
+        self.head_len() + comment + data
+    }
+
+    /// Appends the wire form to `out`.
+    #[inline(always)]
+    fn encode(self, out: &mut Vec<u8>) {
+        out.reserve(self.size_hint());
+        self.encode_with(&mut |bytes: &[u8]| out.extend_from_slice(bytes), false);
+    }
+
+    /// The wire form as a new vector, allocated once at its exact size.
+    #[inline(always)]
+    fn to_vec(self) -> Vec<u8> {
+        // Data on one line (the common case) is looked at once: to know that it is one line.
+        let one_line = self
+            .data
+            .is_none_or(|data| memchr::memchr2(b'\r', b'\n', data.as_bytes()).is_none());
+        if let (true, Some(data), None, None, None, None) = (
+            one_line,
+            self.data,
+            self.comment,
+            self.retry,
+            self.event,
+            self.id,
+        ) {
+            // The most common event of all, a single line of data, written directly.
+            let mut out = Vec::with_capacity(data.len() + 8);
+            out.extend_from_slice(b"data: ");
+            out.extend_from_slice(data.as_bytes());
+            out.extend_from_slice(b"\n\n");
+            return out;
+        }
+        let mut out = Vec::with_capacity(self.encoded_len(one_line));
+        self.encode_with(&mut |bytes: &[u8]| out.extend_from_slice(bytes), one_line);
+        out
+    }
 
     /// Writes the wire form through `put`; `one_line`: the data is known to have no line end
-    /// (it is then not searched again).
-    fn encode_with(&self, put: &mut impl FnMut(&[u8]), one_line: bool) {
-        if let Some(comment) = &self.comment {
+    /// (it is then not searched again). Always inlined: its callers are small, and a call
+    /// costs as much as the encoding of a one-line event.
+    #[inline(always)]
+    fn encode_with(self, put: &mut impl FnMut(&[u8]), one_line: bool) {
+        if let Some(comment) = self.comment {
             for line in Lines::new(comment.as_bytes()) {
                 if line.is_empty() {
                     put(b":\n");
@@ -287,23 +602,22 @@ impl Event {
             }
         }
         if let Some(retry) = self.retry {
-            let millis = u64::try_from(retry.as_millis()).unwrap_or(u64::MAX);
             let mut digits = [0u8; 20];
             put(b"retry: ");
-            put(format_u64(millis, &mut digits));
+            put(format_u64(retry_millis(retry), &mut digits));
             put(b"\n");
         }
-        if let Some(event) = &self.event {
+        if let Some(event) = self.event {
             put(b"event: ");
             put(event.as_bytes());
             put(b"\n");
         }
-        if let Some(id) = &self.id {
+        if let Some(id) = self.id {
             put(b"id: ");
             put(id.as_bytes());
             put(b"\n");
         }
-        if let Some(data) = &self.data {
+        if let Some(data) = self.data {
             if one_line {
                 put(b"data: ");
                 put(data.as_bytes());
@@ -320,88 +634,17 @@ impl Event {
     }
 }
 
-/// Builds an [`Event`]; [`EventBuilder::build`] reports the first invalid value.
-///
-/// Setting a field twice keeps the last value.
-#[derive(Debug, Default)]
-pub struct EventBuilder {
-    event: Event,
-    error: Option<EventError>,
+/// The wire size of one comment line: `: ` + text + LF, or `:` + LF when it is empty.
+fn comment_line_len(line: impl AsRef<[u8]>) -> usize {
+    match line.as_ref().len() {
+        0 => 2,
+        len => len + 3,
+    }
 }
 
-impl EventBuilder {
-    /// Sets the data. CR, LF and CRLF inside it start new `data:` lines.
-    pub fn data(mut self, data: impl Into<String>) -> Self {
-        self.event.data = Some(data.into());
-        self
-    }
-
-    /// Sets the data to the JSON serialization of `value` (compact, so one `data:` line).
-    ///
-    /// ```
-    /// # #[cfg(feature = "serde")] {
-    /// let event = sse_core::Event::builder().json_data(&[1, 2, 3]).build().unwrap();
-    /// assert_eq!(event.data(), Some("[1,2,3]"));
-    /// # }
-    /// ```
-    #[cfg(feature = "serde")]
-    pub fn json_data<T: serde::Serialize + ?Sized>(mut self, value: &T) -> Self {
-        match serde_json::to_string(value) {
-            Ok(json) => self.event.data = Some(json),
-            Err(e) => self.fail(EventError::Json(e)),
-        }
-        self
-    }
-
-    /// Sets the event name (the `event:` field, `type` on the client). It must not contain CR
-    /// or LF.
-    pub fn event(mut self, name: impl Into<String>) -> Self {
-        let name = name.into();
-        if memchr::memchr2(b'\r', b'\n', name.as_bytes()).is_some() {
-            self.fail(EventError::EventNameContainsNewline);
-        } else {
-            self.event.event = Some(name);
-        }
-        self
-    }
-
-    /// Sets the id (the `id:` field, `lastEventId` on the client). It must not contain CR, LF
-    /// or NUL. An empty id resets the client's last event id.
-    pub fn id(mut self, id: impl Into<String>) -> Self {
-        let id = id.into();
-        match validate_id(&id) {
-            Ok(()) => self.event.id = Some(id),
-            Err(e) => self.fail(e),
-        }
-        self
-    }
-
-    /// Sets the reconnection time the client should use (sent in whole milliseconds).
-    pub fn retry(mut self, retry: Duration) -> Self {
-        self.event.retry = Some(retry);
-        self
-    }
-
-    /// Sets a comment. Line ends inside it start new comment lines; clients ignore comments.
-    pub fn comment(mut self, text: impl Into<String>) -> Self {
-        self.event.comment = Some(text.into());
-        self
-    }
-
-    /// Finishes the event, or returns the first invalid value that was given.
-    #[inline]
-    pub fn build(self) -> Result<Event, EventError> {
-        match self.error {
-            Some(e) => Err(e),
-            None => Ok(self.event),
-        }
-    }
-
-    fn fail(&mut self, error: EventError) {
-        if self.error.is_none() {
-            self.error = Some(error);
-        }
-    }
+/// The `retry:` value: whole milliseconds, saturating.
+fn retry_millis(retry: Duration) -> u64 {
+    u64::try_from(retry.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn validate_id(id: &str) -> Result<(), EventError> {
@@ -479,7 +722,17 @@ mod tests {
             e.to_vec(),
             b": c1\n: c2\n:\nretry: 0\nevent:  spaced\nid: \ndata: d\n\n"
         );
-        assert!(e.to_vec().len() <= e.size_hint() + 8);
+        assert_eq!(e.to_vec().len(), e.encoded_len());
+        // Three comment lines, two more than the hint counts: `: c2` adds 2 bytes (`: ` in
+        // place of nothing), the empty last one 1 (`:`).
+        assert_eq!(e.to_vec().len(), e.size_hint() + 3);
+        let one_line = Event::builder()
+            .comment("c")
+            .id("7")
+            .data("d")
+            .build()
+            .unwrap();
+        assert_eq!(one_line.to_vec().len(), one_line.size_hint());
     }
 
     #[test]
@@ -512,7 +765,7 @@ mod tests {
         ];
         for event in events {
             let wire = event.to_vec();
-            assert_eq!(wire.len(), event.encoded_len(false), "{event:?}");
+            assert_eq!(wire.len(), event.encoded_len(), "{event:?}");
             assert_eq!(wire.capacity(), wire.len(), "{event:?}");
             let mut again = Vec::new();
             event.encode(&mut again);

@@ -3,7 +3,8 @@
 //! The Server-Sent Events protocol, and nothing else: an injection-proof [`Event`] encoder and a
 //! sans-IO incremental [`Parser`] that follows the WHATWG HTML Living Standard
 //! ("Server-sent events", "Interpreting an event stream") rule for rule. `no_std` + `alloc`,
-//! `#![forbid(unsafe_code)]`, one default dependency (`memchr`).
+//! `#![forbid(unsafe_code)]`, two default dependencies
+//! (`memchr` for line ends, `simdutf8` for UTF-8 validation).
 //!
 //! ## Encoding
 //!
@@ -30,10 +31,12 @@
 //!             Ok(Parsed::Event(event)) => seen.push(event.data().to_owned()),
 //!             Ok(Parsed::Retry(retry)) => assert_eq!(retry.as_millis(), 500),
 //!             Err(limit) => eprintln!("event discarded: {limit}"),
+//!             Ok(_) => {} // outputs a later version may add
 //!         }
 //!     }
 //! }
-//! parser.finish();
+//! // The end of the input: nothing was left incomplete.
+//! assert!(!parser.finish().discarded());
 //! assert_eq!(seen, ["a\nb"]);
 //! ```
 //!
@@ -42,7 +45,7 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `std` | yes | `std` support in dependencies (errors implement `core::error::Error` either way) |
-//! | `bytes` | no | [`Frame`] (`Event::to_frame`), `Event::to_bytes` and `Event::encode_buf` (`bytes::BufMut`) |
+//! | `bytes` | no | [`Frame`] (`Event::to_frame`), `Event::to_bytes`, `EventBuilder::to_bytes` and `Event::encode_buf` (`bytes::BufMut`) |
 //! | `futures` | no | `stream`: a `Stream` of byte chunks into parsed events, and a `Stream` of events into `Bytes` frames (implies `bytes`) |
 //! | `serde` | no | `EventBuilder::json_data` and `MessageEvent::json` (serde + serde_json, `alloc` only) |
 //!
@@ -68,7 +71,7 @@ mod parser;
 #[cfg(feature = "futures")]
 pub mod stream;
 
-pub use event::{Event, EventBuilder, EventError, KEEP_ALIVE};
+pub use event::{Event, EventBuilder, EventError, EventName, KEEP_ALIVE};
 #[cfg(feature = "bytes")]
 pub use frame::Frame;
 pub use parser::{

@@ -9,6 +9,7 @@ pub(crate) struct Lines<'a> {
 }
 
 impl<'a> Lines<'a> {
+    #[inline]
     pub(crate) fn new(text: &'a [u8]) -> Self {
         Lines { rest: Some(text) }
     }
@@ -17,6 +18,7 @@ impl<'a> Lines<'a> {
 impl<'a> Iterator for Lines<'a> {
     type Item = &'a [u8];
 
+    #[inline]
     fn next(&mut self) -> Option<&'a [u8]> {
         let rest = self.rest?;
         match memchr::memchr2(b'\r', b'\n', rest) {

@@ -11,6 +11,7 @@ use core::task::{Context, Poll};
 use bytes::Bytes;
 use futures_core::Stream;
 
+use crate::parser::CheckedChunk;
 use crate::{Event, Finish, ParseError, Parsed, Parser};
 
 /// An error of a [`ParseStream`]: from the parser, or from the underlying byte stream.
@@ -45,6 +46,9 @@ impl<E: core::error::Error + 'static> core::error::Error for StreamError<E> {
 /// When the byte stream ends, the parser is finished (an unterminated event is discarded) and
 /// this stream ends too.
 ///
+/// Each chunk's UTF-8 is validated once, in one pass, when it arrives (its valid prefix is
+/// copied into a reused buffer); the chunk is then parsed one output per poll.
+///
 /// ```
 /// # futures_util::FutureExt::now_or_never(async {
 /// use futures_util::{stream, StreamExt};
@@ -59,8 +63,11 @@ impl<E: core::error::Error + 'static> core::error::Error for StreamError<E> {
 pub struct ParseStream<S, B> {
     inner: S,
     parser: Parser,
+    /// The chunk being parsed, from byte `pos` on.
     chunk: Option<B>,
     pos: usize,
+    /// The chunk's validated prefix.
+    checked: CheckedChunk,
     finish: Option<Finish>,
 }
 
@@ -77,6 +84,7 @@ impl<S, B> ParseStream<S, B> {
             parser,
             chunk: None,
             pos: 0,
+            checked: CheckedChunk::default(),
             finish: None,
         }
     }
@@ -106,10 +114,9 @@ where
                 return Poll::Ready(finish.next().map(|r| r.map_err(StreamError::Parse)));
             }
             if let Some(chunk) = &this.chunk {
-                let bytes = chunk.as_ref();
-                let mut rest = &bytes[this.pos..];
-                let out = this.parser.parse_next(&mut rest);
-                this.pos = bytes.len() - rest.len();
+                let out = this
+                    .parser
+                    .parse_checked(chunk.as_ref(), &this.checked, &mut this.pos);
                 if let Some(out) = out {
                     return Poll::Ready(Some(out.map_err(StreamError::Parse)));
                 }
@@ -118,6 +125,7 @@ where
             match Pin::new(&mut this.inner).poll_next(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Some(Ok(chunk))) => {
+                    this.checked.check(chunk.as_ref());
                     this.chunk = Some(chunk);
                     this.pos = 0;
                 }

@@ -51,6 +51,7 @@ impl Tally {
             Err(ParseError::LineTooLong { .. }) => self.line_too_long += 1,
             Err(ParseError::EventTooLarge { .. }) => self.event_too_large += 1,
             Err(other) => panic!("unexpected error {other:?}"),
+            Ok(other) => panic!("unexpected output {other:?}"),
         }
     }
 }

@@ -1,0 +1,99 @@
+//! UTF-8 decoding as the standard asks: each invalid sequence becomes one U+FFFD.
+//!
+//! Decoding a line's field value on its own gives the same result as decoding the whole stream,
+//! because the UTF-8 decoder never lets an invalid sequence swallow an ASCII byte (CR, LF, `:`).
+//!
+//! Almost all text on the wire is valid, so the common case is a check, not a decoding:
+//! [`validate`] runs `simdutf8`'s SIMD validator (with `std`: the fastest one the CPU has,
+//! chosen at run time; without: the one the target's compile-time features allow, or core's).
+//! Its 64-byte blocks skip ASCII at memory speed; text shorter than one block goes to core's
+//! validator, which has its own ASCII fast path. Only text that is not valid UTF-8 is decoded,
+//! by core's lossy decoder, which replaces each maximal invalid subpart with U+FFFD exactly as
+//! the WHATWG decoder does.
+
+use alloc::string::String;
+
+/// `bytes` as text, if they are valid UTF-8.
+#[inline]
+pub(super) fn validate(bytes: &[u8]) -> Option<&str> {
+    simdutf8::basic::from_utf8(bytes).ok()
+}
+
+/// Appends `bytes` to `out`, each invalid UTF-8 sequence replaced with U+FFFD.
+///
+/// Short ASCII values (the usual ids and event names) are copied byte by byte, which costs less
+/// than the calls of the general path.
+#[inline]
+pub(super) fn push_decoded(out: &mut String, bytes: &[u8]) {
+    if bytes.len() <= SHORT && bytes.is_ascii() {
+        out.extend(bytes.iter().map(|&b| char::from(b)));
+        return;
+    }
+    match validate(bytes) {
+        Some(text) => out.push_str(text),
+        None => push_lossy(out, bytes),
+    }
+}
+
+/// The longest prefix of `bytes` that is valid UTF-8, as text.
+///
+/// A chunk usually is valid as a whole (one SIMD pass); one that ends inside a multi-byte
+/// sequence, or holds invalid bytes, costs two more passes to find and return its valid prefix.
+pub(super) fn valid_prefix(bytes: &[u8]) -> &str {
+    if let Some(text) = validate(bytes) {
+        return text;
+    }
+    let valid = simdutf8::compat::from_utf8(bytes).map_or_else(|e| e.valid_up_to(), |t| t.len());
+    validate(&bytes[..valid]).unwrap_or_default()
+}
+
+/// Appends the lossy decoding of `bytes` to `out` (what `String::from_utf8_lossy` gives, with
+/// no intermediate string).
+#[cold]
+fn push_lossy(out: &mut String, bytes: &[u8]) {
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        if !chunk.invalid().is_empty() {
+            out.push(char::REPLACEMENT_CHARACTER);
+        }
+    }
+}
+
+/// Values up to this long are looked at byte by byte rather than through a call.
+pub(super) const SHORT: usize = 32;
+
+#[cfg(test)]
+mod tests {
+    use super::{push_decoded, valid_prefix};
+    use alloc::string::String;
+
+    /// The lossy path gives exactly what core's `from_utf8_lossy` gives, on every kind of
+    /// invalid sequence, at every length (short values and ones past a SIMD block).
+    #[test]
+    fn invalid_sequences_decode_as_core_decodes_them() {
+        let cases: [&[u8]; 8] = [
+            b"\xFF",
+            b"a\xC3",
+            b"\xE2\x82",
+            b"\xF0\x9F\x98",
+            b"\xED\xA0\x80",
+            b"\xC0\xAF",
+            b"\xF4\x90\x80\x80",
+            "caf\u{e9} \u{65e5}\u{672c} \u{1f642}".as_bytes(),
+        ];
+        for case in cases {
+            for pad in [0, 5, 70, 200] {
+                let mut bytes = "\u{e9}x".repeat(pad).into_bytes();
+                bytes.extend_from_slice(case);
+                bytes.extend_from_slice(b"tail");
+                let expected = String::from_utf8_lossy(&bytes).into_owned();
+                let mut pushed = String::from(">");
+                push_decoded(&mut pushed, &bytes);
+                assert_eq!(pushed[1..], expected, "{bytes:?}");
+                let valid = core::str::from_utf8(&bytes)
+                    .map_or_else(|e| e.valid_up_to(), |text| text.len());
+                assert_eq!(valid_prefix(&bytes).len(), valid, "{bytes:?}");
+            }
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! The line state machine: finds line ends, carries lines cut by a chunk boundary, and applies
+//! the standard's field rules line by line. What a blank line completes is left in the parser's
+//! buffers for `dispatch` to hand out.
+
+use core::time::Duration;
+
+use super::decode::push_decoded;
+use super::input::Input;
+use super::scan::{contains_nul, find_colon, find_line_end, parse_digits};
+use super::{BOM, BOM_DONE, ParseError, Parser, Step};
+
+impl Parser {
+    /// Runs the line state machine over `input` up to the next output, and advances `input`
+    /// past what it consumed. `None`: all of `input` was consumed.
+    pub(super) fn step(&mut self, input: &mut Input<'_>) -> Option<Step> {
+        loop {
+            let buf = input.bytes();
+            let first = *buf.first()?;
+            if self.after_cr {
+                self.after_cr = false;
+                if first == b'\n' {
+                    input.advance(1);
+                    continue;
+                }
+            }
+            if self.bom < BOM_DONE {
+                let matched = usize::from(self.bom);
+                if first == BOM[matched] {
+                    self.bom += 1;
+                    input.advance(1);
+                    continue;
+                }
+                // Not a BOM after all: the bytes that looked like one are line content.
+                self.line.extend_from_slice(&BOM[..matched]);
+                self.bom = BOM_DONE;
+            }
+            let line_end = find_line_end(buf);
+            if self.skipping_line {
+                let i = match line_end {
+                    Some(i) => i,
+                    None => {
+                        input.advance(buf.len());
+                        return None;
+                    }
+                };
+                self.skipping_line = false;
+                self.after_cr = buf[i] == b'\r';
+                input.advance(i + 1);
+                continue;
+            }
+            let max = self.limits.line_length();
+            let Some(i) = line_end else {
+                input.advance(buf.len());
+                if buf.len() > max.saturating_sub(self.line.len()) {
+                    self.line.clear();
+                    self.skipping_line = true;
+                    return self
+                        .fail(ParseError::LineTooLong { limit: max })
+                        .map(Step::Error);
+                }
+                self.line.extend_from_slice(buf);
+                return None;
+            };
+            self.after_cr = buf[i] == b'\r';
+            // Where the line is in the chunk, for its text (taken before `advance`).
+            let line = *input;
+            input.advance(i + 1);
+            let field = if i > max.saturating_sub(self.line.len()) {
+                self.line.clear();
+                self.fail(ParseError::LineTooLong { limit: max }).map(Err)
+            } else if !self.line.is_empty() {
+                let mut line = core::mem::take(&mut self.line);
+                line.extend_from_slice(&buf[..i]);
+                let out = self.process_field(&line);
+                line.clear();
+                self.line = line;
+                out
+            } else if i == 0 {
+                // A blank line: dispatch the event.
+                if self.end_block() {
+                    return Some(Step::Event);
+                }
+                continue;
+            } else if let (true, false) = (buf[..i].starts_with(b"data:"), self.discarding) {
+                // The most common line, in place, and usually already validated: then an LF
+                // line end is copied with it, as the LF that joins data lines.
+                let start = if buf.get(5) == Some(&b' ') { 6 } else { 5 };
+                let end = if buf[i] == b'\n' { i + 1 } else { i };
+                match line.text(start..end) {
+                    Some(text) => self.push_data_text(i - start, text),
+                    None => self.push_data(&buf[start..i], None),
+                }
+            } else {
+                self.process_field(&buf[..i])
+            };
+            match field {
+                None => {}
+                Some(Ok(retry)) => return Some(Step::Retry(retry)),
+                Some(Err(error)) => return Some(Step::Error(error)),
+            }
+        }
+    }
+
+    /// Discards the event being built; returns `error` unless this event already failed.
+    fn fail(&mut self, error: ParseError) -> Option<ParseError> {
+        self.clear_data();
+        self.event_type.clear();
+        if self.discarding {
+            return None;
+        }
+        self.discarding = true;
+        Some(error)
+    }
+
+    /// Processes a line that is not blank; returns a new reconnection time or an error.
+    fn process_field(&mut self, line: &[u8]) -> Option<Result<Duration, ParseError>> {
+        let first = *line.first()?;
+        if self.discarding || first == b':' {
+            return None;
+        }
+        // Most lines are data lines: recognised by their prefix, before any search.
+        if let Some(value) = line.strip_prefix(b"data:") {
+            return self.push_data(value.strip_prefix(b" ").unwrap_or(value), None);
+        }
+        let (name, value) = match find_colon(line) {
+            Some(colon) => {
+                let value = &line[colon + 1..];
+                (&line[..colon], value.strip_prefix(b" ").unwrap_or(value))
+            }
+            None => (line, &[][..]),
+        };
+        match name {
+            b"data" => return self.push_data(value, None),
+            b"event" => {
+                self.event_type.clear();
+                push_decoded(&mut self.event_type, value);
+            }
+            // An id with NUL is ignored.
+            b"id" if !contains_nul(value) => {
+                self.id_buffer.clear();
+                push_decoded(&mut self.id_buffer, value);
+                self.id_set = true;
+            }
+            b"retry" => {
+                if let Some(millis) = parse_digits(value) {
+                    let retry = Duration::from_millis(millis);
+                    self.reconnection_time = Some(retry);
+                    return Some(Ok(retry));
+                }
+            }
+            _ => {}
+        }
+        None
+    }
+
+    /// Appends a data line's value, decoded, and the LF that joins it to the next one.
+    /// `text`: the value as text, when its validity is already known.
+    #[inline]
+    fn push_data(
+        &mut self,
+        value: &[u8],
+        text: Option<&str>,
+    ) -> Option<Result<Duration, ParseError>> {
+        // The limit counts input bytes (each value plus its LF), not decoded ones.
+        let room = self.limits.event_size().saturating_sub(self.data_size);
+        if value.len() >= room {
+            let limit = self.limits.event_size();
+            return self.fail(ParseError::EventTooLarge { limit }).map(Err);
+        }
+        self.data_size += value.len() + 1;
+        self.data.reserve(value.len() + 1);
+        match text {
+            Some(text) => self.data.push_str(text),
+            None => push_decoded(&mut self.data, value),
+        }
+        self.data.push('\n');
+        None
+    }
+
+    /// [`Parser::push_data`] for a value of `len` input bytes already known to be `text`,
+    /// which may end with the joining LF already.
+    #[inline(always)]
+    fn push_data_text(&mut self, len: usize, text: &str) -> Option<Result<Duration, ParseError>> {
+        let room = self.limits.event_size().saturating_sub(self.data_size);
+        if len >= room {
+            let limit = self.limits.event_size();
+            return self.fail(ParseError::EventTooLarge { limit }).map(Err);
+        }
+        self.data_size += len + 1;
+        if text.len() > len {
+            self.data.push_str(text);
+        } else {
+            self.data.reserve(len + 1);
+            self.data.push_str(text);
+            self.data.push('\n');
+        }
+        None
+    }
+
+    /// Empties the data buffer.
+    #[inline]
+    pub(super) fn clear_data(&mut self) {
+        self.data.clear();
+        self.data_size = 0;
+    }
+
+    /// A blank line ends the block: commits the id, and tells whether an event is to be
+    /// dispatched (then [`Parser::take_event`] or [`Parser::lend_event`] builds it).
+    fn end_block(&mut self) -> bool {
+        // Step 1 of "dispatch the event": commit the last event ID buffer, with or without
+        // data (and for a block discarded by a limit: its id lines came before the error).
+        self.commit_id();
+        if self.discarding {
+            self.discarding = false;
+            self.clear_data();
+            self.event_type.clear();
+            return false;
+        }
+        if self.data.is_empty() {
+            self.event_type.clear();
+            return false;
+        }
+        true
+    }
+
+    /// Step 1 of "dispatch the event": the last event ID buffer becomes the last event ID.
+    fn commit_id(&mut self) {
+        if self.id_set {
+            self.id_set = false;
+            core::mem::swap(&mut self.id_buffer, &mut self.last_event_id);
+            self.last_event_id_stale = true;
+        }
+    }
+}
