@@ -167,10 +167,10 @@ fn check_item(item: &Result<Parsed, ParseError>, limits: Limits) {
             // The data buffer (each line's value plus one LF, the last LF removed at dispatch)
             // never exceeds max_event_size bytes of input.
             assert!(
-                wire_len_lower_bound(data) < limits.event_size(),
+                wire_len_lower_bound(data) < limits.get_max_event_size(),
                 "dispatched data of {} bytes with max_event_size {}",
                 data.len(),
-                limits.event_size()
+                limits.get_max_event_size()
             );
             assert!(!data.contains('\r'), "CR inside dispatched data");
             let event_type = event.event_type();
@@ -181,14 +181,15 @@ fn check_item(item: &Result<Parsed, ParseError>, limits: Limits) {
             );
             // "message" is the default, not read from the wire.
             assert!(
-                event_type == "message" || wire_len_lower_bound(event_type) <= limits.line_length(),
+                event_type == "message"
+                    || wire_len_lower_bound(event_type) <= limits.get_max_line_length(),
                 "event type longer than a line may be"
             );
             check_id(event.last_event_id(), limits);
         }
         Ok(Parsed::Retry(_)) => {}
-        Err(ParseError::LineTooLong { limit }) => assert_eq!(*limit, limits.line_length()),
-        Err(ParseError::EventTooLarge { limit }) => assert_eq!(*limit, limits.event_size()),
+        Err(ParseError::LineTooLong { limit }) => assert_eq!(*limit, limits.get_max_line_length()),
+        Err(ParseError::EventTooLarge { limit }) => assert_eq!(*limit, limits.get_max_event_size()),
         Err(other) => panic!("unknown parse error {other:?}"),
         Ok(other) => panic!("unknown parser output {other:?}"),
     }
@@ -200,7 +201,7 @@ fn check_id(id: &str, limits: Limits) {
         "last event id {id:?} holds NUL, CR or LF"
     );
     assert!(
-        wire_len_lower_bound(id) <= limits.line_length(),
+        wire_len_lower_bound(id) <= limits.get_max_line_length(),
         "last event id longer than a line may be"
     );
 }

@@ -1,10 +1,7 @@
-//! The inputs of the bench targets: the parser streams (shared with sse-core's own parser
-//! bench) and the encoders' events.
+//! The inputs of the bench targets: the parser streams (`super::streams`) and the encoders'
+//! events.
 
-#[path = "../../../sse-core/benches/common/streams.rs"]
-mod streams;
-
-pub(crate) use streams::*;
+pub(crate) use super::streams::*;
 
 /// One event for the encoders, as an application holds it before encoding.
 #[derive(Debug, Clone)]

@@ -2,6 +2,7 @@
 //! few helpers. Each bench includes this module with `mod common;` and uses what it needs.
 
 pub(crate) mod inputs;
+pub(crate) mod streams;
 
 use std::path::PathBuf;
 

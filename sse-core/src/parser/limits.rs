@@ -10,7 +10,7 @@ use core::fmt;
 /// ```
 /// use sse_core::{Limits, Parser};
 /// let parser = Parser::with_limits(Limits::default().max_line_length(64 * 1024));
-/// assert_eq!(parser.limits().line_length(), 64 * 1024);
+/// assert_eq!(parser.limits().get_max_line_length(), 64 * 1024);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -51,12 +51,12 @@ impl Limits {
     }
 
     /// The longest accepted line, in bytes.
-    pub const fn line_length(&self) -> usize {
+    pub const fn get_max_line_length(&self) -> usize {
         self.max_line_length
     }
 
     /// The largest accepted data buffer of one event, in bytes.
-    pub const fn event_size(&self) -> usize {
+    pub const fn get_max_event_size(&self) -> usize {
         self.max_event_size
     }
 }

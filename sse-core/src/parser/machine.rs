@@ -48,7 +48,7 @@ impl Parser {
                 input.advance(i + 1);
                 continue;
             }
-            let max = self.limits.line_length();
+            let max = self.limits.get_max_line_length();
             let Some(i) = line_end else {
                 input.advance(buf.len());
                 if buf.len() > max.saturating_sub(self.line.len()) {
@@ -162,9 +162,12 @@ impl Parser {
         text: Option<&str>,
     ) -> Option<Result<Duration, ParseError>> {
         // The limit counts input bytes (each value plus its LF), not decoded ones.
-        let room = self.limits.event_size().saturating_sub(self.data_size);
+        let room = self
+            .limits
+            .get_max_event_size()
+            .saturating_sub(self.data_size);
         if value.len() >= room {
-            let limit = self.limits.event_size();
+            let limit = self.limits.get_max_event_size();
             return self.fail(ParseError::EventTooLarge { limit }).map(Err);
         }
         self.data_size += value.len() + 1;
@@ -181,9 +184,12 @@ impl Parser {
     /// which may end with the joining LF already.
     #[inline(always)]
     fn push_data_text(&mut self, len: usize, text: &str) -> Option<Result<Duration, ParseError>> {
-        let room = self.limits.event_size().saturating_sub(self.data_size);
+        let room = self
+            .limits
+            .get_max_event_size()
+            .saturating_sub(self.data_size);
         if len >= room {
-            let limit = self.limits.event_size();
+            let limit = self.limits.get_max_event_size();
             return self.fail(ParseError::EventTooLarge { limit }).map(Err);
         }
         self.data_size += len + 1;

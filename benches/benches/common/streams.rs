@@ -1,6 +1,5 @@
 //! The input streams of the parser benchmarks, deterministic so every run measures the same
-//! bytes. Shared by `sse-core/benches/parser.rs` and the `benches` crate (which includes this
-//! file by path), so both measure the same bytes.
+//! bytes. Every bench target of this crate uses them (through `common`).
 
 /// A quick mode for smoke runs: `SSE_BENCH_QUICK=1` shrinks the inputs.
 pub(crate) fn quick() -> bool {
