@@ -225,12 +225,25 @@ impl Target {
     }
 }
 
-/// Counters a run updates as it goes, for a caller watching it from another thread.
-#[derive(Debug, Default)]
+/// Counters a run updates as it goes, for a caller watching it from another thread, and a
+/// way to end the run early ([`Progress::stop`]).
+#[derive(Debug)]
 pub struct Progress {
     connected: AtomicUsize,
     done: AtomicUsize,
     events: AtomicU64,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl Default for Progress {
+    fn default() -> Self {
+        Progress {
+            connected: AtomicUsize::new(0),
+            done: AtomicUsize::new(0),
+            events: AtomicU64::new(0),
+            stop: tokio::sync::watch::channel(false).0,
+        }
+    }
 }
 
 impl Progress {
@@ -247,6 +260,11 @@ impl Progress {
     /// Events received so far, over all connections.
     pub fn events(&self) -> u64 {
         self.events.load(Ordering::Relaxed)
+    }
+
+    /// Ends the run now, as if its duration had run out (from any thread).
+    pub fn stop(&self) {
+        self.stop.send_replace(true);
     }
 }
 
@@ -297,6 +315,10 @@ pub struct Report {
     pub resets: u64,
     /// Reading connections that received at least one `sse-reset` event.
     pub reset_connections: usize,
+    /// Reading connections that received fewer events than the most any connection
+    /// received, and no `sse-reset` event: a loss nobody told them of, when every
+    /// connection was sent the same events.
+    pub short_without_reset: usize,
     /// Events per reading connection: min, mean, max.
     pub per_connection: (u64, f64, u64),
     /// How long the run took.
@@ -367,6 +389,7 @@ impl Report {
             "events": self.events,
             "resets": self.resets,
             "reset_connections": self.reset_connections,
+            "short_without_reset": self.short_without_reset,
             "events_per_second": self.events_per_second(),
             "per_connection": {
                 "min": self.per_connection.0,
@@ -417,8 +440,8 @@ impl Report {
             self.per_connection.0, self.per_connection.1, self.per_connection.2
         ));
         out.push_str(&format!(
-            "resets           {} sse-reset events on {} connections\n",
-            self.resets, self.reset_connections
+            "resets           {} sse-reset events on {} connections; {} got fewer events than the most and no reset\n",
+            self.resets, self.reset_connections, self.short_without_reset
         ));
         out.push_str(&format!(
             "{:<16} {:>10} {:>10} {:>10}\n",
@@ -524,6 +547,7 @@ fn summarise(connections: usize, elapsed: Duration, all: Vec<ConnectionStats>) -
     let mut connects = Vec::new();
     let mut firsts = Vec::new();
     let mut errors: Vec<(String, usize)> = Vec::new();
+    let mut shares = Vec::new();
     let (mut min, mut max, mut sum, mut readers) = (u64::MAX, 0, 0u64, 0usize);
     let mut report = Report {
         connections,
@@ -535,6 +559,7 @@ fn summarise(connections: usize, elapsed: Duration, all: Vec<ConnectionStats>) -
         events: 0,
         resets: 0,
         reset_connections: 0,
+        short_without_reset: 0,
         per_connection: (0, 0.0, 0),
         elapsed,
         latency_us: None,
@@ -566,6 +591,7 @@ fn summarise(connections: usize, elapsed: Duration, all: Vec<ConnectionStats>) -
         report.resets += stats.resets;
         report.reset_connections += usize::from(stats.resets > 0);
         firsts.extend(stats.first_event.map(|d| d.as_micros() as u64));
+        shares.push((stats.events, stats.resets));
         latencies.extend_from_slice(&stats.latencies_us);
         readers += 1;
         sum += stats.events;
@@ -575,6 +601,10 @@ fn summarise(connections: usize, elapsed: Duration, all: Vec<ConnectionStats>) -
     if readers > 0 {
         report.per_connection = (min, sum as f64 / readers as f64, max);
     }
+    report.short_without_reset = shares
+        .iter()
+        .filter(|&&(events, resets)| events < max && resets == 0)
+        .count();
     report.latency_us = Percentiles::of(&mut latencies);
     report.connect_us = Percentiles::of(&mut connects);
     report.first_event_us = Percentiles::of(&mut firsts);
@@ -582,10 +612,11 @@ fn summarise(connections: usize, elapsed: Duration, all: Vec<ConnectionStats>) -
     report
 }
 
-/// Raises the soft limit on open files toward the hard one when `connections` need more
+/// Raises the soft limit on open files toward the hard one when `connections` (plus 64)
+/// need more
 /// (on Linux, through `prlimit`, which needs no unsafe code here); a failure is left to show
 /// up as connect errors.
-fn raise_fd_limit(connections: usize) {
+pub fn raise_fd_limit(connections: usize) {
     #[cfg(target_os = "linux")]
     {
         let wanted = connections + 64;
@@ -642,10 +673,17 @@ impl Connection {
         };
         let begin = Instant::now();
         let deadline = self.deadline;
-        let outcome = tokio::time::timeout_at(deadline, self.stream(begin, &mut stats)).await;
+        let mut stop = self.progress.stop.subscribe();
+        let stopped = async move {
+            let _ = stop.wait_for(|stop| *stop).await;
+        };
+        let outcome = tokio::select! {
+            outcome = tokio::time::timeout_at(deadline, self.stream(begin, &mut stats)) => outcome.ok(),
+            () = stopped => None,
+        };
         let end = match outcome {
-            Ok(Ok(end)) => end,
-            Ok(Err(error)) => {
+            Some(Ok(end)) => end,
+            Some(Err(error)) => {
                 stats.error = Some(error);
                 if stats.connect.is_some() {
                     End::Ended
@@ -653,8 +691,8 @@ impl Connection {
                     End::Failed
                 }
             }
-            Err(_elapsed) if stats.connect.is_some() => End::Open,
-            Err(_elapsed) => {
+            None if stats.connect.is_some() => End::Open,
+            None => {
                 let last = stats
                     .error
                     .take()
@@ -695,7 +733,7 @@ impl Connection {
         if self.stalled {
             let drain_at = self.deadline.checked_sub(DRAIN).unwrap_or(self.deadline);
             tokio::time::sleep_until(drain_at).await;
-            return Ok(drain(&mut socket).await);
+            return Ok(drain(&mut socket, Body::new(&head), &buffer[body_start..]).await);
         }
         let mut body = Body::new(&head);
         let mut parser = Parser::new();
@@ -812,15 +850,23 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-/// Reads a stalled connection until its end, for at most [`DRAIN`]: `Ended` when the server
-/// had ended it (end of stream or reset), `Open` when data kept coming.
-async fn drain(socket: &mut TcpStream) -> End {
+/// Reads a stalled connection (its body framing `body`, of which `received` arrived with the
+/// head) for at most [`DRAIN`]: `Ended` when the server had ended it (the end of the body,
+/// of the connection, or a reset), `Open` when the stream went on.
+async fn drain(socket: &mut TcpStream, mut body: Body, received: &[u8]) -> End {
+    if let Ok(true) | Err(_) = body.decode(received, |_| {}) {
+        return End::Ended;
+    }
     let mut buffer = vec![0u8; 64 * 1024];
     let until = tokio::time::Instant::now() + DRAIN;
     loop {
         match tokio::time::timeout_at(until, socket.read(&mut buffer)).await {
             Ok(Ok(0)) | Ok(Err(_)) => return End::Ended,
-            Ok(Ok(_)) => {}
+            Ok(Ok(n)) => {
+                if let Ok(true) | Err(_) = body.decode(&buffer[..n], |_| {}) {
+                    return End::Ended;
+                }
+            }
             Err(_) => return End::Open,
         }
     }

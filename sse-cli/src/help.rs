@@ -248,14 +248,15 @@ OPTIONS
 OUTPUT
     The table: connections (asked, connected, failed, ended by the server), stalled ones
     (and how many the server ended), events and events/s, events per reading connection
-    (min, avg, max), sse-reset events, then p50/p99/max in milliseconds of delivery
+    (min, avg, max), sse-reset events (and how many connections got fewer events than
+    the most and no sse-reset: losses nobody signalled), then p50/p99/max in milliseconds of delivery
     latency, connect time (first attempt to response head) and time to first event (first
     attempt to first event), and the first distinct errors.
 
     --json prints the same as one object, durations in microseconds:
       {\"connections\":N,\"connected\":N,\"failures\":N,\"ended_by_server\":N,
        \"stalled\":N,\"stalled_ended\":N,\"events\":N,\"resets\":N,
-       \"reset_connections\":N,\"events_per_second\":F,
+       \"reset_connections\":N,\"short_without_reset\":N,\"events_per_second\":F,
        \"per_connection\":{\"min\":N,\"avg\":F,\"max\":N},\"elapsed_us\":N,
        \"latency_us\":{\"count\":N,\"p50\":N,\"p99\":N,\"max\":N} or null,
        \"connect_us\":{..} or null,\"first_event_us\":{..} or null,
