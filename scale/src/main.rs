@@ -508,7 +508,10 @@ fn burst(args: &Args) -> Result<(), String> {
             server.command(&format!("burst {size}"));
             let expected = size * connected;
             let (mut last, mut since) = (0, Instant::now());
-            while clients.progress.events() < expected && since.elapsed() < Duration::from_secs(3) {
+            // Node's loop writes the whole burst before any of it goes out: allow 10 s without
+            // progress before calling the burst delivered.
+            while clients.progress.events() < expected && since.elapsed() < Duration::from_secs(10)
+            {
                 thread::sleep(Duration::from_millis(10));
                 if clients.progress.events() != last {
                     last = clients.progress.events();
@@ -553,7 +556,10 @@ fn silent(report: &Report, size: u64) -> usize {
 fn stalled(args: &Args) -> Result<(), String> {
     let n = args.connections.min(1000);
     let stalled = n / 10;
-    let (rate, pad, seconds) = (100, 1024, 30.0);
+    // Enough bytes that a connection that does not read fills the kernel's buffers (the
+    // server's send buffer autotunes to about 4 MiB on loopback) and the server's own within
+    // about 10 s, so the server has to decide about it well before the end.
+    let (rate, pad, seconds) = (100, 4096, 35.0);
     println!("\n### {n} connections of which {stalled} never read\n");
     println!(
         "{rate} events/s of about {pad} bytes for {seconds:.0} s; the stalled clients have a 4 KiB receive buffer and drain 2 s before the end to see whether the server ended them.\n"
