@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use sse_cli::bench::{BenchOptions, Progress, Report, raise_fd_limit, run};
+use sse_cli::bench::{BenchOptions, DRAIN, Progress, Report, raise_fd_limit, run};
 
 /// The servers, in table order: name, and whether it is the Node one.
 const SERVERS: [&str; 6] = [
@@ -562,7 +562,7 @@ fn stalled(args: &Args) -> Result<(), String> {
     let (rate, pad, seconds) = (100, 4096, 35.0);
     println!("\n### {n} connections of which {stalled} never read\n");
     println!(
-        "{rate} events/s of about {pad} bytes for {seconds:.0} s; the stalled clients have a 4 KiB receive buffer and drain 2 s before the end to see whether the server ended them.\n"
+        "{rate} events/s of about {pad} bytes for {seconds:.0} s; publishing stops 6 s before the end; the stalled clients have a 4 KiB receive buffer and drain in the last 4 s to see whether the server ended them (the end of the body or of the connection).\n"
     );
     println!(
         "| server | stalled ended | readers ended | readers' events min / avg | RSS connected (MiB) | RSS max (MiB) | RSS end (MiB) |"
@@ -577,12 +577,19 @@ fn stalled(args: &Args) -> Result<(), String> {
         clients.settled(n, Duration::from_secs(30));
         let connected = server.rss_kib();
         server.command(&format!("rate {rate}"));
+        let publishing = Instant::now();
+        let quiet = Duration::from_secs_f64(seconds) - DRAIN - Duration::from_secs(2);
         let mut max = connected;
         let mut end = connected;
         while !clients.thread.is_finished() {
             thread::sleep(Duration::from_millis(250));
             end = server.rss_kib();
             max = max.max(end);
+            if publishing.elapsed() >= quiet {
+                // Publishing stops before the stalled clients drain, so the one client thread
+                // reads them without the readers' traffic.
+                server.command("rate 0");
+            }
         }
         let report = clients.wait()?;
         println!(

@@ -50,8 +50,9 @@ thread_local! {
     static READ_BUFFER: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0; 64 * 1024]);
 }
 
-/// How long a stalled connection is drained at the end to learn whether the server ended it.
-const DRAIN: Duration = Duration::from_secs(2);
+/// How long a stalled connection is drained at the end to learn whether the server ended it
+/// (it may have megabytes in the kernel's buffers to read first).
+pub const DRAIN: Duration = Duration::from_secs(4);
 
 /// The event type a resumable hub sends when events were lost (counted apart).
 const RESET_EVENT: &str = "sse-reset";
@@ -1088,7 +1089,7 @@ mod tests {
         for cut in 1..wire.len() {
             assert_eq!(
                 chunked(wire, cut),
-                (b"data: x\n\ndata: y\n".to_vec(), true),
+                (b"data: x\n\n\ndata: y\n".to_vec(), true),
                 "cut {cut}"
             );
         }

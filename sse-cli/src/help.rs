@@ -240,7 +240,7 @@ OPTIONS
                                are done)
     --stalled N                the last N connections read the response head and then
                                nothing (clients that do not drain; their receive buffer is
-                               set to 4 KiB); 2 s before the end they drain to learn
+                               set to 4 KiB); 4 s before the end they drain to learn
                                whether the server ended them
     --json                     one JSON object instead of the table
     -h, --help                 print this manual

@@ -3,7 +3,7 @@
 //! - [`url`]: watch mode, `sse-cli [watch] URL`: an EventSource that prints what it receives
 //!   ([`output`]: readable, JSON lines or SSE text).
 //! - [`serve`]: serve mode, `sse-cli serve`: stdin as a resumable event stream over HTTP.
-//! - [`bench`]: bench mode, `sse-cli bench URL`: many connections to one event stream,
+//! - [`bench`](mod@bench): bench mode, `sse-cli bench URL`: many connections to one event stream,
 //!   counting events and measuring delivery latency.
 //! - this module: the stdin parse mode (argument parsing, chunking, JSON-lines output), and
 //!   the flag reader every mode shares.
