@@ -1,6 +1,6 @@
 //! The manual pages `--help` prints: [`MAIN`] (`sse-cli --help`, which also documents the
 //! stdin parse mode), [`WATCH`] (`sse-cli watch --help`, `sse-cli URL --help`) and [`SERVE`]
-//! (`sse-cli serve --help`).
+//! (`sse-cli serve --help`) and [`BENCH`] (`sse-cli bench --help`).
 
 /// `sse-cli --help`: every mode, the parse mode in full.
 pub const MAIN: &str = "\
@@ -12,6 +12,7 @@ SYNOPSIS
             [-H 'Name: value']... [-X METHOD] [-d DATA] [--last-event-id ID] [--no-reconnect]
             [--cacert FILE]
     sse-cli serve [--listen ADDR] [--format lines|sse|json] [--exit-on-eof]
+    sse-cli bench URL [--connections N] [--duration S] [--json] [--last-event-id ID] ...
     sse-cli [--chunk-size N | --splits I,J,K]  < STREAM
 
 DESCRIPTION
@@ -22,6 +23,10 @@ DESCRIPTION
 
     serve   Turns stdin into a live, resumable event stream on http://ADDR/events, with a page
             at http://ADDR/ that shows it. See `sse-cli serve --help`.
+
+    bench   Opens many connections to one http:// event stream and reports events/s, events
+            per connection, delivery latency, connect time and failures. See
+            `sse-cli bench --help`.
 
     parse   With no URL and no mode, reads an event stream from stdin and prints what a
             client would see, one JSON object per line:
@@ -37,7 +42,8 @@ PARSE OPTIONS
 
 EXIT STATUS
     0     success (watch: the stream ended cleanly or --count was reached)
-    1     sse-cli itself failed (writing stdout, reading stdin, binding the address)
+    1     sse-cli itself failed (writing stdout, reading stdin, binding the address,
+          bench: resolving the host)
     2     bad arguments
     3     watch: closed by the server for good (204 No Content, another status than 200,
           a Content-Type other than text/event-stream)
@@ -193,4 +199,81 @@ EXAMPLES
          echo '{\"event\":\"deploy\",\"data\":{\"step\":2}}') | sse-cli serve --format json
     Relay a remote stream to local browsers:
         sse-cli http://127.0.0.1:8844/stream --json | sse-cli serve --format json
+";
+
+/// `sse-cli bench --help`.
+pub const BENCH: &str = "\
+NAME
+    sse-cli bench - load an event stream with many connections and measure delivery
+
+SYNOPSIS
+    sse-cli bench URL [--connections N] [--duration S] [--connect-concurrency N]
+                  [--last-event-id ID] [--events N] [--stalled N] [--json]
+
+DESCRIPTION
+    Opens N HTTP/1.1 connections to URL (http:// only) from one thread, each a GET with
+    Accept: text/event-stream, and parses each response body (chunked or not) as an event
+    stream. At most --connect-concurrency connections are connecting at a time (TCP
+    connect until the response head); a failed connect is retried up to 8 times with
+    backoff (50 ms, doubling, at most 1 s). A response other than 200 text/event-stream is
+    a failure. Connections are not reopened: one the server ends counts as ended.
+
+    The run stops after --duration seconds, counted from its start, or earlier when every
+    connection is done (ended, failed, or reached --events). The soft limit on open files
+    is raised toward the hard one when N needs it.
+
+LATENCY CONVENTION
+    An event whose data is a decimal Unix time, or a JSON object with a numeric field
+    \"t\", carries its send time: in microseconds (recommended, e.g. 1764000000000000),
+    milliseconds or nanoseconds, told apart by magnitude. Delivery latency is the time the
+    bytes were read minus that time (the same clock, so run publisher and bench on one
+    machine). Other events are counted but not timed. `sse-reset` events (a resumable hub
+    signalling lost events) are counted apart, not as events.
+
+OPTIONS
+    -c, --connections N        connections to open (default 100)
+    -d, --duration S           stop after S seconds (decimals allowed; default 10)
+    --connect-concurrency N    connections connecting at once (default 64); N equal to
+                               --connections opens them all at once
+    --last-event-id ID         send Last-Event-ID: ID on every connection
+    --events N                 a connection closes after N events (the run ends when all
+                               are done)
+    --stalled N                the last N connections read the response head and then
+                               nothing (clients that do not drain; their receive buffer is
+                               set to 4 KiB); 4 s before the end they drain to learn
+                               whether the server ended them
+    --json                     one JSON object instead of the table
+    -h, --help                 print this manual
+
+OUTPUT
+    The table: connections (asked, connected, failed, ended by the server), stalled ones
+    (and how many the server ended), events and events/s, events per reading connection
+    (min, avg, max), sse-reset events (and how many connections got fewer events than
+    the most and no sse-reset: losses nobody signalled), then p50/p99/max in milliseconds of delivery
+    latency, connect time (first attempt to response head) and time to first event (first
+    attempt to first event), and the first distinct errors.
+
+    --json prints the same as one object, durations in microseconds:
+      {\"connections\":N,\"connected\":N,\"failures\":N,\"ended_by_server\":N,
+       \"stalled\":N,\"stalled_ended\":N,\"events\":N,\"resets\":N,
+       \"reset_connections\":N,\"short_without_reset\":N,\"events_per_second\":F,
+       \"per_connection\":{\"min\":N,\"avg\":F,\"max\":N},\"elapsed_us\":N,
+       \"latency_us\":{\"count\":N,\"p50\":N,\"p99\":N,\"max\":N} or null,
+       \"connect_us\":{..} or null,\"first_event_us\":{..} or null,
+       \"errors\":[{\"error\":S,\"count\":N},..]}
+
+EXIT STATUS
+    0     the run completed (failures are in the report, not in the exit status)
+    1     the host could not be resolved
+    2     bad arguments
+
+EXAMPLES
+    1000 connections for 30 s against a local server:
+        sse-cli bench http://127.0.0.1:8845/events -c 1000 -d 30
+    10 000 clients connecting at once, as JSON:
+        sse-cli bench http://127.0.0.1:8845/events -c 10000 --connect-concurrency 10000 \\
+            -d 20 --json | jq '.connect_us'
+    A server fed with timestamps (microseconds), 100 clients, 5 s:
+        (while sleep 0.1; do date +%s%6N; done) | sse-cli serve --listen 127.0.0.1:8845 &
+        sse-cli bench http://127.0.0.1:8845/events -c 100 -d 5
 ";

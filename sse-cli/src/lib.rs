@@ -3,6 +3,8 @@
 //! - [`url`]: watch mode, `sse-cli [watch] URL`: an EventSource that prints what it receives
 //!   ([`output`]: readable, JSON lines or SSE text).
 //! - [`serve`]: serve mode, `sse-cli serve`: stdin as a resumable event stream over HTTP.
+//! - [`bench`](mod@bench): bench mode, `sse-cli bench URL`: many connections to one event stream,
+//!   counting events and measuring delivery latency.
 //! - this module: the stdin parse mode (argument parsing, chunking, JSON-lines output), and
 //!   the flag reader every mode shares.
 //!
@@ -12,6 +14,7 @@ use std::io::{self, Write};
 
 use sse_core::{ParseError, Parsed};
 
+pub mod bench;
 pub mod help;
 pub mod output;
 pub mod serve;

@@ -1,9 +1,10 @@
-//! `sse-cli`: watch a URL, serve stdin as an event stream, or parse an event stream from
+//! `sse-cli`: watch a URL, serve stdin as an event stream, load-test a server, or parse an event stream from
 //! stdin. The manual is `sse-cli --help` ([`sse_cli::help`]).
 //!
 //! ```text
 //! sse-cli [watch] URL [--json | --raw] [--event NAME]... [--count N] [--timeout S] ...
 //! sse-cli serve [--listen ADDR] [--format lines|sse|json] [--exit-on-eof]
+//! sse-cli bench URL [--connections N] [--duration S] [--json] ...
 //! sse-cli [--chunk-size N | --splits i,j,k]     # parse mode
 //! ```
 //!
@@ -18,7 +19,7 @@ use std::process::ExitCode;
 use std::io::IsTerminal;
 
 use sse_cli::output::use_colour;
-use sse_cli::{Chunking, JsonLines, help, parse_args, serve, url};
+use sse_cli::{Chunking, JsonLines, bench, help, parse_args, serve, url};
 use sse_core::{Limits, Parser};
 
 fn main() -> ExitCode {
@@ -26,6 +27,7 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("serve") => return serve_mode(&args[1..]),
         Some("watch") => return url_mode(&args[1..]),
+        Some("bench") => return bench_mode(&args[1..]),
         _ if url::wants_url_mode(&args) => return url_mode(&args),
         _ => {}
     }
@@ -134,6 +136,33 @@ fn serve_mode(args: &[String]) -> ExitCode {
     };
     match runtime.block_on(serve::run(&options)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sse-cli: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn bench_mode(args: &[String]) -> ExitCode {
+    let parsed = bench::parse_bench_args(args);
+    let options = match arguments(parsed, help::BENCH, "sse-cli bench --help") {
+        Ok(options) => options,
+        Err(code) => return code,
+    };
+    let runtime = match runtime() {
+        Ok(runtime) => runtime,
+        Err(code) => return code,
+    };
+    let progress = std::sync::Arc::default();
+    match runtime.block_on(bench::run(&options, progress)) {
+        Ok(report) if options.json => {
+            println!("{}", report.json());
+            ExitCode::SUCCESS
+        }
+        Ok(report) => {
+            print!("{}", report.table());
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("sse-cli: {e}");
             ExitCode::FAILURE

@@ -1,0 +1,32 @@
+//! The hub served by `sse-actix` (`Sse::from_broadcast`), on two actix workers.
+
+use actix_web::web::{self, Data};
+use actix_web::{App, HttpServer};
+use sse_actix::{Event, Hub, LastEventId, Sse, Subscription};
+
+async fn events(hub: Data<Hub>, last: LastEventId) -> Sse<Subscription> {
+    Sse::from_broadcast(hub.get_ref(), &last)
+}
+
+fn main() -> std::io::Result<()> {
+    let args = scale::ServerArgs::from_env()?;
+    let hub = Hub::new();
+    let publisher = hub.clone();
+    scale::spawn_publisher(move |data| {
+        publisher.publish(Event::message(data));
+    });
+    actix_web::rt::System::new().block_on(async move {
+        let listener = scale::listen(args.backlog)?.into_std()?;
+        scale::announce(listener.local_addr()?)?;
+        HttpServer::new(move || {
+            App::new()
+                .app_data(Data::new(hub.clone()))
+                .route("/events", web::get().to(events))
+        })
+        .workers(2)
+        .disable_signals()
+        .listen(listener)?
+        .run()
+        .await
+    })
+}

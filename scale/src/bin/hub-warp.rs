@@ -1,0 +1,24 @@
+//! The hub served by `sse-warp` (`Sse::from_broadcast`), on a two-worker tokio runtime.
+
+use sse_warp::{Event, Hub, LastEventId, Sse};
+use warp::Filter;
+
+fn main() -> std::io::Result<()> {
+    let args = scale::ServerArgs::from_env()?;
+    let hub = Hub::new();
+    let publisher = hub.clone();
+    scale::spawn_publisher(move |data| {
+        publisher.publish(Event::message(data));
+    });
+    scale::runtime()?.block_on(async move {
+        let listener = scale::listen(args.backlog)?;
+        scale::announce(listener.local_addr()?)?;
+        let events = warp::get()
+            .and(warp::path("events"))
+            .and(warp::path::end())
+            .and(sse_warp::last_event_id())
+            .map(move |last: LastEventId| Sse::from_broadcast(&hub, &last));
+        warp::serve(events).incoming(listener).run().await;
+        Ok(())
+    })
+}
