@@ -111,6 +111,14 @@
 //! (it takes a clock that went back across the restart) has the entries that are already there
 //! when the reader reconnects skipped; later entries are read.
 //!
+//! In both cases entries may have been lost with the stream: added before the crash, not read
+//! by this instance yet. A [`RedisBroker`] says so in-band: when its reader comes back to a
+//! stream that no longer holds the last entry it read, every subscriber gets the reset frame
+//! before its next event, and a client resuming from an id before that point gets one too
+//! (then what follows its id, nothing twice); a reconnection that finds the last entry read
+//! still there is no loss and resets nobody. A [`RedisHub`]'s subscribers go on without a
+//! reset.
+//!
 //! A [`RedisHub::publish`] while Redis is down fails ([`Error::Redis`]) and is not retried: the
 //! caller knows whether the event may be sent twice. The publishing connection reconnects by
 //! itself.
@@ -120,7 +128,8 @@
 //!
 //! Limits: events published while an instance's reader was disconnected are read when it
 //! reconnects, unless more than `max_len` were added meanwhile (the oldest of them are trimmed
-//! before it reads them). Ids compare as Redis orders them; ids from another backend (the
+//! before it reads them; a [`RedisBroker`] then signals the loss as above, since its last entry
+//! read was trimmed too). Ids compare as Redis orders them; ids from another backend (the
 //! in-memory hub's `"42"`) are unknown ids and get a reset.
 //!
 //! ## Topics: [`RedisBroker`]

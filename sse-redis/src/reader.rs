@@ -24,6 +24,10 @@ use crate::entry::{self, EntryId};
 pub(crate) trait Sink: Send + Sync + 'static {
     /// Takes the entry `id` with the fields `map`, in stream order.
     fn apply(&mut self, id: &str, map: &HashMap<String, Value>);
+
+    /// Entries may have been lost between the last one applied and the next: the stream came
+    /// back without the last entry read (see [`Reader::resume_point`]).
+    fn gap(&mut self) {}
 }
 
 impl Sink for Hub {
@@ -147,7 +151,14 @@ impl<S: Sink> Reader<S> {
 
     async fn reconnect(&mut self) -> redis::RedisResult<MultiplexedConnection> {
         let mut conn = self.connect().await?;
-        self.from = self.resume_point(&mut conn).await?;
+        let from = self.resume_point(&mut conn).await?;
+        if self.last.is_some_and(|last| last != from) {
+            // The last entry read is gone (Redis lost the stream or its tail, or it was trimmed
+            // past us): entries added after it, not read yet, may be gone too.
+            tracing::warn!(key = %self.key, last = ?self.last.map(|l| l.to_string()), from = %from, "sse-redis reader: the stream lost the last entry read; entries may have been lost");
+            self.sink.gap();
+        }
+        self.from = from;
         Ok(conn)
     }
 

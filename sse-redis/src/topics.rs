@@ -158,6 +158,10 @@ impl Sink for Entries {
             tracing::warn!(key = %self.key, id, %error, "sse-redis broker: entry skipped");
         }
     }
+
+    fn gap(&mut self) {
+        self.broker.mark_gap();
+    }
 }
 
 impl RedisBroker {

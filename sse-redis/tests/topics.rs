@@ -514,6 +514,24 @@ async fn redis_restarting_is_survived_and_clients_resume_across_it() {
     let mine = expected(&before, &selectors);
     assert_eq!(take(&mut sub_a, 5).await, mine);
 
+    // The connections drop but Redis keeps the stream: the readers go on where they were,
+    // nothing is lost, no reset.
+    let mut raw = redis.client().get_connection().expect("connection");
+    let _: redis::Value = redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("TYPE")
+        .arg("normal")
+        .arg("SKIPME")
+        .arg("yes")
+        .query(&mut raw)
+        .expect("CLIENT KILL");
+    let more = publish_until_ok(&b, &["rooms/1"], "after a reconnect".into()).await;
+    assert_eq!(
+        take(&mut sub_a, 1).await,
+        [message("after a reconnect", &more.id)]
+    );
+    drop(raw);
+
     redis.kill();
     assert!(
         a.publish(["rooms/1"], Event::message("lost"))
@@ -528,17 +546,37 @@ async fn redis_restarting_is_survived_and_clients_resume_across_it() {
     .await;
     redis.restart();
 
-    // The stream is gone (no persistence); new ids are larger, the readers go on.
+    // The stream is gone (no persistence); new ids are larger, the readers go on. Entries
+    // added just before the crash may have been lost with it, unread: the subscribers are told
+    // (one reset frame), then get every event since.
     let mut after = Vec::new();
     for i in 0..10 {
         let topics: &[&'static str] = if i % 2 == 0 { &["rooms/2"] } else { &["news"] };
         after.push(publish_until_ok(&a, topics, format!("after {i}")).await);
     }
     let mine_after = expected(&after, &selectors);
-    assert_eq!(take(&mut sub_a, 5).await, mine_after);
-    // A client that last saw a pre-restart event resumes across the restart on B.
+    let got = take(&mut sub_a, 6).await;
+    assert_eq!(got[0].event_type(), "sse-reset");
+    assert_eq!(got[0].last_event_id(), &*more.id, "after what it had");
+    assert_eq!(got[1..], mine_after);
+    // A client that last saw a pre-restart event resumes across the restart on B (once B has
+    // read what was published since): the same reset, then what followed its id, once.
+    let newest = after.last().map(|p| p.id.to_string());
+    within("B reads the new stream", async {
+        while b.last_entry_id() != newest {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
     let mut resumed = admit(&b, &selectors).subscribe(Some(mine[4].last_event_id()));
-    assert_eq!(take(&mut resumed, 5).await, mine_after);
+    let got = take(&mut resumed, 7).await;
+    assert_eq!(resumed.resume(), Some(Resume::Reset));
+    assert_eq!(got[0].event_type(), "sse-reset");
+    assert_eq!(got[1], message("after a reconnect", &more.id));
+    assert_eq!(got[2..], mine_after);
+    // One that saw an event after the restart resumes as usual.
+    let mut resumed = admit(&b, &selectors).subscribe(Some(mine_after[1].last_event_id()));
+    assert_eq!(take(&mut resumed, 3).await, mine_after[2..]);
     assert_eq!(resumed.resume(), Some(Resume::Replayed));
 }
 

@@ -922,3 +922,43 @@ fn with_external_ids_every_topic_slot_in_use_still_delivers() {
     (13..=16).for_each(|id| publish("c", id));
     assert_eq!(broker.topic_count(), 0, "b's entries are gone, so is b");
 }
+
+#[test]
+fn with_external_ids_a_gap_is_signalled_to_live_and_resuming_subscribers() {
+    let broker = external(8);
+    let t = ticket(&broker, &["a"]);
+    let quiet = ticket(&broker, &["quiet"]);
+    let mut live = t.subscribe(None);
+    broker
+        .publish_with_id(["a"], Event::message("one"), "1-0")
+        .unwrap();
+    assert_eq!(data(&mut live), ["one"]);
+    assert!(
+        take_ready(&mut live).is_empty(),
+        "caught up, waiting for events"
+    );
+    // The source lost events after 1-0: the waiting subscriber is told at once.
+    broker.mark_gap();
+    let got = decode(&take_ready(&mut live));
+    assert_eq!(got, [("sse-reset".into(), "1-0".into(), "1-0".into())]);
+    broker
+        .publish_with_id(["a"], Event::message("two"), "5-0")
+        .unwrap();
+    assert_eq!(data(&mut live), ["two"], "one reset, then on");
+    // Resuming from before the gap: a reset, then what follows the id (no duplicate).
+    let mut s = t.subscribe(Some("1-0"));
+    assert_eq!(s.resume(), Resume::Reset);
+    let got = decode(&take_ready(&mut s));
+    assert_eq!(got[0], ("sse-reset".into(), "1-0".into(), "1-0".into()));
+    assert_eq!(got[1..], [("message".into(), "5-0".into(), "two".into())]);
+    // From after it: as usual.
+    assert_eq!(t.subscribe(Some("5-0")).resume(), Resume::Replayed);
+    // A quiet topic's resume from before the gap can no longer be trusted.
+    assert_eq!(quiet.subscribe(Some("1-0")).resume(), Resume::Reset);
+    // A broker of its own ids has no other source: nothing happens.
+    let own = Broker::new();
+    let mut s = sub(&own, &["a"]);
+    own.mark_gap();
+    own.publish(["a"], Event::message("x")).unwrap();
+    assert_eq!(data(&mut s), ["x"]);
+}

@@ -429,8 +429,11 @@ struct State {
     /// evicted, or the origin).
     floor: Option<(u128, Arc<str>)>,
     /// Every event with a key from this one on was given to the broker (external ids: the
-    /// first event's key; `u128::MAX` before it).
+    /// first event's key, or the first one's after a gap; `u128::MAX` before it).
     complete_from: u128,
+    /// The first event after the last [`Broker::mark_gap`] (0: none): a resume from before it
+    /// may have lost events.
+    gap_seq: u64,
     closed: bool,
     nodes: HashMap<Arc<str>, Node>,
     /// Idle nodes, oldest first.
@@ -699,9 +702,16 @@ impl State {
         let Some(position) = position else {
             return (first, Resume::Reset);
         };
+        // After a gap, a resume from before it may have lost events: it is told so, and goes
+        // on after its id.
+        let across_gap = |cursor: u64| match cursor <= self.gap_seq {
+            true => Resume::Reset,
+            false => Resume::Replayed,
+        };
         // Ids are in increasing order in the window: look the id up.
         if let Ok(i) = self.window.binary_search_by_key(&position, |e| e.key) {
-            return (self.window[i].seq + 1, Resume::Replayed);
+            let cursor = self.window[i].seq + 1;
+            return (cursor, across_gap(cursor));
         }
         // The event just before the window (the last one evicted, or the origin).
         if self
@@ -709,7 +719,7 @@ impl State {
             .as_ref()
             .is_some_and(|(floor, _)| *floor == position)
         {
-            return (first, Resume::Replayed);
+            return (first, across_gap(first));
         }
         let older = self.window.front().is_some_and(|e| position < e.key);
         if older && self.quiet_since(keys, position) {
@@ -920,7 +930,8 @@ pub enum Resume {
     /// replayed, then live events.
     Replayed,
     /// The id is unknown or too old: a reset frame first, then every retained event of its
-    /// topics, then live events.
+    /// topics, then live events. (Or, with external ids, events after the id may be missing,
+    /// see [`Broker::mark_gap`]: a reset frame, then what follows the id.)
     Reset,
 }
 
@@ -958,6 +969,7 @@ impl Broker {
                     last_key: 0,
                     floor,
                     complete_from,
+                    gap_seq: 0,
                     closed: false,
                     nodes: HashMap::new(),
                     idle: BTreeMap::new(),
@@ -1258,6 +1270,49 @@ impl Broker {
         state.subscriptions += 1;
         state.report();
         Ok(keys.into_boxed_slice())
+    }
+
+    /// For a broker with [`BrokerConfig::external_ids`]: tells it that events may be missing
+    /// between the last one it was given and the next one (their source lost some, as a Redis
+    /// Stream that came back from a restart without its newest entries). No loss may go
+    /// unsignalled, so every live subscription gets a reset frame before its next event; a
+    /// resume from an id before this point gets one too (then goes on after its id); and a
+    /// quiet topic no longer resumes without one from an id older than the window. Does
+    /// nothing on a broker that numbers events itself: it is their only source.
+    ///
+    /// ```
+    /// use sse_server::broker::{Broker, BrokerConfig, ExternalIds, Resume, Selection};
+    ///
+    /// fn number(id: &str) -> Option<u128> {
+    ///     id.bytes().all(|b| b.is_ascii_digit()).then(|| id.parse().ok()).flatten()
+    /// }
+    /// let config = BrokerConfig::default().external_ids(ExternalIds::new("0", number));
+    /// let broker = Broker::with_config(config);
+    /// let ticket = broker.subscribe_to(&Selection::new(["t"]).unwrap()).unwrap();
+    /// broker.publish_with_id(["t"], sse_server::Event::message("a"), "10").unwrap();
+    /// broker.mark_gap(); // the source may have lost events after 10
+    /// broker.publish_with_id(["t"], sse_server::Event::message("b"), "30").unwrap();
+    /// assert_eq!(ticket.subscribe(Some("10")).resume(), Resume::Reset);
+    /// assert_eq!(ticket.subscribe(Some("30")).resume(), Resume::Replayed);
+    /// ```
+    pub fn mark_gap(&self) {
+        if self.shared.config.external.is_none() {
+            return;
+        }
+        let mut state = self.shared.lock();
+        state.gap_seq = state.next_seq;
+        state.complete_from = u128::MAX;
+        let mut wakers = Vec::new();
+        for slot in state.slots.iter_mut().filter(|s| s.status == Status::Live) {
+            slot.lost = true;
+            if let Some(waker) = slot.waker.take() {
+                // Caught up: woken to deliver the reset, not stalled.
+                slot.woken = true;
+                wakers.push(waker);
+            }
+        }
+        drop(state);
+        wakers.into_iter().for_each(Waker::wake);
     }
 
     /// Ends every subscription once it has delivered what it has; later publishes are still
