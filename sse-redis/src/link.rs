@@ -155,7 +155,8 @@ impl Link {
     /// (it saw it on another instance): the wait until the reader has read it, at most the
     /// catch-up timeout. `None` when there is nothing to wait for.
     pub(crate) fn catch_up(&self, last_event_id: &str) -> Option<Wait> {
-        let target = EntryId::parse(last_event_id)?;
+        // `0-0` is before every entry: nothing to wait for.
+        let target = EntryId::parse(last_event_id).filter(|id| *id != EntryId::ZERO)?;
         let reached = move |applied: &Option<EntryId>| applied.is_some_and(|a| a >= target);
         if self.catch_up.is_zero() || reached(&self.applied.borrow()) {
             return None;
