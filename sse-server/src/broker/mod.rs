@@ -107,6 +107,7 @@ use futures_core::Stream;
 use sse_core::{Event, Frame};
 
 use crate::Broadcast;
+use crate::stall::Progress;
 
 pub use auth::{Authorize, Denied, PublicSubscribe, RequestInfo};
 pub use error::{Limit, PublishError, Rejection};
@@ -404,10 +405,8 @@ struct Slot {
     status: Status,
     /// Its waker, while caught up.
     waker: Option<Waker>,
-    /// Woken by a publish and not polled since (or never polled): not stalled.
-    woken: bool,
-    mark: u64,
-    stalled_since: Option<Instant>,
+    /// Whether it is stalled or just not scheduled yet (see the module docs).
+    progress: Progress,
     /// Live events of its topics it has not delivered, and their bytes.
     pending_events: u64,
     pending_bytes: usize,
@@ -636,7 +635,7 @@ impl State {
                         // one takes its waker): the entries before this one are not its own,
                         // its next poll need not look at them.
                         slot.cursor = slot.cursor.max(seq);
-                        slot.woken = true;
+                        slot.progress.woken();
                         wakers.push(waker);
                     }
                 });
@@ -822,13 +821,10 @@ impl State {
             }
             let over_budget = slot.pending_bytes > config.max_pending_bytes;
             let behind = slot.lost || over_budget || slot.pending_events > config.max_lag as u64;
-            if !behind || slot.woken || slot.cursor != slot.mark {
-                slot.mark = slot.cursor;
-                slot.stalled_since = None;
-                continue;
-            }
-            let since = *slot.stalled_since.get_or_insert(now);
-            if now.duration_since(since) < config.stall_timeout {
+            if !slot
+                .progress
+                .stalled(behind, slot.cursor, now, config.stall_timeout)
+            {
                 continue;
             }
             metrics::disconnected(if over_budget { "budget" } else { "lag" });
@@ -1307,7 +1303,7 @@ impl Broker {
             slot.lost = true;
             if let Some(waker) = slot.waker.take() {
                 // Caught up: woken to deliver the reset, not stalled.
-                slot.woken = true;
+                slot.progress.woken();
                 wakers.push(waker);
             }
         }
@@ -1380,9 +1376,7 @@ impl Broker {
             start: next_seq,
             status: Status::Live,
             waker: None,
-            woken: true,
-            mark: cursor,
-            stalled_since: None,
+            progress: Progress::new(cursor),
             pending_events: 0,
             pending_bytes: 0,
             lost: false,
@@ -1554,7 +1548,7 @@ impl Stream for Subscription {
         let state = &mut *guard;
         let (next_seq, first) = (state.next_seq, state.first_seq());
         let slot = &mut state.slots[index];
-        slot.woken = false;
+        slot.progress.polled();
         if slot.status != Status::Live {
             drop(guard);
             return this.finish();
