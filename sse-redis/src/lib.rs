@@ -204,8 +204,9 @@
 //! ### What an instance holds, and what a resume gets
 //!
 //! - The window: the newest `max_len` entries of all topics (at start, the reader loads them
-//!   with `XREVRANGE`), their frames and topic lists; the byte bound may hold fewer. A
-//!   `Last-Event-ID` among them resumes on every instance, after the catch-up wait a
+//!   with `XREVRANGE`, and the id of the one before them), their frames and topic lists; the
+//!   byte bound may hold fewer. A `Last-Event-ID` among them (or the one just before them)
+//!   resumes on every instance, after the catch-up wait a
 //!   [`RedisHub`] does too (a client coming from an instance a little ahead waits, up to
 //!   [`RedisBrokerConfig::catch_up_timeout`], until this one has read its id).
 //! - An id older than the window, an unknown one (not an entry id, from another stream, or
@@ -226,7 +227,8 @@
 //! with a malformed topic, or with an id below the last one read (a stream recreated with a
 //! clock that went back) is skipped with a `warn` log: no subscriber gets it. Ids need no
 //! [`epoch`](sse_server::broker::BrokerConfig::epoch): an entry id stays the same across
-//! instance restarts. Redis restarts are handled as for the hub (above). Do not use one key
+//! instance restarts. Redis restarts are handled as for the hub, and a possible loss is
+//! signalled in-band (above). Do not use one key
 //! for both a [`RedisHub`] and a [`RedisBroker`]: the hub would serve every topic's entries
 //! to everyone.
 //!

@@ -218,8 +218,8 @@ impl RedisBroker {
         I: IntoIterator,
         I::Item: AsRef<str>,
     {
-        let topics = self.inner.broker.check_topics(topics)?;
-        let joined = join(&topics);
+        // Only the joined names live across the await (the caller's items need not be `Send`).
+        let joined = join(&self.inner.broker.check_topics(topics)?);
         self.add(&joined, event.borrow()).await
     }
 
@@ -237,8 +237,7 @@ impl RedisBroker {
         I: IntoIterator,
         I::Item: AsRef<str>,
     {
-        let topics = self.inner.broker.check_publish_as(request, topics)?;
-        let joined = join(&topics);
+        let joined = join(&self.inner.broker.check_publish_as(request, topics)?);
         self.add(&joined, event.borrow()).await
     }
 
