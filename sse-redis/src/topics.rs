@@ -107,8 +107,9 @@ impl RedisBrokerConfig {
 /// admit subscriptions. Cheap to clone (clones share the reader, the connections and the local
 /// broker). See the [crate docs](crate#topics-redisbroker).
 ///
-/// Dropping the last clone (or calling [`RedisBroker::close`]) stops the reader and closes the
-/// local broker, which ends every subscription once it has delivered what it has.
+/// Dropping the last clone and the last [`RedisTicket`] (or calling [`RedisBroker::close`])
+/// stops the reader and closes the local broker, which ends every subscription once it has
+/// delivered what it has.
 #[derive(Clone)]
 pub struct RedisBroker {
     inner: Arc<Inner>,
