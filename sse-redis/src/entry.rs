@@ -14,6 +14,10 @@
 //! Other fields are ignored, so an entry written by another program (`XADD key * data hello`)
 //! is an event too. An entry the encoder refuses (an `event` value with CR or LF, written by
 //! hand) becomes an id-only frame: clients do not dispatch it, but it keeps the id sequence.
+//!
+//! An entry of a [`RedisBroker`](crate::RedisBroker)'s stream also has a `topics` field: the
+//! event's topics joined with LF (topic names have no control characters, so LF cannot be
+//! part of one): `XADD key * topics "rooms/1\nusers/7" data hi`.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -33,6 +37,10 @@ pub(crate) const RETRY: &str = "retry";
 pub(crate) const COMMENT: &str = "comment";
 /// Field written for an event with no field at all (`XADD` needs one); readers ignore it.
 pub(crate) const EMPTY: &str = "-";
+/// Field holding a broker event's topics, joined with [`TOPIC_SEPARATOR`].
+pub(crate) const TOPICS: &str = "topics";
+/// What separates topics in the [`TOPICS`] field.
+pub(crate) const TOPIC_SEPARATOR: char = '\n';
 
 /// A stream entry id, `<milliseconds>-<sequence>`, ordered as Redis orders them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -53,6 +61,17 @@ impl EntryId {
             seq: digits(seq)?,
         })
     }
+
+    /// Its place in stream order as one number (`ms << 64 | seq`): what the local broker
+    /// orders ids by.
+    pub(crate) fn position(self) -> u128 {
+        (u128::from(self.ms) << 64) | u128::from(self.seq)
+    }
+}
+
+/// The position of an entry id, for [`sse_server::broker::ExternalIds`] (`0-0` is 0).
+pub(crate) fn position(id: &str) -> Option<u128> {
+    EntryId::parse(id).map(EntryId::position)
 }
 
 fn digits(s: &str) -> Option<u64> {
@@ -89,6 +108,25 @@ pub(crate) fn fields(event: &Event) -> Vec<(&'static str, Cow<'_, str>)> {
         fields.push((EMPTY, Cow::Borrowed("")));
     }
     fields
+}
+
+/// The entry fields of a broker event: its topics, then the event's fields.
+pub(crate) fn fields_with_topics<'a>(
+    topics: &'a str,
+    event: &'a Event,
+) -> Vec<(&'static str, Cow<'a, str>)> {
+    let mut fields = vec![(TOPICS, Cow::Borrowed(topics))];
+    fields.extend(
+        self::fields(event)
+            .into_iter()
+            .filter(|(name, _)| *name != EMPTY),
+    );
+    fields
+}
+
+/// The topics of a broker entry, as written (`None` without a `topics` field).
+pub(crate) fn topics(map: &HashMap<String, Value>) -> Option<String> {
+    map.get(TOPICS).and_then(value_text)
 }
 
 /// The event of the entry `id` with fields `map`, with `id: <id>`; an id-only event when the

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use sse_server::broker::PublishError;
+
 /// Why connecting or publishing failed.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -12,6 +14,11 @@ pub enum Error {
     Redis(redis::RedisError),
     /// `XADD` answered without an entry id.
     NoEntryId,
+    /// [`RedisBroker::publish`](crate::RedisBroker::publish) or
+    /// [`publish_as`](crate::RedisBroker::publish_as) refused the event before sending it to
+    /// Redis: a topic is malformed, there are none or too many, or the authorization hook
+    /// refused the request. Nothing was added.
+    Publish(PublishError),
 }
 
 impl fmt::Display for Error {
@@ -19,6 +26,7 @@ impl fmt::Display for Error {
         match self {
             Error::Redis(e) => write!(f, "redis: {e}"),
             Error::NoEntryId => f.write_str("redis: XADD returned no entry id"),
+            Error::Publish(e) => write!(f, "not published: {e}"),
         }
     }
 }
@@ -28,6 +36,7 @@ impl std::error::Error for Error {
         match self {
             Error::Redis(e) => Some(e),
             Error::NoEntryId => None,
+            Error::Publish(e) => Some(e),
         }
     }
 }
@@ -35,5 +44,11 @@ impl std::error::Error for Error {
 impl From<redis::RedisError> for Error {
     fn from(e: redis::RedisError) -> Error {
         Error::Redis(e)
+    }
+}
+
+impl From<PublishError> for Error {
+    fn from(e: PublishError) -> Error {
+        Error::Publish(e)
     }
 }

@@ -1,25 +1,42 @@
 //! The reader: one task and one Redis connection per instance, following the stream into the
-//! local hub.
+//! local hub or broker (its [`Sink`]).
 //!
 //! It loops `XREAD BLOCK <ms> COUNT <n> STREAMS <key> <last id>`, always with an explicit id
-//! (never `$`, which would skip what was added while no `XREAD` was pending), encodes each new
-//! entry once and publishes it into the local [`Hub`]. Every error it retries is logged through
+//! (never `$`, which would skip what was added while no `XREAD` was pending), and hands each
+//! new entry to its sink, which encodes it once and publishes it locally. Every error it retries is logged through
 //! `tracing` (`warn` when the reader loses Redis, `info` when it is back). On any error it reconnects with
 //! exponential backoff and works out where to go on from (see [`Reader::resume_point`]).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use redis::AsyncCommands;
 use redis::aio::MultiplexedConnection;
 use redis::streams::{StreamId, StreamRangeReply, StreamReadOptions, StreamReadReply};
+use redis::{AsyncCommands, Value};
 use sse_server::hub::Hub;
 use tokio::sync::watch;
 
 use crate::entry::{self, EntryId};
 
-/// The reader's settings, from [`crate::RedisHubConfig`].
+/// Where the reader puts what it reads: the local hub, or the local broker.
+pub(crate) trait Sink: Send + Sync + 'static {
+    /// Takes the entry `id` with the fields `map`, in stream order.
+    fn apply(&mut self, id: &str, map: &HashMap<String, Value>);
+
+    /// Entries may have been lost between the last one applied and the next: the stream came
+    /// back without the last entry read (see [`Reader::resume_point`]).
+    fn gap(&mut self) {}
+}
+
+impl Sink for Hub {
+    fn apply(&mut self, id: &str, map: &HashMap<String, Value>) {
+        self.publish(entry::event(id, map));
+    }
+}
+
+/// The reader's settings, from [`crate::RedisHubConfig`] or [`crate::RedisBrokerConfig`].
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
     pub(crate) block: Duration,
@@ -39,36 +56,36 @@ impl Settings {
     }
 }
 
-pub(crate) struct Reader {
+pub(crate) struct Reader<S> {
     pub(crate) client: redis::Client,
     pub(crate) key: String,
-    pub(crate) hub: Hub,
-    /// How many entries the start-up load reads (the local window's capacity).
+    pub(crate) sink: S,
+    /// How many entries the start-up load reads (about the local window's capacity).
     pub(crate) window: usize,
     pub(crate) settings: Settings,
-    /// The id of the last entry put into the hub, for subscribers waiting to catch up.
+    /// The id of the last entry given to the sink, for subscribers waiting to catch up.
     pub(crate) applied: watch::Sender<Option<EntryId>>,
     pub(crate) connected: Arc<AtomicBool>,
-    /// The last entry put into the hub.
+    /// The last entry given to the sink.
     last: Option<EntryId>,
     /// Where the next `XREAD` starts (exclusive).
     from: EntryId,
 }
 
-impl Reader {
+impl<S: Sink> Reader<S> {
     pub(crate) fn new(
         client: redis::Client,
         key: String,
-        hub: Hub,
+        sink: S,
         window: usize,
         settings: Settings,
         applied: watch::Sender<Option<EntryId>>,
         connected: Arc<AtomicBool>,
-    ) -> Reader {
+    ) -> Reader<S> {
         Reader {
             client,
             key,
-            hub,
+            sink,
             window,
             settings,
             applied,
@@ -84,7 +101,7 @@ impl Reader {
             .await
     }
 
-    /// Loads the newest `window` entries into the hub (oldest first) and goes on after them.
+    /// Loads the newest `window` entries into the sink (oldest first) and goes on after them.
     pub(crate) async fn load(
         &mut self,
         conn: &mut MultiplexedConnection,
@@ -97,7 +114,7 @@ impl Reader {
         Ok(())
     }
 
-    /// Follows the stream for ever (the task is aborted when the hub goes away).
+    /// Follows the stream for ever (the task is aborted when the hub or broker goes away).
     pub(crate) async fn run(mut self, mut conn: Option<MultiplexedConnection>) {
         let mut delay = self.settings.backoff_min;
         loop {
@@ -134,7 +151,14 @@ impl Reader {
 
     async fn reconnect(&mut self) -> redis::RedisResult<MultiplexedConnection> {
         let mut conn = self.connect().await?;
-        self.from = self.resume_point(&mut conn).await?;
+        let from = self.resume_point(&mut conn).await?;
+        if self.last.is_some_and(|last| last != from) {
+            // The last entry read is gone (Redis lost the stream or its tail, or it was trimmed
+            // past us): entries added after it, not read yet, may be gone too.
+            tracing::warn!(key = %self.key, last = ?self.last.map(|l| l.to_string()), from = %from, "sse-redis reader: the stream lost the last entry read; entries may have been lost");
+            self.sink.gap();
+        }
+        self.from = from;
         Ok(conn)
     }
 
@@ -184,7 +208,7 @@ impl Reader {
         Ok(())
     }
 
-    /// Encodes each entry once and publishes it into the hub.
+    /// Hands each entry to the sink, which encodes it once and publishes it.
     fn apply<'a>(&mut self, entries: impl Iterator<Item = &'a StreamId>) {
         let before = self.last;
         for entry in entries {
@@ -192,7 +216,7 @@ impl Reader {
             let Some(id) = EntryId::parse(&entry.id) else {
                 continue;
             };
-            self.hub.publish(entry::event(&entry.id, &entry.map));
+            self.sink.apply(&entry.id, &entry.map);
             self.last = Some(id);
             self.from = id;
         }

@@ -67,6 +67,7 @@ use futures_core::Stream;
 use sse_core::{Event, Frame};
 
 use crate::Broadcast;
+use crate::stall::Progress;
 
 /// What happens to a subscriber that falls too far behind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -237,13 +238,8 @@ struct Slot {
     /// does not count as lag.
     start: u64,
     status: Status,
-    /// Not polled since it was caught up and woken by a publish (or since it subscribed): it
-    /// keeps up whenever it runs, so it cannot be stalled.
-    woken: bool,
-    /// The cursor at the last sweep, to tell whether it moved since.
-    mark: u64,
-    /// The first sweep that found it behind without progress (see [`HubConfig::stall_timeout`]).
-    stalled_since: Option<Instant>,
+    /// Whether it is stalled or just not scheduled yet (see [`HubConfig::stall_timeout`]).
+    progress: Progress,
 }
 
 impl Slot {
@@ -437,7 +433,7 @@ impl Hub {
         for (slot, _) in &waiters {
             let slot = &mut state.slots[*slot];
             slot.waiting = 0;
-            slot.woken = true;
+            slot.progress.woken();
         }
         if seq % config.sweep_interval() == 0 {
             self.sweep(state);
@@ -459,20 +455,17 @@ impl Hub {
                 continue;
             }
             let behind = slot.cursor < first || slot.lag(next_seq) > config.max_lag as u64;
-            if !behind || slot.woken || slot.cursor != slot.mark {
-                slot.mark = slot.cursor;
-                slot.stalled_since = None;
-                continue;
-            }
-            let since = *slot.stalled_since.get_or_insert(now);
-            if now.duration_since(since) < config.stall_timeout {
+            if !slot
+                .progress
+                .stalled(behind, slot.cursor, now, config.stall_timeout)
+            {
                 continue;
             }
             match config.lag_policy {
                 LagPolicy::Disconnect => state.end(index),
                 LagPolicy::SkipToOldest => {
                     slot.status = Status::Skip;
-                    slot.stalled_since = None;
+                    slot.progress.restart();
                 }
             }
         }
@@ -521,10 +514,7 @@ impl Hub {
             cursor,
             start: next_seq,
             status: Status::Live,
-            // Not polled yet: the response has not started. It is not behind by its own doing.
-            woken: true,
-            mark: cursor,
-            stalled_since: None,
+            progress: Progress::new(cursor),
         };
         let slot = match state.free_slots.pop() {
             Some(slot) => {
@@ -635,7 +625,7 @@ impl Stream for Subscription {
         let slot = this.slot;
         let (next_seq, first) = (state.next_seq, state.first_seq());
         let entry = &mut state.slots[slot];
-        entry.woken = false;
+        entry.progress.polled();
         let skip_to = match entry.status {
             Status::Live if entry.cursor >= first => None,
             // Its next events were evicted before it took them (a burst longer than the

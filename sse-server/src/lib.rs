@@ -61,6 +61,7 @@ pub mod last_event_id;
 mod receiver;
 #[cfg(feature = "signal")]
 pub mod signal;
+mod stall;
 
 pub use body::{IntoFrame, KeepAlive, Shutdown, SseBody};
 pub use broadcast::Broadcast;

@@ -758,3 +758,207 @@ fn with_an_epoch_ids_name_their_instance_and_foreign_ones_reset() {
     plain.publish(["a"], Event::message("x")).unwrap();
     assert_eq!(&take_ready(&mut s)[0][..], b"id: 1\ndata: x\n\n");
 }
+
+/// Ids like Redis entry ids, `<ms>-<seq>`, ordered as pairs.
+fn pair_position(id: &str) -> Option<u128> {
+    let (ms, seq) = id.split_once('-')?;
+    let number = |s: &str| -> Option<u64> {
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        s.parse().ok()
+    };
+    Some((u128::from(number(ms)?) << 64) | u128::from(number(seq)?))
+}
+
+const PAIRS: sse_server::broker::ExternalIds =
+    sse_server::broker::ExternalIds::new("0-0", pair_position);
+
+fn external(capacity: usize) -> Broker {
+    Broker::with_config(
+        BrokerConfig::default()
+            .capacity(capacity)
+            .external_ids(PAIRS),
+    )
+}
+
+#[test]
+fn external_ids_are_the_events_ids_and_resume_by_position() {
+    let broker = external(3);
+    let t = ticket(&broker, &["a", "b/*"]);
+    let mut live = t.subscribe(None);
+    let ids = ["5-0", "5-1", "7-0", "10-3"];
+    for (i, id) in ids.iter().enumerate() {
+        let topic = if i % 2 == 0 { "a" } else { "b/x" };
+        broker
+            .publish_with_id([topic], Event::message(i.to_string()), id)
+            .unwrap();
+    }
+    // Live: the first event was evicted before it was taken; the reset frame carries the id
+    // of the event before the window, an external one.
+    let got = decode(&take_ready(&mut live));
+    assert_eq!(got[0], ("sse-reset".into(), "5-0".into(), String::new()));
+    assert_eq!(
+        got[1..].iter().map(|e| e.1.as_str()).collect::<Vec<_>>(),
+        ["5-1", "7-0", "10-3"]
+    );
+    // In the window, or the event just before it: replayed after it.
+    let mut s = t.subscribe(Some("5-1"));
+    assert_eq!(s.resume(), Resume::Replayed);
+    assert_eq!(data(&mut s), ["2", "3"]);
+    let mut s = t.subscribe(Some("5-0"));
+    assert_eq!(s.resume(), Resume::Replayed);
+    assert_eq!(data(&mut s), ["1", "2", "3"]);
+    // Not an event it was given (between two, too old, ahead, not an id): a reset frame, its id
+    // the one before the window, then the window.
+    for asked in ["6-0", "1-0", "11-0", "garbage", "7"] {
+        let mut s = t.subscribe(Some(asked));
+        assert_eq!(s.resume(), Resume::Reset, "{asked}");
+        let got = decode(&take_ready(&mut s));
+        assert_eq!(got[0], ("sse-reset".into(), "5-0".into(), asked.into()));
+        assert_eq!(got.len(), 4, "{asked}: {got:?}");
+    }
+    // Ids must increase; the broker's own publish is refused.
+    for bad in ["10-3", "9-9", "x", "11-0\nid: 1"] {
+        assert!(
+            matches!(
+                broker.publish_with_id(["a"], Event::message("x"), bad),
+                Err(PublishError::Id(_))
+            ),
+            "{bad:?}"
+        );
+    }
+    assert_eq!(
+        broker.publish(["a"], Event::message("x")),
+        Err(PublishError::IdSource)
+    );
+    assert_eq!(
+        Broker::new().publish_with_id(["a"], Event::message("x"), "1-0"),
+        Err(PublishError::IdSource)
+    );
+    assert_eq!(broker.retained().0, 3, "nothing refused was published");
+}
+
+#[test]
+fn external_ids_before_any_eviction_resume_from_the_origin() {
+    let broker = external(8);
+    let t = ticket(&broker, &["a"]);
+    // Nothing published: the origin resumes, anything else resets with the origin as its id.
+    assert_eq!(t.subscribe(Some("0-0")).resume(), Resume::Replayed);
+    let mut s = t.subscribe(Some("3-0"));
+    assert_eq!(
+        decode(&take_ready(&mut s)),
+        [("sse-reset".into(), "0-0".into(), "3-0".into())]
+    );
+    broker
+        .publish_with_id(["a"], Event::message("one"), "3-0")
+        .unwrap();
+    let mut s = t.subscribe(Some("0-0"));
+    assert_eq!(data(&mut s), ["one"]);
+    // The origin itself is not an event id.
+    assert!(
+        broker
+            .publish_with_id(["a"], Event::message("x"), "0-0")
+            .is_err()
+    );
+}
+
+#[test]
+fn with_external_ids_a_quiet_topic_resumes_only_if_followed_since_its_id() {
+    let broker = external(4);
+    let quiet = ticket(&broker, &["quiet"]);
+    broker
+        .publish_with_id(["quiet"], Event::message("q"), "1-0")
+        .unwrap();
+    for i in 2..30 {
+        broker
+            .publish_with_id(["busy"], Event::message("b"), &format!("{i}-0"))
+            .unwrap();
+    }
+    let mut s = quiet.subscribe(Some("1-0"));
+    assert_eq!(s.resume(), Resume::Replayed, "nothing of `quiet` was lost");
+    assert!(take_ready(&mut s).is_empty());
+    // An id from before the first event this broker was given: it cannot know what it missed.
+    assert_eq!(quiet.subscribe(Some("0-5")).resume(), Resume::Reset);
+    // A topic it started following after that id: the same.
+    let late = ticket(&broker, &["late"]);
+    assert_eq!(late.subscribe(Some("3-0")).resume(), Resume::Reset);
+}
+
+#[test]
+fn with_external_ids_every_topic_slot_in_use_still_delivers() {
+    let broker = Broker::with_config(
+        BrokerConfig::default()
+            .capacity(4)
+            .max_topics(1)
+            .max_idle_topics(0)
+            .external_ids(PAIRS),
+    );
+    let publish = |topic: &str, id: u64| {
+        broker
+            .publish_with_id([topic], Event::message(topic), &format!("{id}-0"))
+            .unwrap();
+    };
+    let mut a = sub(&broker, &["a"]);
+    // "b" gets no slot (the one slot is "a", in use): the event is still taken, and delivered
+    // to the subscribers it matches.
+    broker
+        .publish_with_id(["b", "a"], Event::message("both"), "1-0")
+        .unwrap();
+    publish("b", 2);
+    assert_eq!(data(&mut a), ["both"]);
+    drop(a);
+    // Entries of the untracked "b" push the one of "a" out: "a" is idle, and goes.
+    (3..=5).for_each(|id| publish("b", id));
+    assert_eq!(broker.topic_count(), 0);
+    // Now "b" has a slot. Evicting its entries from before must not count against it.
+    let mut b = sub(&broker, &["b"]);
+    for id in 6..=12 {
+        publish("b", id);
+        assert_eq!(data(&mut b), ["b"]);
+    }
+    drop(b);
+    assert_eq!(broker.topic_count(), 1, "b still has entries in the window");
+    (13..=16).for_each(|id| publish("c", id));
+    assert_eq!(broker.topic_count(), 0, "b's entries are gone, so is b");
+}
+
+#[test]
+fn with_external_ids_a_gap_is_signalled_to_live_and_resuming_subscribers() {
+    let broker = external(8);
+    let t = ticket(&broker, &["a"]);
+    let quiet = ticket(&broker, &["quiet"]);
+    let mut live = t.subscribe(None);
+    broker
+        .publish_with_id(["a"], Event::message("one"), "1-0")
+        .unwrap();
+    assert_eq!(data(&mut live), ["one"]);
+    assert!(
+        take_ready(&mut live).is_empty(),
+        "caught up, waiting for events"
+    );
+    // The source lost events after 1-0: the waiting subscriber is told at once.
+    broker.mark_gap();
+    let got = decode(&take_ready(&mut live));
+    assert_eq!(got, [("sse-reset".into(), "1-0".into(), "1-0".into())]);
+    broker
+        .publish_with_id(["a"], Event::message("two"), "5-0")
+        .unwrap();
+    assert_eq!(data(&mut live), ["two"], "one reset, then on");
+    // Resuming from before the gap: a reset, then what follows the id (no duplicate).
+    let mut s = t.subscribe(Some("1-0"));
+    assert_eq!(s.resume(), Resume::Reset);
+    let got = decode(&take_ready(&mut s));
+    assert_eq!(got[0], ("sse-reset".into(), "1-0".into(), "1-0".into()));
+    assert_eq!(got[1..], [("message".into(), "5-0".into(), "two".into())]);
+    // From after it: as usual.
+    assert_eq!(t.subscribe(Some("5-0")).resume(), Resume::Replayed);
+    // A quiet topic's resume from before the gap can no longer be trusted.
+    assert_eq!(quiet.subscribe(Some("1-0")).resume(), Resume::Reset);
+    // A broker of its own ids has no other source: nothing happens.
+    let own = Broker::new();
+    let mut s = sub(&own, &["a"]);
+    own.mark_gap();
+    own.publish(["a"], Event::message("x")).unwrap();
+    assert_eq!(data(&mut s), ["x"]);
+}

@@ -14,6 +14,10 @@
 //! - **resets are real**: a reset in the middle of a stream covers at least one event of its
 //!   selection that it did not get; a resume with an id still in the window never resets;
 //! - **live**: after a drain, nothing of its selection published after its last id is missing.
+//!
+//! The same run is made with the broker's own sequence and with external ids
+//! ([`BrokerConfig::external_ids`], as `sse-redis` uses): ids with gaps between them, looked up
+//! by their position.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -23,7 +27,8 @@ use proptest::prelude::*;
 use sse_core::{Parsed, Parser};
 use sse_server::Event;
 use sse_server::broker::{
-    Broker, BrokerConfig, Denied, Rejection, RequestInfo, Resume, Selection, Subscription, Ticket,
+    Broker, BrokerConfig, Denied, ExternalIds, Rejection, RequestInfo, Resume, Selection,
+    Subscription, Ticket,
 };
 
 const TOPICS: &[&str] = &["a", "b", "c/x", "c/y", "d/e/f", "d/g"];
@@ -127,6 +132,52 @@ impl Model {
     }
 }
 
+/// External ids for event `seq`: `1000 + 3 seq`, so that there are numbers between two ids
+/// that are no event's; `0` (the origin) stands for "before everything".
+fn external_id(seq: u64) -> String {
+    match seq {
+        0 => "0".to_owned(),
+        seq => (1000 + 3 * seq).to_string(),
+    }
+}
+
+fn external_seq(id: u64) -> u64 {
+    match id {
+        0 => 0,
+        id => (id - 1000) / 3,
+    }
+}
+
+fn decimal_position(id: &str) -> Option<u128> {
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    id.parse().ok()
+}
+
+/// The ids of a run: the broker's sequence numbers, or external ones.
+#[derive(Debug, Clone, Copy)]
+enum Ids {
+    Sequence,
+    External,
+}
+
+impl Ids {
+    fn text(self, seq: u64) -> String {
+        match self {
+            Ids::Sequence => seq.to_string(),
+            Ids::External => external_id(seq),
+        }
+    }
+
+    fn seq(self, id: u64) -> u64 {
+        match self {
+            Ids::Sequence => id,
+            Ids::External => external_seq(id),
+        }
+    }
+}
+
 fn decode(frame: &[u8]) -> (String, u64) {
     let mut parser = Parser::new();
     let events: Vec<_> = parser
@@ -144,7 +195,7 @@ fn decode(frame: &[u8]) -> (String, u64) {
     (events[0].event_type().to_owned(), id)
 }
 
-fn run(capacity: usize, idle: usize, allowances: Vec<Vec<usize>>, ops: Vec<Op>) {
+fn run(ids: Ids, capacity: usize, idle: usize, allowances: Vec<Vec<usize>>, ops: Vec<Op>) {
     let allowed: Vec<Vec<&'static str>> = allowances
         .iter()
         .map(|a| a.iter().map(|&i| SELECTORS[i]).collect())
@@ -155,6 +206,10 @@ fn run(capacity: usize, idle: usize, allowances: Vec<Vec<usize>>, ops: Vec<Op>) 
         .max_topics(64)
         .max_lag(1 << 20)
         .stall_timeout(std::time::Duration::from_secs(3600));
+    let config = match ids {
+        Ids::Sequence => config,
+        Ids::External => config.external_ids(ExternalIds::new("0", decimal_position)),
+    };
     let broker = Broker::with_authorize(config, PerClient(allowed.clone()));
     let mut model = Model {
         published: Vec::new(),
@@ -165,13 +220,19 @@ fn run(capacity: usize, idle: usize, allowances: Vec<Vec<usize>>, ops: Vec<Op>) 
     let mut cx = Context::from_waker(&waker);
     let publish = |model: &mut Model, topics: &[usize]| {
         let names: Vec<&'static str> = topics.iter().map(|&i| TOPICS[i]).collect();
-        let seq = broker
-            .publish(&names, Event::message("x"))
-            .expect("publish");
-        let mut unique = names.clone();
-        unique.dedup();
+        let next = model.published.len() as u64 + 1;
+        match ids {
+            Ids::Sequence => {
+                let seq = broker
+                    .publish(&names, Event::message("x"))
+                    .expect("publish");
+                assert_eq!(seq, next);
+            }
+            Ids::External => broker
+                .publish_with_id(&names, Event::message("x"), &external_id(next))
+                .expect("publish"),
+        }
         model.published.push(names);
-        assert_eq!(seq, model.published.len() as u64);
     };
     for op in ops {
         match op {
@@ -219,7 +280,7 @@ fn run(capacity: usize, idle: usize, allowances: Vec<Vec<usize>>, ops: Vec<Op>) 
                 let client = &mut clients[c];
                 if let (Some(ticket), Some(last)) = (&client.ticket, client.last_id) {
                     client.sub = None;
-                    let sub = ticket.subscribe(Some(&last.to_string()));
+                    let sub = ticket.subscribe(Some(&ids.text(last)));
                     if last + 1 >= model.first_seq() {
                         assert_ne!(sub.resume(), Resume::Reset, "id {last} is in the window");
                     }
@@ -238,6 +299,7 @@ fn run(capacity: usize, idle: usize, allowances: Vec<Vec<usize>>, ops: Vec<Op>) 
                     match Pin::new(&mut *sub).poll_next(&mut cx) {
                         Poll::Ready(Some(frame)) => {
                             let (kind, id) = decode(&frame);
+                            let id = ids.seq(id);
                             if kind == "sse-reset" {
                                 assert!(id >= last, "reset id {id} before {last}");
                                 let lost = model.next_after(last, &asked, &allowed[c]);
@@ -292,7 +354,19 @@ proptest! {
             proptest::collection::vec(0..SELECTORS.len(), 1..4), CLIENTS),
         ops in proptest::collection::vec(op(), 1..80),
     ) {
-        run(capacity, idle, allowances, ops);
+        run(Ids::Sequence, capacity, idle, allowances, ops);
+    }
+
+    /// The same with external ids (as `sse-redis` gives its local broker).
+    #[test]
+    fn with_external_ids_exactly_once_in_order_or_reset_and_only_allowed(
+        capacity in 1..10usize,
+        idle in 0..4usize,
+        allowances in proptest::collection::vec(
+            proptest::collection::vec(0..SELECTORS.len(), 1..4), CLIENTS),
+        ops in proptest::collection::vec(op(), 1..80),
+    ) {
+        run(Ids::External, capacity, idle, allowances, ops);
     }
 
     /// `Selection::intersect` matches exactly what both selections match.

@@ -104,6 +104,15 @@ pub enum PublishError {
     TooManyTopics,
     /// The [`Authorize`](super::Authorize) hook refused it ([`Broker::publish_as`](super::Broker::publish_as)).
     Denied(Denied),
+    /// [`Broker::publish_with_id`](super::Broker::publish_with_id): the id is not one of the
+    /// broker's [`ExternalIds`](super::ExternalIds), cannot be an SSE id (CR, LF or NUL), or is
+    /// not after the last event's.
+    Id(String),
+    /// The broker takes external ids and [`Broker::publish`](super::Broker::publish) was
+    /// called, or it numbers events itself and
+    /// [`Broker::publish_with_id`](super::Broker::publish_with_id) was called (see
+    /// [`BrokerConfig::external_ids`](super::BrokerConfig::external_ids)).
+    IdSource,
 }
 
 impl fmt::Display for PublishError {
@@ -112,6 +121,8 @@ impl fmt::Display for PublishError {
             PublishError::Topic(e) => write!(f, "bad topic: {e}"),
             PublishError::TooManyTopics => f.write_str("too many topics"),
             PublishError::Denied(e) => write!(f, "forbidden: {e}"),
+            PublishError::Id(id) => write!(f, "id {id:?} is not after the last event's"),
+            PublishError::IdSource => f.write_str("this broker assigns ids in another way"),
         }
     }
 }

@@ -89,6 +89,7 @@
 
 mod auth;
 mod error;
+mod external;
 #[cfg(feature = "jwt")]
 #[cfg_attr(docsrs, doc(cfg(feature = "jwt")))]
 pub mod jwt;
@@ -106,9 +107,11 @@ use futures_core::Stream;
 use sse_core::{Event, Frame};
 
 use crate::Broadcast;
+use crate::stall::Progress;
 
 pub use auth::{Authorize, Denied, PublicSubscribe, RequestInfo};
 pub use error::{Limit, PublishError, Rejection};
+pub use external::ExternalIds;
 pub use topic::{MAX_SELECTORS, MAX_TOPIC_LEN, Selection, Selector, TopicError};
 
 use self::metrics::TopicLabels;
@@ -134,6 +137,7 @@ pub struct BrokerConfig {
     retry_after: Duration,
     reset_event: String,
     epoch: Option<String>,
+    external: Option<ExternalIds>,
     metric_topic_labels: usize,
 }
 
@@ -155,6 +159,7 @@ impl Default for BrokerConfig {
             retry_after: Duration::from_secs(5),
             reset_event: "sse-reset".into(),
             epoch: None,
+            external: None,
             metric_topic_labels: 100,
         }
     }
@@ -275,6 +280,33 @@ impl BrokerConfig {
         self
     }
 
+    /// Takes event ids from outside instead of numbering events: every event is published
+    /// with its id ([`Broker::publish_with_id`]; [`Broker::publish`] is refused), in increasing
+    /// order of [`ExternalIds::position`], and a resume id is looked up by its position. This
+    /// is how a backend that orders events elsewhere (`sse-redis`'s `RedisBroker`: the entry
+    /// ids of a Redis Stream) keeps one local window per instance with the broker's guarantees.
+    /// It replaces [`epoch`](Self::epoch).
+    ///
+    /// ```
+    /// use sse_server::broker::{Broker, BrokerConfig, ExternalIds, Resume, Selection};
+    ///
+    /// fn offset(id: &str) -> Option<u128> {
+    ///     id.bytes().all(|b| b.is_ascii_digit()).then(|| id.parse().ok()).flatten()
+    /// }
+    /// let broker = Broker::with_config(BrokerConfig::default().external_ids(ExternalIds::new("0", offset)));
+    /// broker.publish_with_id(["t"], sse_server::Event::message("a"), "100").unwrap();
+    /// broker.publish_with_id(["t"], sse_server::Event::message("b"), "205").unwrap();
+    /// assert!(broker.publish_with_id(["t"], sse_server::Event::message("c"), "150").is_err());
+    ///
+    /// let ticket = broker.subscribe_to(&Selection::new(["t"]).unwrap()).unwrap();
+    /// assert_eq!(ticket.subscribe(Some("100")).resume(), Resume::Replayed);
+    /// assert_eq!(ticket.subscribe(Some("150")).resume(), Resume::Reset); // never published
+    /// ```
+    pub fn external_ids(mut self, ids: ExternalIds) -> Self {
+        self.external = Some(ids);
+        self
+    }
+
     /// The id of the event with sequence number `seq`.
     fn id(&self, seq: u64) -> String {
         match &self.epoch {
@@ -320,9 +352,16 @@ impl BrokerConfig {
 /// An event in the window.
 struct Entry {
     seq: u64,
+    /// Its place in id order: `seq`, or its [`ExternalIds::position`].
+    key: u128,
+    /// Its id, with [`BrokerConfig::external_ids`] (otherwise it is made from `seq`).
+    id: Option<Arc<str>>,
     frame: Frame,
     /// Its topics, sharing the names with their [`Node`]s.
     topics: Box<[Arc<str>]>,
+    /// Some topic has no node (external ids with every topic slot in use): eviction checks
+    /// which nodes counted it.
+    untracked: bool,
 }
 
 /// The state of one topic or pattern in use.
@@ -333,10 +372,11 @@ struct Node {
     reserved: usize,
     /// Entries in the window published to it.
     retained: usize,
-    /// The last event published to it (0: none since `created`).
-    last_seq: u64,
-    /// `next_seq` when it was created: publishes from then on are in `last_seq`.
-    created: u64,
+    /// The key of the last event published to it (0: none since it was created).
+    last_key: u128,
+    /// The key of the newest event when it was created (0: none): publishes after that one
+    /// are in `last_key`.
+    created_after: u128,
     /// Its key in `State::idle` while idle.
     idle: Option<u64>,
 }
@@ -365,10 +405,8 @@ struct Slot {
     status: Status,
     /// Its waker, while caught up.
     waker: Option<Waker>,
-    /// Woken by a publish and not polled since (or never polled): not stalled.
-    woken: bool,
-    mark: u64,
-    stalled_since: Option<Instant>,
+    /// Whether it is stalled or just not scheduled yet (see the module docs).
+    progress: Progress,
     /// Live events of its topics it has not delivered, and their bytes.
     pending_events: u64,
     pending_bytes: usize,
@@ -384,6 +422,17 @@ struct State {
     window: VecDeque<Entry>,
     window_bytes: usize,
     next_seq: u64,
+    /// The key of the newest event (0: none yet).
+    last_key: u128,
+    /// External ids: the key and id of the event just before the window (the last one
+    /// evicted, or the origin).
+    floor: Option<(u128, Arc<str>)>,
+    /// Every event with a key from this one on was given to the broker (external ids: the
+    /// first event's key, or the first one's after a gap; `u128::MAX` before it).
+    complete_from: u128,
+    /// The first event after the last [`Broker::mark_gap`] (0: none): a resume from before it
+    /// may have lost events.
+    gap_seq: u64,
     closed: bool,
     nodes: HashMap<Arc<str>, Node>,
     /// Idle nodes, oldest first.
@@ -470,8 +519,8 @@ impl State {
                 subscribers: HashSet::new(),
                 reserved: 0,
                 retained: 0,
-                last_seq: 0,
-                created: self.next_seq,
+                last_key: 0,
+                created_after: self.last_key,
                 idle: None,
             },
         );
@@ -513,6 +562,171 @@ impl State {
         if self.nodes.remove(key).is_some() && key.ends_with('*') {
             self.patterns -= 1;
         }
+    }
+
+    /// The nodes of an event's `topics`. When one cannot be made (every slot in use, none
+    /// idle): the publish is refused, or with `untracked` the topic goes without a node (the
+    /// `bool` says so).
+    fn nodes_for<T: AsRef<str>>(
+        &mut self,
+        topics: &[T],
+        config: &BrokerConfig,
+        untracked: bool,
+    ) -> Result<(Vec<Arc<str>>, bool), PublishError> {
+        let mut keys = Vec::with_capacity(topics.len());
+        let mut any_untracked = false;
+        for topic in topics {
+            match self.node(topic.as_ref(), config) {
+                Ok(key) => keys.push(key),
+                Err(_) if untracked => {
+                    any_untracked = true;
+                    keys.push(Arc::from(topic.as_ref()));
+                }
+                Err(_) => {
+                    for key in &keys {
+                        self.settle(key, config);
+                    }
+                    return Err(PublishError::TooManyTopics);
+                }
+            }
+        }
+        Ok((keys, any_untracked))
+    }
+
+    /// Appends an encoded event to the window (evicting what no longer fits), counts it for
+    /// its topics' subscribers, and returns the wakers of those that were waiting.
+    fn append(
+        &mut self,
+        config: &BrokerConfig,
+        keys: Vec<Arc<str>>,
+        frame: Frame,
+        key: u128,
+        id: Option<Arc<str>>,
+        untracked: bool,
+    ) -> Vec<Waker> {
+        let seq = self.next_seq;
+        self.next_seq = seq + 1;
+        self.last_key = key;
+        let len = frame.len();
+        let mut wakers = Vec::new();
+        {
+            let State {
+                nodes,
+                scratch,
+                slots,
+                patterns,
+                ..
+            } = self;
+            for topic in &keys {
+                if let Some(node) = nodes.get_mut(topic) {
+                    node.retained += 1;
+                    node.last_key = key;
+                }
+                for_each_subscriber(nodes, scratch, *patterns > 0, topic, |index| {
+                    let slot = &mut slots[index];
+                    if slot.visited == seq || slot.status != Status::Live {
+                        return;
+                    }
+                    slot.visited = seq;
+                    slot.pending_events += 1;
+                    slot.pending_bytes += len;
+                    if let Some(waker) = slot.waker.take() {
+                        // It was caught up and no event of its topics came since (the first
+                        // one takes its waker): the entries before this one are not its own,
+                        // its next poll need not look at them.
+                        slot.cursor = slot.cursor.max(seq);
+                        slot.progress.woken();
+                        wakers.push(waker);
+                    }
+                });
+            }
+        }
+        self.window_bytes += len;
+        self.window.push_back(Entry {
+            seq,
+            key,
+            id,
+            frame,
+            topics: keys.into_boxed_slice(),
+            untracked,
+        });
+        while self.window.len() > config.capacity
+            || (self.window_bytes > config.max_bytes && self.window.len() > 1)
+        {
+            self.evict_oldest(config);
+        }
+        if seq % config.sweep_interval() == 0 {
+            self.sweep(config);
+        }
+        metrics::published(1);
+        self.report();
+        wakers
+    }
+
+    /// The id of the event `seq` for a reset frame (`seq` is at most one before the window).
+    fn id_of(&self, seq: u64, external: Option<&ExternalIds>) -> FrameId {
+        let Some(ids) = external else {
+            return FrameId::Seq(seq);
+        };
+        let first = self.first_seq();
+        let held = seq
+            .checked_sub(first)
+            .and_then(|i| self.window.get(usize::try_from(i).ok()?))
+            .and_then(|e| e.id.clone());
+        match (held, &self.floor) {
+            (Some(id), _) => FrameId::Text(id),
+            (None, Some((_, floor))) => FrameId::Text(floor.clone()),
+            (None, None) => FrameId::Text(Arc::from(ids.origin())),
+        }
+    }
+
+    /// True when no event of the topics `keys` came after the event with key `key`, as far
+    /// as the broker knows for sure: each is a topic (not a pattern) whose history since is
+    /// known (it was tracked from before then on, and every event since was given to the
+    /// broker), and quiet.
+    fn quiet_since(&self, keys: &[Arc<str>], key: u128) -> bool {
+        self.complete_from <= key
+            && keys.iter().all(|selector| {
+                !selector.ends_with('*')
+                    && self
+                        .nodes
+                        .get(selector)
+                        .is_some_and(|n| n.created_after <= key && n.last_key <= key)
+            })
+    }
+
+    /// Where a subscription of `keys` resuming from an external id at `position` starts.
+    fn resume_external(&self, position: Option<u128>, keys: &[Arc<str>]) -> (u64, Resume) {
+        let (next_seq, first) = (self.next_seq, self.first_seq());
+        let Some(position) = position else {
+            return (first, Resume::Reset);
+        };
+        // After a gap, a resume from before it may have lost events: it is told so, and goes
+        // on after its id.
+        let across_gap = |cursor: u64| match cursor <= self.gap_seq {
+            true => Resume::Reset,
+            false => Resume::Replayed,
+        };
+        // Ids are in increasing order in the window: look the id up.
+        if let Ok(i) = self.window.binary_search_by_key(&position, |e| e.key) {
+            let cursor = self.window[i].seq + 1;
+            return (cursor, across_gap(cursor));
+        }
+        // The event just before the window (the last one evicted, or the origin).
+        if self
+            .floor
+            .as_ref()
+            .is_some_and(|(floor, _)| *floor == position)
+        {
+            return (first, across_gap(first));
+        }
+        let older = self.window.front().is_some_and(|e| position < e.key);
+        if older && self.quiet_since(keys, position) {
+            return (next_seq, Resume::Replayed);
+        }
+        // Unknown, too old, not yet read, or between two events held (one this broker was
+        // never given).
+        (first, Resume::Reset)
     }
 
     /// Sets the gauges of open subscriptions and topics alive.
@@ -557,6 +771,9 @@ impl State {
             return;
         };
         self.window_bytes -= old.frame.len();
+        if let Some(id) = &old.id {
+            self.floor = Some((old.key, id.clone()));
+        }
         let State {
             nodes,
             scratch,
@@ -565,7 +782,13 @@ impl State {
             ..
         } = self;
         for topic in old.topics.iter() {
-            if let Some(node) = nodes.get_mut(topic) {
+            // A topic published without a node has a node of its own only if one was made
+            // since, which did not count this entry.
+            let counted = !old.untracked
+                || nodes
+                    .get_key_value(topic)
+                    .is_some_and(|(k, _)| Arc::ptr_eq(k, topic));
+            if let Some(node) = nodes.get_mut(topic).filter(|_| counted) {
                 node.retained -= 1;
             }
             for_each_subscriber(nodes, scratch, *patterns > 0, topic, |index| {
@@ -598,19 +821,24 @@ impl State {
             }
             let over_budget = slot.pending_bytes > config.max_pending_bytes;
             let behind = slot.lost || over_budget || slot.pending_events > config.max_lag as u64;
-            if !behind || slot.woken || slot.cursor != slot.mark {
-                slot.mark = slot.cursor;
-                slot.stalled_since = None;
-                continue;
-            }
-            let since = *slot.stalled_since.get_or_insert(now);
-            if now.duration_since(since) < config.stall_timeout {
+            if !slot
+                .progress
+                .stalled(behind, slot.cursor, now, config.stall_timeout)
+            {
                 continue;
             }
             metrics::disconnected(if over_budget { "budget" } else { "lag" });
             self.end(index, config);
         }
     }
+}
+
+/// The id a reset frame carries.
+enum FrameId {
+    /// A sequence number of the broker's own.
+    Seq(u64),
+    /// An external id.
+    Text(Arc<str>),
 }
 
 struct Shared {
@@ -629,13 +857,26 @@ impl Shared {
 
     /// The frame that tells a subscriber events were lost: `id` is everything it has seen or
     /// been told it lost, `data` where it was.
-    fn reset_frame(&self, id: u64, data: &str) -> Frame {
-        Event::builder()
-            .event(self.config.reset_event.clone())
-            .data(data)
-            .build()
-            .map(|e| self.with_id(e, id).to_frame())
-            .unwrap_or_else(|_| self.with_id(Event::message(data), id).to_frame())
+    fn reset_frame(&self, id: &FrameId, data: &str) -> Frame {
+        let reset = || {
+            Event::builder()
+                .event(self.config.reset_event.as_str())
+                .data(data)
+        };
+        match id {
+            FrameId::Seq(seq) => {
+                let event = reset().build().unwrap_or_else(|_| Event::message(data));
+                self.with_id(event, *seq).to_frame()
+            }
+            // External ids were checked by `publish_with_id`; an origin that is no valid id
+            // leaves the frame without one (the client keeps its own).
+            FrameId::Text(id) => reset()
+                .id(&**id)
+                .build()
+                .or_else(|_| reset().build())
+                .unwrap_or_else(|_| Event::message(data))
+                .to_frame(),
+        }
     }
 
     /// `event` with the id of sequence number `seq`.
@@ -685,7 +926,8 @@ pub enum Resume {
     /// replayed, then live events.
     Replayed,
     /// The id is unknown or too old: a reset frame first, then every retained event of its
-    /// topics, then live events.
+    /// topics, then live events. (Or, with external ids, events after the id may be missing,
+    /// see [`Broker::mark_gap`]: a reset frame, then what follows the id.)
     Reset,
 }
 
@@ -703,6 +945,15 @@ impl Broker {
     /// A broker with the given settings and authorization hook.
     pub fn with_authorize(config: BrokerConfig, authorize: impl Authorize) -> Broker {
         let labels = TopicLabels::new(config.metric_topic_labels);
+        let floor = config.external.and_then(|ids| {
+            let origin = ids.origin();
+            Some((ids.position(origin)?, Arc::from(origin)))
+        });
+        // The broker's own sequence starts with it; external ids may start anywhere.
+        let complete_from = match config.external {
+            Some(_) => u128::MAX,
+            None => 0,
+        };
         Broker {
             shared: Arc::new(Shared {
                 config,
@@ -711,6 +962,10 @@ impl Broker {
                     window: VecDeque::new(),
                     window_bytes: 0,
                     next_seq: 1,
+                    last_key: 0,
+                    floor,
+                    complete_from,
+                    gap_seq: 0,
                     closed: false,
                     nodes: HashMap::new(),
                     idle: BTreeMap::new(),
@@ -736,84 +991,71 @@ impl Broker {
     ///
     /// The event is encoded once, whatever the number of topics and subscribers; a subscriber
     /// of several of its topics gets it once. This is the server's own publish: no hook runs
-    /// (see [`Broker::publish_as`] for publishes on behalf of a request).
+    /// (see [`Broker::publish_as`] for publishes on behalf of a request). A broker with
+    /// [`BrokerConfig::external_ids`] refuses it ([`PublishError::IdSource`]): use
+    /// [`Broker::publish_with_id`].
     pub fn publish<I>(&self, topics: I, event: Event) -> Result<u64, PublishError>
     where
         I: IntoIterator,
         I::Item: AsRef<str>,
     {
-        let topics = self.check_topics(topics)?;
+        if self.shared.config.external.is_some() {
+            return Err(PublishError::IdSource);
+        }
+        let topics = self.topics_checked(topics)?;
         let config = &self.shared.config;
         let mut guard = self.shared.lock();
         let state = &mut *guard;
-        let mut keys = Vec::with_capacity(topics.len());
-        for topic in &topics {
-            match state.node(topic.as_ref(), config) {
-                Ok(key) => keys.push(key),
-                Err(_) => {
-                    for key in &keys {
-                        state.settle(key, config);
-                    }
-                    return Err(PublishError::TooManyTopics);
-                }
-            }
-        }
+        let (keys, _) = state.nodes_for(&topics, config, false)?;
         let seq = state.next_seq;
-        state.next_seq = seq + 1;
         let frame = self.shared.with_id(event, seq).to_frame();
-        let len = frame.len();
-        let mut wakers = Vec::new();
-        {
-            let State {
-                nodes,
-                scratch,
-                slots,
-                patterns,
-                ..
-            } = state;
-            for key in &keys {
-                if let Some(node) = nodes.get_mut(key) {
-                    node.retained += 1;
-                    node.last_seq = seq;
-                }
-                for_each_subscriber(nodes, scratch, *patterns > 0, key, |index| {
-                    let slot = &mut slots[index];
-                    if slot.visited == seq || slot.status != Status::Live {
-                        return;
-                    }
-                    slot.visited = seq;
-                    slot.pending_events += 1;
-                    slot.pending_bytes += len;
-                    if let Some(waker) = slot.waker.take() {
-                        // It was caught up and no event of its topics came since (the first
-                        // one takes its waker): the entries before this one are not its own,
-                        // its next poll need not look at them.
-                        slot.cursor = slot.cursor.max(seq);
-                        slot.woken = true;
-                        wakers.push(waker);
-                    }
-                });
-            }
-        }
-        state.window_bytes += len;
-        state.window.push_back(Entry {
-            seq,
-            frame,
-            topics: keys.into_boxed_slice(),
-        });
-        while state.window.len() > config.capacity
-            || (state.window_bytes > config.max_bytes && state.window.len() > 1)
-        {
-            state.evict_oldest(config);
-        }
-        if seq % config.sweep_interval() == 0 {
-            state.sweep(config);
-        }
-        metrics::published(1);
-        state.report();
+        let wakers = state.append(config, keys, frame, u128::from(seq), None, false);
         drop(guard);
         wakers.into_iter().for_each(Waker::wake);
         Ok(seq)
+    }
+
+    /// Publishes `event` with the id `id`, for a broker with [`BrokerConfig::external_ids`]:
+    /// as [`Broker::publish`] does, except that the event's id is `id` (whatever id the event
+    /// carried) and a resume finds it by its [`ExternalIds::position`].
+    ///
+    /// Ids must come in increasing position: one that is not after the last event's (or is
+    /// not an id of the broker's kind, or could not be an SSE id: CR, LF or NUL) is refused
+    /// with [`PublishError::Id`], and nothing is published. Where every topic slot is in use
+    /// ([`BrokerConfig::max_topics`]), the event is still published (the events come from
+    /// elsewhere and must not be lost): a topic that gets no slot is not tracked, so a resume
+    /// from an id older than the window selecting it gets a reset frame.
+    pub fn publish_with_id<I>(&self, topics: I, event: Event, id: &str) -> Result<(), PublishError>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        let config = &self.shared.config;
+        let Some(ids) = config.external else {
+            return Err(PublishError::IdSource);
+        };
+        let topics = self.topics_checked(topics)?;
+        let bad_id = || PublishError::Id(id.to_owned());
+        let key = ids.position(id).ok_or_else(bad_id)?;
+        let frame = event.with_id(id).map_err(|_| bad_id())?.to_frame();
+        let mut guard = self.shared.lock();
+        let state = &mut *guard;
+        // After the newest event, or after the origin when there is none yet.
+        let after = match state.next_seq {
+            1 => state.floor.as_ref().map(|(floor, _)| *floor),
+            _ => Some(state.last_key),
+        };
+        if after.is_some_and(|after| key <= after) {
+            return Err(bad_id());
+        }
+        let (keys, untracked) = state.nodes_for(&topics, config, true)?;
+        if state.complete_from == u128::MAX {
+            state.complete_from = key;
+        }
+        let wakers = state.append(config, keys, frame, key, Some(Arc::from(id)), untracked);
+        drop(guard);
+        wakers.into_iter().for_each(Waker::wake);
+        Ok(())
     }
 
     /// Publishes on behalf of a request: the [`Authorize`] hook's
@@ -828,16 +1070,53 @@ impl Broker {
         I: IntoIterator,
         I::Item: AsRef<str>,
     {
-        let topics = self.check_topics(topics)?;
+        let topics = self.check_publish_as(request, topics)?;
+        self.publish(topics, event)
+    }
+
+    /// The checks [`Broker::publish`] makes of `topics`, without publishing: at least one, at
+    /// most [`BrokerConfig::max_topics_per_event`], each a valid name of at most
+    /// [`BrokerConfig::max_topic_len`] bytes. Returns them without duplicates, in their order.
+    ///
+    /// For a backend that publishes elsewhere first (`sse-redis` checks topics before `XADD`,
+    /// so that every instance's broker takes the entry).
+    ///
+    /// ```
+    /// use sse_server::broker::{Broker, PublishError};
+    ///
+    /// let broker = Broker::new();
+    /// assert_eq!(broker.check_topics(["a", "b", "a"]).unwrap(), ["a", "b"]);
+    /// assert!(matches!(broker.check_topics(["a*"]), Err(PublishError::Topic(_))));
+    /// ```
+    pub fn check_topics<I>(&self, topics: I) -> Result<Vec<I::Item>, PublishError>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        Ok(self.topics_checked(topics)?)
+    }
+
+    /// [`Broker::check_topics`], then the [`Authorize`] hook's [`publish`](Authorize::publish)
+    /// check: what [`Broker::publish_as`] checks before publishing.
+    pub fn check_publish_as<I>(
+        &self,
+        request: &RequestInfo,
+        topics: I,
+    ) -> Result<Vec<I::Item>, PublishError>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        let topics = self.topics_checked(topics)?;
         let names: Vec<&str> = topics.iter().map(|t| t.as_ref()).collect();
         self.shared
             .authorize
             .publish(request, &names)
             .map_err(PublishError::Denied)?;
-        self.publish(names, event)
+        Ok(topics)
     }
 
-    fn check_topics<I>(&self, topics: I) -> Result<Vec<I::Item>, TopicError>
+    fn topics_checked<I>(&self, topics: I) -> Result<Vec<I::Item>, TopicError>
     where
         I: IntoIterator,
         I::Item: AsRef<str>,
@@ -989,6 +1268,49 @@ impl Broker {
         Ok(keys.into_boxed_slice())
     }
 
+    /// For a broker with [`BrokerConfig::external_ids`]: tells it that events may be missing
+    /// between the last one it was given and the next one (their source lost some, as a Redis
+    /// Stream that came back from a restart without its newest entries). No loss may go
+    /// unsignalled, so every live subscription gets a reset frame before its next event; a
+    /// resume from an id before this point gets one too (then goes on after its id); and a
+    /// quiet topic no longer resumes without one from an id older than the window. Does
+    /// nothing on a broker that numbers events itself: it is their only source.
+    ///
+    /// ```
+    /// use sse_server::broker::{Broker, BrokerConfig, ExternalIds, Resume, Selection};
+    ///
+    /// fn number(id: &str) -> Option<u128> {
+    ///     id.bytes().all(|b| b.is_ascii_digit()).then(|| id.parse().ok()).flatten()
+    /// }
+    /// let config = BrokerConfig::default().external_ids(ExternalIds::new("0", number));
+    /// let broker = Broker::with_config(config);
+    /// let ticket = broker.subscribe_to(&Selection::new(["t"]).unwrap()).unwrap();
+    /// broker.publish_with_id(["t"], sse_server::Event::message("a"), "10").unwrap();
+    /// broker.mark_gap(); // the source may have lost events after 10
+    /// broker.publish_with_id(["t"], sse_server::Event::message("b"), "30").unwrap();
+    /// assert_eq!(ticket.subscribe(Some("10")).resume(), Resume::Reset);
+    /// assert_eq!(ticket.subscribe(Some("30")).resume(), Resume::Replayed);
+    /// ```
+    pub fn mark_gap(&self) {
+        if self.shared.config.external.is_none() {
+            return;
+        }
+        let mut state = self.shared.lock();
+        state.gap_seq = state.next_seq;
+        state.complete_from = u128::MAX;
+        let mut wakers = Vec::new();
+        for slot in state.slots.iter_mut().filter(|s| s.status == Status::Live) {
+            slot.lost = true;
+            if let Some(waker) = slot.waker.take() {
+                // Caught up: woken to deliver the reset, not stalled.
+                slot.progress.woken();
+                wakers.push(waker);
+            }
+        }
+        drop(state);
+        wakers.into_iter().for_each(Waker::wake);
+    }
+
     /// Ends every subscription once it has delivered what it has; later publishes are still
     /// retained for replay.
     pub fn close(&self) {
@@ -1030,27 +1352,18 @@ impl Broker {
         let state = &mut *guard;
         let (next_seq, first) = (state.next_seq, state.first_seq());
         let config = &self.shared.config;
-        let asked = last_event_id.map(|id| (id, config.seq_of(id)));
-        let (cursor, resume) = match asked {
-            None => (next_seq, Resume::Live),
-            Some((_, Some(seq))) if seq < next_seq && seq + 1 >= first => {
-                (seq + 1, Resume::Replayed)
-            }
-            // Older than the window: nothing is lost if none of its topics had an event
-            // since (each one's history since then is known, and it is quiet).
-            Some((_, Some(seq)))
-                if seq < next_seq
-                    && keys.iter().all(|key| {
-                        !key.ends_with('*')
-                            && state
-                                .nodes
-                                .get(key)
-                                .is_some_and(|n| n.created <= seq + 1 && n.last_seq <= seq)
-                    }) =>
-            {
-                (next_seq, Resume::Replayed)
-            }
-            Some(_) => (first, Resume::Reset),
+        let (cursor, resume) = match (last_event_id, &config.external) {
+            (None, _) => (next_seq, Resume::Live),
+            (Some(id), None) => match config.seq_of(id) {
+                Some(seq) if seq < next_seq && seq + 1 >= first => (seq + 1, Resume::Replayed),
+                // Older than the window: nothing is lost if none of its topics had an event
+                // since (each one's history since then is known, and it is quiet).
+                Some(seq) if seq < next_seq && state.quiet_since(&keys, u128::from(seq)) => {
+                    (next_seq, Resume::Replayed)
+                }
+                _ => (first, Resume::Reset),
+            },
+            (Some(id), Some(ids)) => state.resume_external(ids.position(id), &keys),
         };
         match resume {
             Resume::Replayed => metrics::replays(1),
@@ -1063,9 +1376,7 @@ impl Broker {
             start: next_seq,
             status: Status::Live,
             waker: None,
-            woken: true,
-            mark: cursor,
-            stalled_since: None,
+            progress: Progress::new(cursor),
             pending_events: 0,
             pending_bytes: 0,
             lost: false,
@@ -1098,6 +1409,7 @@ impl Broker {
             reset: (resume == Resume::Reset).then(|| Arc::from(last_event_id.unwrap_or(""))),
             resume,
             last_seq: None,
+            last_id: None,
         }
     }
 }
@@ -1150,6 +1462,7 @@ impl Ticket {
                 reset: None,
                 resume: Resume::Live,
                 last_seq: None,
+                last_id: None,
             },
         }
     }
@@ -1187,6 +1500,8 @@ pub struct Subscription {
     resume: Resume,
     /// The last event delivered.
     last_seq: Option<u64>,
+    /// Its id, with external ids.
+    last_id: Option<Arc<str>>,
 }
 
 impl std::fmt::Debug for Subscription {
@@ -1233,7 +1548,7 @@ impl Stream for Subscription {
         let state = &mut *guard;
         let (next_seq, first) = (state.next_seq, state.first_seq());
         let slot = &mut state.slots[index];
-        slot.woken = false;
+        slot.progress.polled();
         if slot.status != Status::Live {
             drop(guard);
             return this.finish();
@@ -1243,14 +1558,16 @@ impl Stream for Subscription {
             if this.reset.is_none() {
                 metrics::resets(1);
             }
-            let data = match (this.reset.take(), this.last_seq) {
-                (Some(asked), _) => asked.to_string(),
-                (None, Some(seq)) => this.shared.config.id(seq),
-                (None, None) => String::new(),
+            let data = match (this.reset.take(), &this.last_id, this.last_seq) {
+                (Some(asked), _, _) => asked.to_string(),
+                (None, Some(id), _) => id.to_string(),
+                (None, None, Some(seq)) => this.shared.config.id(seq),
+                (None, None, None) => String::new(),
             };
-            let id = slot.cursor - 1;
+            let before = slot.cursor - 1;
+            let id = state.id_of(before, this.shared.config.external.as_ref());
             drop(guard);
-            return Poll::Ready(Some(this.shared.reset_frame(id, &data)));
+            return Poll::Ready(Some(this.shared.reset_frame(&id, &data)));
         }
         while slot.cursor < next_seq {
             let Some(entry) = state.window.get((slot.cursor - first) as usize) else {
@@ -1263,6 +1580,9 @@ impl Stream for Subscription {
                     slot.pending_bytes = slot.pending_bytes.saturating_sub(entry.frame.len());
                 }
                 this.last_seq = Some(entry.seq);
+                if entry.id.is_some() {
+                    this.last_id.clone_from(&entry.id);
+                }
                 metrics::frames_delivered(1);
                 metrics::bytes_delivered(entry.frame.len() as u64);
                 return Poll::Ready(Some(entry.frame.clone()));
