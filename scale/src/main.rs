@@ -17,11 +17,15 @@ use std::time::{Duration, Instant};
 
 use sse_cli::bench::{BenchOptions, DRAIN, Progress, Report, raise_fd_limit, run};
 
-/// The servers, in table order: name, and whether it is the Node one.
-const SERVERS: [&str; 6] = [
+/// The servers, in table order. `hub-axum` and `hub-warp` serve the way their adapter's docs
+/// recommend for many connections; `hub-X-defaults` is the same binary with `--defaults`
+/// (`axum::serve`, `warp::serve`, as most code has it). actix-web has nothing to set.
+const SERVERS: [&str; 8] = [
     "hub-axum",
+    "hub-axum-defaults",
     "hub-actix",
     "hub-warp",
+    "hub-warp-defaults",
     "axum-sse",
     "node",
     "floor",
@@ -53,7 +57,9 @@ fn parse_args() -> Result<Args, String> {
         let mut value = || argv.next().ok_or(format!("{flag} needs a value"));
         let list = |v: String, known: &[&str]| -> Result<Vec<String>, String> {
             let items: Vec<String> = v.split(',').map(str::to_owned).collect();
-            match items.iter().find(|i| !known.contains(&i.as_str())) {
+            // A server may name an allocator to preload: `hub-axum+jemalloc`.
+            let base = |i: &String| i.split_once('+').map_or(i.clone(), |(b, _)| b.to_owned());
+            match items.iter().find(|i| !known.contains(&base(i).as_str())) {
                 Some(bad) => Err(format!("unknown {bad:?}; known: {}", known.join(","))),
                 None => Ok(items),
             }
@@ -67,7 +73,11 @@ fn parse_args() -> Result<Args, String> {
             "--case" => args.cases = list(value()?, &CASES)?,
             "--servers" => args.servers = list(value()?, &SERVERS)?,
             "-h" | "--help" => {
-                return Err("usage: scale [--connections N] [--case idle,connect,paced,burst,stalled] [--servers hub-axum,hub-actix,hub-warp,axum-sse,node,floor] [--seconds S] [--rate R]".into());
+                return Err(format!(
+                    "usage: scale [--connections N] [--case {}] [--servers {}] [--seconds S] [--rate R]\n(a server name + `+jemalloc` or `+mimalloc` preloads that allocator)",
+                    CASES.join(","),
+                    SERVERS.join(",")
+                ));
             }
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -88,7 +98,11 @@ struct Server {
 }
 
 impl Server {
-    fn start(name: &str, backlog: u32) -> Result<Server, String> {
+    fn start(full_name: &str, backlog: u32) -> Result<Server, String> {
+        let (name, allocator) = match full_name.split_once('+') {
+            Some((name, allocator)) => (name, Some(allocator)),
+            None => (full_name, None),
+        };
         let mut command = if name == "node" {
             let mut node = Command::new("node");
             node.arg(concat!(env!("CARGO_MANIFEST_DIR"), "/node/server.js"))
@@ -96,10 +110,30 @@ impl Server {
             node
         } else {
             let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-            let mut server = Command::new(exe.with_file_name(name));
+            let (binary, defaults) = match name.strip_suffix("-defaults") {
+                Some(binary) => (binary, true),
+                None => (name, false),
+            };
+            let mut server = Command::new(exe.with_file_name(binary));
             server.args(["--backlog", &backlog.to_string()]);
+            if defaults {
+                server.arg("--defaults");
+            }
             server
         };
+        if let Some(allocator) = allocator {
+            // A deployment setting, not the server's code: the same binary with another
+            // malloc (Debian's `libjemalloc2`, `libmimalloc2.0`).
+            let library = match allocator {
+                "jemalloc" => "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2",
+                "mimalloc" => "/usr/lib/x86_64-linux-gnu/libmimalloc.so.2",
+                other => return Err(format!("unknown allocator {other:?} (jemalloc, mimalloc)")),
+            };
+            if !std::path::Path::new(library).exists() {
+                return Err(format!("{full_name}: {library} is not installed"));
+            }
+            command.env("LD_PRELOAD", library);
+        }
         let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -109,7 +143,7 @@ impl Server {
         let stdin = child.stdin.take().ok_or("no stdin")?;
         let stdout = BufReader::new(child.stdout.take().ok_or("no stdout")?);
         let mut server = Server {
-            name: name.to_owned(),
+            name: full_name.to_owned(),
             child,
             stdin,
             stdout,
