@@ -230,11 +230,12 @@ fn field(text: &str, name: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// The write-type system calls of a process over a window, counted by `perf stat` on the
-/// syscall tracepoints (`None` where perf or the tracepoints are not available).
+/// The write-type system calls of a process over a window, and all its system calls, counted
+/// by `perf stat` on the syscall tracepoints (`None` where perf or the tracepoints are not
+/// available).
 struct SyscallCount(Option<Child>);
 
-const WRITE_CALLS: &str = "syscalls:sys_enter_write,syscalls:sys_enter_writev,syscalls:sys_enter_sendto,syscalls:sys_enter_sendmsg";
+const WRITE_CALLS: &str = "syscalls:sys_enter_write,syscalls:sys_enter_writev,syscalls:sys_enter_sendto,syscalls:sys_enter_sendmsg,raw_syscalls:sys_enter";
 
 impl SyscallCount {
     fn start(pid: u32, seconds: f64) -> SyscallCount {
@@ -256,15 +257,27 @@ impl SyscallCount {
         SyscallCount(child.ok())
     }
 
-    fn finish(self) -> Option<u64> {
+    /// (write-type calls, all calls).
+    fn finish(self) -> Option<(u64, u64)> {
         let output = self.0?.wait_with_output().ok()?;
         let text = String::from_utf8_lossy(&output.stderr);
-        let counts: Vec<u64> = text
-            .lines()
-            .filter(|line| line.contains("syscalls:sys_enter_"))
-            .filter_map(|line| line.split(',').next()?.parse().ok())
-            .collect();
-        (counts.len() == 4).then(|| counts.iter().sum())
+        let (mut writes, mut all, mut seen) = (0, None, 0);
+        for line in text.lines() {
+            let mut fields = line.split(',');
+            let (Some(count), Some(event)) = (fields.next(), fields.nth(1)) else {
+                continue;
+            };
+            let Ok(count) = count.parse::<u64>() else {
+                continue;
+            };
+            if event == "raw_syscalls:sys_enter" {
+                all = Some(count);
+            } else if event.starts_with("syscalls:sys_enter_") {
+                writes += count;
+                seen += 1;
+            }
+        }
+        (seen == 4).then_some((writes, all?))
     }
 }
 
@@ -450,6 +463,7 @@ struct Paced {
     user: f64,
     system: f64,
     writes: Option<f64>,
+    syscalls: Option<f64>,
 }
 
 fn paced(args: &Args) -> Result<(), String> {
@@ -478,7 +492,8 @@ fn paced(args: &Args) -> Result<(), String> {
             expected: published * connected,
             user: (cpu1.0 - cpu0.0) * 1e6 / deliveries,
             system: (cpu1.1 - cpu0.1) * 1e6 / deliveries,
-            writes: writes.map(|w| w as f64 / deliveries),
+            writes: writes.map(|(w, _)| w as f64 / deliveries),
+            syscalls: writes.map(|(_, all)| all as f64 / deliveries),
             report,
         });
     }
@@ -492,18 +507,18 @@ fn paced(args: &Args) -> Result<(), String> {
         args.rate
     );
     println!(
-        "Steady window of {} s after all connected (1 s warm-up); CPU from /proc/PID/stat; writes: write, writev, sendto and sendmsg calls counted by `perf stat` on the server's tracepoints in the same window.\n",
+        "Steady window of {} s after all connected (1 s warm-up); CPU from /proc/PID/stat; writes: write, writev, sendto and sendmsg calls counted by `perf stat` on the server's tracepoints in the same window; syscalls: every system call in that window (epoll_wait, futex wake-ups, reads, writes).\n",
         args.seconds
     );
     println!(
-        "| server | delivered / expected | user µs/delivery | kernel µs/delivery | total µs/delivery | total vs floor | user vs axum-sse | writes/delivery | latency p50 / p99 / max (ms) |"
+        "| server | delivered / expected | user µs/delivery | kernel µs/delivery | total µs/delivery | total vs floor | user vs axum-sse | writes/delivery | syscalls/delivery | latency p50 / p99 / max (ms) |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     for row in &rows {
         let latency = row.report.latency_us;
         let total = row.user + row.system;
         println!(
-            "| {} | {}/{} | {:.2} | {:.2} | {:.2} | {} | {} | {} | {} / {} / {} |",
+            "| {} | {}/{} | {:.2} | {:.2} | {:.2} | {} | {} | {} | {} | {} / {} / {} |",
             row.name,
             row.report.events,
             row.expected,
@@ -513,6 +528,7 @@ fn paced(args: &Args) -> Result<(), String> {
             floor.map_or("-".into(), |f| format!("{:.2}x", total / f)),
             axum_user.map_or("-".into(), |a| format!("{:.2}x", row.user / a)),
             row.writes.map_or("-".into(), |w| format!("{w:.2}")),
+            row.syscalls.map_or("-".into(), |w| format!("{w:.2}")),
             ms(latency.map(|p| p.p50)),
             ms(latency.map(|p| p.p99)),
             ms(latency.map(|p| p.max)),

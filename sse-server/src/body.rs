@@ -346,7 +346,11 @@ type ItemError<S> = <<S as Stream>::Item as IntoFrame>::Error;
 /// Dropping it drops the user's stream at once.
 ///
 /// Every frame that is ready when the body is polled goes out in one chunk (see
-/// [`SseBody::max_batch`]); chunk boundaries mean nothing to an event stream's reader.
+/// [`SseBody::max_batch`]); chunk boundaries mean nothing to an event stream's reader. "Ready"
+/// is what the stream's `size_hint` promises (its lower bound): the hub's subscriptions and
+/// [`ReceiverStream`](crate::ReceiverStream) count their ready items, `futures`' `iter` knows
+/// its length; a stream whose lower bound is 0 (`unfold`, most adapters) goes out one item
+/// per chunk.
 #[must_use = "streams do nothing unless polled"]
 pub struct SseBody<S>
 where
@@ -436,7 +440,8 @@ where
     /// the bound by one frame). `0` sends every frame as its own chunk.
     ///
     /// A chunk is what the framework writes at once: one `write` and, on HTTP/1.1, one chunk
-    /// header for all the frames in it. A single ready frame goes out as it is (no copy).
+    /// header for all the frames in it. A single ready frame goes out as it is (no copy). Only
+    /// items the stream's `size_hint` says are ready are taken (see [`SseBody`]).
     pub fn max_batch(mut self, bytes: usize) -> SseBody<S> {
         self.max_batch = bytes;
         self
@@ -496,12 +501,15 @@ where
         if first.len() >= this.max_batch {
             return Poll::Ready(Some(Ok(first)));
         }
-        // More ready frames go into the same chunk. A `Pending` here registered the task's
-        // waker with the stream as any poll would, and the next poll polls it again.
+        // More frames go into the same chunk, but only those the stream says are ready (the
+        // lower bound of its `size_hint`): a poll the framework did not ask for must not find
+        // the stream empty, as it would register the task as waiting while the framework,
+        // whose buffer this chunk may fill, stops polling the body until the connection
+        // drains. (The hub counts such a subscriber as keeping up, never as stalled.)
         let mut batch: Option<BytesMut> = None;
         loop {
             let len = batch.as_ref().map_or(first.len(), BytesMut::len);
-            if len >= this.max_batch {
+            if len >= this.max_batch || events.size_hint().0 == 0 {
                 break;
             }
             match events.as_mut().poll_next(cx) {

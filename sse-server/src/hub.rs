@@ -324,6 +324,9 @@ struct Shared {
     /// publish (which also sweeps), a close. A subscription whose waker is registered and that
     /// finds it unchanged since has nothing to deliver, and answers `Pending` without the lock.
     version: AtomicU64,
+    /// `State::next_seq`, stored under the lock by every publish: what
+    /// [`Subscription::size_hint`] reads to tell how many frames are ready without the lock.
+    published: AtomicU64,
 }
 
 impl Shared {
@@ -412,6 +415,7 @@ impl Hub {
                     spare: Vec::new(),
                 }),
                 version: AtomicU64::new(0),
+                published: AtomicU64::new(1),
             }),
         }
     }
@@ -451,6 +455,7 @@ impl Hub {
     ) -> Vec<(usize, Waker)> {
         let config = &self.shared.config;
         state.next_seq = seq + 1;
+        self.shared.published.store(seq + 1, Ordering::Release);
         self.shared.version.fetch_add(1, Ordering::Release);
         state.window_bytes += frame.len();
         state.window.push_back(Entry { seq, id, frame });
@@ -575,6 +580,7 @@ impl Hub {
             done: false,
             last_id: last_event_id.map_or(LastId::None, |id| LastId::Id(Arc::from(id))),
             registered: None,
+            cursor,
         }
     }
 
@@ -629,6 +635,9 @@ pub struct Subscription {
     /// The waker registered in the hub's waiting list (its identity: the list holds the
     /// waker), and the hub's version then (see `Shared::version`).
     registered: Option<(WakerId, u64)>,
+    /// The slot's cursor (only this subscription moves it): with `Shared::published`, how many
+    /// frames are ready.
+    cursor: u64,
 }
 
 impl std::fmt::Debug for Subscription {
@@ -699,6 +708,7 @@ impl Stream for Subscription {
         };
         if let Some(target) = skip_to {
             entry.cursor = entry.cursor.max(target);
+            this.cursor = entry.cursor;
         }
         // One reset frame, also when a resume from an unknown id meets an eviction.
         if std::mem::take(&mut this.reset_pending) || skip_to.is_some() {
@@ -718,6 +728,7 @@ impl Stream for Subscription {
                 None => LastId::Seq(entry.seq),
             };
             state.slots[slot].cursor = cursor + 1;
+            this.cursor = cursor + 1;
             return Poll::Ready(Some(frame));
         }
         if state.closed {
@@ -743,6 +754,21 @@ impl Stream for Subscription {
             this.shared.version.load(Ordering::Relaxed),
         ));
         Poll::Pending
+    }
+
+    /// The lower bound is how many frames are ready now (read without the lock): a poll
+    /// returns one of them at once. [`SseBody`](crate::SseBody) batches only that many, so it
+    /// never polls a caught-up subscription on its own (which would register its task as
+    /// waiting although the server may not poll the body again until the connection drains:
+    /// such a subscription would look woken, never stalled). A subscription ended by the lag
+    /// policy yields `None` instead of what the bound counted.
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        if self.done {
+            return (0, Some(0));
+        }
+        let published = self.shared.published.load(Ordering::Acquire);
+        let ready = published.saturating_sub(self.cursor) + u64::from(self.reset_pending);
+        (usize::try_from(ready).unwrap_or(usize::MAX), None)
     }
 }
 
