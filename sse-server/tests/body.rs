@@ -184,3 +184,30 @@ async fn a_shutdown_signal_polled_from_another_task_still_fires() {
         .await
         .expect("no handle left: the signal fires");
 }
+
+/// A body whose server stops polling it (its connection does not drain) must leave its hub
+/// subscription looking stalled, not waiting: batching takes only frames that are ready, so it
+/// never registers the subscription as caught up on its own.
+#[tokio::test]
+async fn batching_leaves_an_unpolled_subscription_stallable() {
+    use sse_server::hub::{Hub, HubConfig};
+    let hub = Hub::with_config(
+        HubConfig::default()
+            .max_lag(4)
+            .stall_timeout(Duration::ZERO),
+    );
+    let mut body = SseBody::new(hub.subscribe(None));
+    hub.publish(Event::message("a"));
+    hub.publish(Event::message("b"));
+    // The server polls once, takes both frames, then stops polling (its buffer is full).
+    assert_eq!(
+        body.next().await.unwrap().unwrap(),
+        &b"id: 1\ndata: a\n\nid: 2\ndata: b\n\n"[..]
+    );
+    assert_eq!(hub.subscriber_count(), 1);
+    for n in 0..20 {
+        hub.publish(Event::message(format!("{n}")));
+    }
+    assert_eq!(hub.subscriber_count(), 0, "ended as stalled by the sweeps");
+    drop(body);
+}
