@@ -119,8 +119,9 @@
 //! hyper 1.x reserves an 8 KiB read buffer and an 8 KiB buffer for response heads on every
 //! connection, most of what an idle connection costs (see `sse-axum`'s docs for the heap
 //! profile). The allocator is a deployment setting: with jemalloc an idle connection's RSS
-//! was about 1.5 KiB lower than with glibc's malloc. [`Sse::max_batch`] bounds how many bytes
-//! of ready frames go out as one chunk (default 16 KiB).
+//! was 11.0 KiB instead of 11.9 KiB with glibc's malloc at 10 000 connections.
+//! [`Sse::max_batch`] bounds how many bytes of ready frames go out as one chunk (default 16
+//! KiB).
 //!
 //! ## What the reply does
 //!
