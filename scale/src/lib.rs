@@ -19,11 +19,14 @@ use std::time::{Duration, Instant};
 /// The listen backlog the servers use unless `--backlog N` says otherwise.
 pub const DEFAULT_BACKLOG: u32 = 4096;
 
-/// A server's command line: `--backlog N`.
+/// A server's command line: `--backlog N`, `--defaults`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ServerArgs {
     /// The listen backlog.
     pub backlog: u32,
+    /// Serve with the framework's defaults (`axum::serve`, `warp::serve`, actix-web's
+    /// `HttpServer` as it comes) instead of the settings the adapter's docs recommend.
+    pub defaults: bool,
 }
 
 impl ServerArgs {
@@ -31,6 +34,7 @@ impl ServerArgs {
     pub fn from_env() -> io::Result<ServerArgs> {
         let mut args = ServerArgs {
             backlog: DEFAULT_BACKLOG,
+            defaults: false,
         };
         let mut argv = std::env::args().skip(1);
         while let Some(arg) = argv.next() {
@@ -41,6 +45,7 @@ impl ServerArgs {
                         io::Error::new(io::ErrorKind::InvalidInput, format!("--backlog {value:?}"))
                     })?;
                 }
+                "--defaults" => args.defaults = true,
                 other => {
                     return Err(io::Error::new(
                         io::ErrorKind::InvalidInput,
@@ -59,6 +64,62 @@ pub fn listen(backlog: u32) -> io::Result<tokio::net::TcpListener> {
     socket.set_reuseaddr(true)?;
     socket.bind(SocketAddr::new(Ipv4Addr::LOCALHOST.into(), 0))?;
     socket.listen(backlog)
+}
+
+/// Serves `service` (an axum `Router`, a `warp::service(filter)`, any tower service) on
+/// `listener` the way `sse-axum`'s and `sse-warp`'s crate docs recommend for many long-lived
+/// event streams: each connection on hyper's HTTP/1 builder directly (no `auto` version
+/// detection, no upgrade support), one task per connection.
+pub async fn serve_http1<S, B>(listener: tokio::net::TcpListener, service: S) -> io::Result<()>
+where
+    S: tower_service::Service<hyper::Request<hyper::body::Incoming>, Response = hyper::Response<B>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let http = http1_builder();
+    loop {
+        let socket = match listener.accept().await {
+            Ok((socket, _)) => socket,
+            // Out of file descriptors, or a connection reset before it was accepted: go on.
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let service = hyper_util::service::TowerToHyperService::new(service.clone());
+        let connection = http.serve_connection(hyper_util::rt::TokioIo::new(socket), service);
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+    }
+}
+
+/// The HTTP/1 settings of [`serve_http1`] (`SCALE_HTTP1` overrides them for experiments:
+/// `writev=0`, `max_buf=N`).
+fn http1_builder() -> hyper::server::conn::http1::Builder {
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(hyper_util::rt::TokioTimer::new());
+    let knobs = std::env::var("SCALE_HTTP1").unwrap_or_default();
+    for knob in knobs.split(',').filter(|k| !k.is_empty()) {
+        match knob.split_once('=') {
+            Some(("writev", v)) => {
+                http.writev(v == "1");
+            }
+            Some(("max_buf", v)) => {
+                if let Ok(n) = v.parse() {
+                    http.max_buf_size(n);
+                }
+            }
+            _ => {}
+        }
+    }
+    http
 }
 
 /// Prints `listening ADDR` on stdout, the line the driver waits for.

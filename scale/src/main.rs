@@ -17,11 +17,15 @@ use std::time::{Duration, Instant};
 
 use sse_cli::bench::{BenchOptions, DRAIN, Progress, Report, raise_fd_limit, run};
 
-/// The servers, in table order: name, and whether it is the Node one.
-const SERVERS: [&str; 6] = [
+/// The servers, in table order. `hub-axum` and `hub-warp` serve the way their adapter's docs
+/// recommend for many connections; `hub-X-defaults` is the same binary with `--defaults`
+/// (`axum::serve`, `warp::serve`, as most code has it). actix-web has nothing to set.
+const SERVERS: [&str; 8] = [
     "hub-axum",
+    "hub-axum-defaults",
     "hub-actix",
     "hub-warp",
+    "hub-warp-defaults",
     "axum-sse",
     "node",
     "floor",
@@ -53,7 +57,9 @@ fn parse_args() -> Result<Args, String> {
         let mut value = || argv.next().ok_or(format!("{flag} needs a value"));
         let list = |v: String, known: &[&str]| -> Result<Vec<String>, String> {
             let items: Vec<String> = v.split(',').map(str::to_owned).collect();
-            match items.iter().find(|i| !known.contains(&i.as_str())) {
+            // A server may name an allocator to preload: `hub-axum+jemalloc`.
+            let base = |i: &String| i.split_once('+').map_or(i.clone(), |(b, _)| b.to_owned());
+            match items.iter().find(|i| !known.contains(&base(i).as_str())) {
                 Some(bad) => Err(format!("unknown {bad:?}; known: {}", known.join(","))),
                 None => Ok(items),
             }
@@ -67,7 +73,11 @@ fn parse_args() -> Result<Args, String> {
             "--case" => args.cases = list(value()?, &CASES)?,
             "--servers" => args.servers = list(value()?, &SERVERS)?,
             "-h" | "--help" => {
-                return Err("usage: scale [--connections N] [--case idle,connect,paced,burst,stalled] [--servers hub-axum,hub-actix,hub-warp,axum-sse,node,floor] [--seconds S] [--rate R]".into());
+                return Err(format!(
+                    "usage: scale [--connections N] [--case {}] [--servers {}] [--seconds S] [--rate R]\n(a server name + `+jemalloc` or `+mimalloc` preloads that allocator)",
+                    CASES.join(","),
+                    SERVERS.join(",")
+                ));
             }
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -88,7 +98,11 @@ struct Server {
 }
 
 impl Server {
-    fn start(name: &str, backlog: u32) -> Result<Server, String> {
+    fn start(full_name: &str, backlog: u32) -> Result<Server, String> {
+        let (name, allocator) = match full_name.split_once('+') {
+            Some((name, allocator)) => (name, Some(allocator)),
+            None => (full_name, None),
+        };
         let mut command = if name == "node" {
             let mut node = Command::new("node");
             node.arg(concat!(env!("CARGO_MANIFEST_DIR"), "/node/server.js"))
@@ -96,10 +110,30 @@ impl Server {
             node
         } else {
             let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-            let mut server = Command::new(exe.with_file_name(name));
+            let (binary, defaults) = match name.strip_suffix("-defaults") {
+                Some(binary) => (binary, true),
+                None => (name, false),
+            };
+            let mut server = Command::new(exe.with_file_name(binary));
             server.args(["--backlog", &backlog.to_string()]);
+            if defaults {
+                server.arg("--defaults");
+            }
             server
         };
+        if let Some(allocator) = allocator {
+            // A deployment setting, not the server's code: the same binary with another
+            // malloc (Debian's `libjemalloc2`, `libmimalloc2.0`).
+            let library = match allocator {
+                "jemalloc" => "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2",
+                "mimalloc" => "/usr/lib/x86_64-linux-gnu/libmimalloc.so.2",
+                other => return Err(format!("unknown allocator {other:?} (jemalloc, mimalloc)")),
+            };
+            if !std::path::Path::new(library).exists() {
+                return Err(format!("{full_name}: {library} is not installed"));
+            }
+            command.env("LD_PRELOAD", library);
+        }
         let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -109,7 +143,7 @@ impl Server {
         let stdin = child.stdin.take().ok_or("no stdin")?;
         let stdout = BufReader::new(child.stdout.take().ok_or("no stdout")?);
         let mut server = Server {
-            name: name.to_owned(),
+            name: full_name.to_owned(),
             child,
             stdin,
             stdout,
@@ -196,11 +230,12 @@ fn field(text: &str, name: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// The write-type system calls of a process over a window, counted by `perf stat` on the
-/// syscall tracepoints (`None` where perf or the tracepoints are not available).
+/// The write-type system calls of a process over a window, and all its system calls, counted
+/// by `perf stat` on the syscall tracepoints (`None` where perf or the tracepoints are not
+/// available).
 struct SyscallCount(Option<Child>);
 
-const WRITE_CALLS: &str = "syscalls:sys_enter_write,syscalls:sys_enter_writev,syscalls:sys_enter_sendto,syscalls:sys_enter_sendmsg";
+const WRITE_CALLS: &str = "syscalls:sys_enter_write,syscalls:sys_enter_writev,syscalls:sys_enter_sendto,syscalls:sys_enter_sendmsg,raw_syscalls:sys_enter";
 
 impl SyscallCount {
     fn start(pid: u32, seconds: f64) -> SyscallCount {
@@ -222,15 +257,27 @@ impl SyscallCount {
         SyscallCount(child.ok())
     }
 
-    fn finish(self) -> Option<u64> {
+    /// (write-type calls, all calls).
+    fn finish(self) -> Option<(u64, u64)> {
         let output = self.0?.wait_with_output().ok()?;
         let text = String::from_utf8_lossy(&output.stderr);
-        let counts: Vec<u64> = text
-            .lines()
-            .filter(|line| line.contains("syscalls:sys_enter_"))
-            .filter_map(|line| line.split(',').next()?.parse().ok())
-            .collect();
-        (counts.len() == 4).then(|| counts.iter().sum())
+        let (mut writes, mut all, mut seen) = (0, None, 0);
+        for line in text.lines() {
+            let mut fields = line.split(',');
+            let (Some(count), Some(event)) = (fields.next(), fields.nth(1)) else {
+                continue;
+            };
+            let Ok(count) = count.parse::<u64>() else {
+                continue;
+            };
+            if event == "raw_syscalls:sys_enter" {
+                all = Some(count);
+            } else if event.starts_with("syscalls:sys_enter_") {
+                writes += count;
+                seen += 1;
+            }
+        }
+        (seen == 4).then_some((writes, all?))
     }
 }
 
@@ -416,6 +463,7 @@ struct Paced {
     user: f64,
     system: f64,
     writes: Option<f64>,
+    syscalls: Option<f64>,
 }
 
 fn paced(args: &Args) -> Result<(), String> {
@@ -444,7 +492,8 @@ fn paced(args: &Args) -> Result<(), String> {
             expected: published * connected,
             user: (cpu1.0 - cpu0.0) * 1e6 / deliveries,
             system: (cpu1.1 - cpu0.1) * 1e6 / deliveries,
-            writes: writes.map(|w| w as f64 / deliveries),
+            writes: writes.map(|(w, _)| w as f64 / deliveries),
+            syscalls: writes.map(|(_, all)| all as f64 / deliveries),
             report,
         });
     }
@@ -458,18 +507,18 @@ fn paced(args: &Args) -> Result<(), String> {
         args.rate
     );
     println!(
-        "Steady window of {} s after all connected (1 s warm-up); CPU from /proc/PID/stat; writes: write, writev, sendto and sendmsg calls counted by `perf stat` on the server's tracepoints in the same window.\n",
+        "Steady window of {} s after all connected (1 s warm-up); CPU from /proc/PID/stat; writes: write, writev, sendto and sendmsg calls counted by `perf stat` on the server's tracepoints in the same window; syscalls: every system call in that window (epoll_wait, futex wake-ups, reads, writes).\n",
         args.seconds
     );
     println!(
-        "| server | delivered / expected | user µs/delivery | kernel µs/delivery | total µs/delivery | total vs floor | user vs axum-sse | writes/delivery | latency p50 / p99 / max (ms) |"
+        "| server | delivered / expected | user µs/delivery | kernel µs/delivery | total µs/delivery | total vs floor | user vs axum-sse | writes/delivery | syscalls/delivery | latency p50 / p99 / max (ms) |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     for row in &rows {
         let latency = row.report.latency_us;
         let total = row.user + row.system;
         println!(
-            "| {} | {}/{} | {:.2} | {:.2} | {:.2} | {} | {} | {} | {} / {} / {} |",
+            "| {} | {}/{} | {:.2} | {:.2} | {:.2} | {} | {} | {} | {} | {} / {} / {} |",
             row.name,
             row.report.events,
             row.expected,
@@ -479,6 +528,7 @@ fn paced(args: &Args) -> Result<(), String> {
             floor.map_or("-".into(), |f| format!("{:.2}x", total / f)),
             axum_user.map_or("-".into(), |a| format!("{:.2}x", row.user / a)),
             row.writes.map_or("-".into(), |w| format!("{w:.2}")),
+            row.syscalls.map_or("-".into(), |w| format!("{w:.2}")),
             ms(latency.map(|p| p.p50)),
             ms(latency.map(|p| p.p99)),
             ms(latency.map(|p| p.max)),

@@ -58,6 +58,26 @@
 //! # let _ = web::get().to(events);
 //! ```
 //!
+//! ## Serving many connections
+//!
+//! actix-web has nothing to set that changes what an idle event stream costs: actix-http
+//! allocates an 8 KiB read buffer and an 8 KiB write buffer per connection (fixed sizes, not
+//! settings), most of the about 10.5 KiB of RSS an idle connection costs in the workspace's
+//! scale benchmark (`scale/`, BENCHMARKS.md "Serving 10 000 connections"); `sse-actix` keeps
+//! under 1 KiB of its own. What matters at scale is the deployment around it:
+//!
+//! - the listen backlog: `HttpServer::backlog` (default 1024, before `bind`), or a listener
+//!   built with `tokio::net::TcpSocket::listen(4096)` and passed to `HttpServer::listen`, as
+//!   the benchmark does; `net.core.somaxconn` caps either;
+//! - `HttpServer::max_connections` (default 25 000 per worker): at the limit a worker stops
+//!   accepting, so raise it for more open streams per worker (`max_connection_rate` is the
+//!   same for TLS handshakes in progress);
+//! - the allocator, a deployment setting: jemalloc and glibc's malloc gave the same RSS per
+//!   idle connection here.
+//!
+//! [`Sse::max_batch`] bounds how many bytes of ready frames go out as one chunk (default 16
+//! KiB).
+//!
 //! ## What the responder does
 //!
 //! - The stream's items are [`Event`]s (encoded by `sse-core`; the builder refuses names and
@@ -138,11 +158,19 @@ type BoxError = Box<dyn StdError + Send + Sync>;
 /// # let _ = actix_web::web::get().to(hello);
 /// ```
 #[must_use = "a response does nothing until it is returned from a handler"]
-pub struct Sse<S> {
+pub struct Sse<S>
+where
+    S: Stream,
+    S::Item: IntoFrame,
+{
     body: SseBody<S>,
 }
 
-impl<S> fmt::Debug for Sse<S> {
+impl<S> fmt::Debug for Sse<S>
+where
+    S: Stream,
+    S::Item: IntoFrame,
+{
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("Sse").field(&self.body).finish()
     }
@@ -191,7 +219,11 @@ where
     }
 }
 
-impl<S> Sse<S> {
+impl<S> Sse<S>
+where
+    S: Stream,
+    S::Item: IntoFrame,
+{
     /// Sends keep-alive comments as configured (replaces the default).
     pub fn keep_alive(self, keep_alive: KeepAlive) -> Sse<S> {
         Sse {
@@ -211,6 +243,16 @@ impl<S> Sse<S> {
     pub fn shutdown_on(self, signal: impl Future<Output = ()> + Send + 'static) -> Sse<S> {
         Sse {
             body: self.body.shutdown_on(signal),
+        }
+    }
+
+    /// Bounds the chunks handed to the server: frames that are ready together (a replay, a
+    /// burst, a connection that is behind) go out as one chunk of at least this many bytes
+    /// when there are that many (default [`SseBody::DEFAULT_MAX_BATCH`], 16 KiB; `0`: one
+    /// frame per chunk). See [`SseBody::max_batch`].
+    pub fn max_batch(self, bytes: usize) -> Sse<S> {
+        Sse {
+            body: self.body.max_batch(bytes),
         }
     }
 }
@@ -254,7 +296,10 @@ where
 }
 
 /// [`SseBody`] with its errors as actix's body wants them (`Box<dyn Error>`).
-struct ActixBody<S>(SseBody<S>);
+struct ActixBody<S>(SseBody<S>)
+where
+    S: Stream,
+    S::Item: IntoFrame;
 
 impl<S> Stream for ActixBody<S>
 where

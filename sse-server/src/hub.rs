@@ -59,6 +59,7 @@
 
 use std::collections::VecDeque;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -67,6 +68,7 @@ use futures_core::Stream;
 use sse_core::{Event, Frame};
 
 use crate::Broadcast;
+use crate::body::WakerId;
 use crate::stall::Progress;
 
 /// What happens to a subscriber that falls too far behind.
@@ -212,8 +214,29 @@ impl HubConfig {
 
 struct Entry {
     seq: u64,
-    id: Arc<str>,
+    /// The event's own id; `None` when the hub assigned it (the sequence number in decimal),
+    /// so delivering such an event touches no reference count but the frame's.
+    id: Option<Arc<str>>,
     frame: Frame,
+}
+
+impl Entry {
+    fn has_id(&self, id: &str) -> bool {
+        match &self.id {
+            Some(own) => **own == *id,
+            None => id.parse::<u64>().is_ok_and(|n| n == self.seq) && !id.starts_with(['0', '+']),
+        }
+    }
+}
+
+/// Where a subscription is: the id a reset frame names.
+enum LastId {
+    /// Nothing delivered and no resume id.
+    None,
+    /// The resume id, or the event's own id of the last frame delivered.
+    Id(Arc<str>),
+    /// The last frame delivered had a hub-assigned id: this sequence number.
+    Seq(u64),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -293,6 +316,13 @@ impl State {
 struct Shared {
     config: HubConfig,
     state: Mutex<State>,
+    /// Bumped (under the lock) by everything that can make a waiting subscription ready: a
+    /// publish (which also sweeps), a close. A subscription whose waker is registered and that
+    /// finds it unchanged since has nothing to deliver, and answers `Pending` without the lock.
+    version: AtomicU64,
+    /// `State::next_seq`, stored under the lock by every publish: what
+    /// [`Subscription::size_hint`] reads to tell how many frames are ready without the lock.
+    published: AtomicU64,
 }
 
 impl Shared {
@@ -380,6 +410,8 @@ impl Hub {
                     subscribers: 0,
                     spare: Vec::new(),
                 }),
+                version: AtomicU64::new(0),
+                published: AtomicU64::new(1),
             }),
         }
     }
@@ -396,15 +428,15 @@ impl Hub {
     pub fn publish(&self, event: Event) -> Arc<str> {
         let mut state = self.shared.lock();
         let seq = state.next_seq;
-        let (id, frame): (Arc<str>, Frame) = match event.id() {
-            Some(id) => (Arc::from(id), event.to_frame()),
+        let (id, own, frame): (Arc<str>, bool, Frame) = match event.id() {
+            Some(id) => (Arc::from(id), true, event.to_frame()),
             None => {
                 let event = event.with_sequence_id(seq);
                 let id = Arc::from(event.id().unwrap_or_default());
-                (id, event.to_frame())
+                (id, false, event.to_frame())
             }
         };
-        let waiters = self.append(&mut state, seq, id.clone(), frame);
+        let waiters = self.append(&mut state, seq, own.then(|| id.clone()), frame);
         drop(state);
         self.wake(waiters);
         id
@@ -414,11 +446,13 @@ impl Hub {
         &self,
         state: &mut State,
         seq: u64,
-        id: Arc<str>,
+        id: Option<Arc<str>>,
         frame: Frame,
     ) -> Vec<(usize, Waker)> {
         let config = &self.shared.config;
         state.next_seq = seq + 1;
+        self.shared.published.store(seq + 1, Ordering::Release);
+        self.shared.version.fetch_add(1, Ordering::Release);
         state.window_bytes += frame.len();
         state.window.push_back(Entry { seq, id, frame });
         while state.window.len() > config.capacity
@@ -501,7 +535,7 @@ impl Hub {
         let next_seq = state.next_seq;
         let (cursor, resume) = match last_event_id {
             None => (next_seq, Resume::Live),
-            Some(id) => match state.window.iter().rev().find(|e| &*e.id == id) {
+            Some(id) => match state.window.iter().rev().find(|e| e.has_id(id)) {
                 Some(entry) => (
                     entry.seq + 1,
                     Resume::Replayed((next_seq - entry.seq - 1) as usize),
@@ -534,7 +568,9 @@ impl Hub {
             reset_pending: resume == Resume::Reset,
             resume,
             done: false,
-            last_id: last_event_id.map(Arc::from),
+            last_id: last_event_id.map_or(LastId::None, |id| LastId::Id(Arc::from(id))),
+            registered: None,
+            cursor,
         }
     }
 
@@ -543,6 +579,7 @@ impl Hub {
     pub fn close(&self) {
         let mut state = self.shared.lock();
         state.closed = true;
+        self.shared.version.fetch_add(1, Ordering::Release);
         let waiters = std::mem::take(&mut state.waiting);
         for (slot, _) in &waiters {
             state.slots[*slot].waiting = 0;
@@ -584,7 +621,13 @@ pub struct Subscription {
     resume: Resume,
     done: bool,
     /// The resume id, then the id of the last frame delivered: the data of a reset frame.
-    last_id: Option<Arc<str>>,
+    last_id: LastId,
+    /// The waker registered in the hub's waiting list (its identity: the list holds the
+    /// waker), and the hub's version then (see `Shared::version`).
+    registered: Option<(WakerId, u64)>,
+    /// The slot's cursor (only this subscription moves it): with `Shared::published`, how many
+    /// frames are ready.
+    cursor: u64,
 }
 
 impl std::fmt::Debug for Subscription {
@@ -619,6 +662,17 @@ impl Stream for Subscription {
         if this.done {
             return Poll::Ready(None);
         }
+        // Still waiting, with the same waker, and nothing happened to the hub since: the
+        // registration stands. (Every change that could make it ready bumps the version
+        // under the lock before it wakes the waiting list.)
+        if let Some((waker, version)) = this.registered {
+            if waker == WakerId::of(cx.waker())
+                && this.shared.version.load(Ordering::Acquire) == version
+            {
+                return Poll::Pending;
+            }
+        }
+        this.registered = None;
         let config = &this.shared.config;
         let mut guard = this.shared.lock();
         let state = &mut *guard;
@@ -644,18 +698,27 @@ impl Stream for Subscription {
         };
         if let Some(target) = skip_to {
             entry.cursor = entry.cursor.max(target);
+            this.cursor = entry.cursor;
         }
         // One reset frame, also when a resume from an unknown id meets an eviction.
         if std::mem::take(&mut this.reset_pending) || skip_to.is_some() {
             drop(guard);
-            let id = this.last_id.as_deref().unwrap_or("");
-            return Poll::Ready(Some(this.shared.reset_frame(id)));
+            let frame = match &this.last_id {
+                LastId::None => this.shared.reset_frame(""),
+                LastId::Id(id) => this.shared.reset_frame(id),
+                LastId::Seq(seq) => this.shared.reset_frame(&seq.to_string()),
+            };
+            return Poll::Ready(Some(frame));
         }
         let cursor = entry.cursor;
         if let Some(entry) = state.window.get((cursor - first) as usize) {
             let frame = entry.frame.clone();
-            this.last_id = Some(entry.id.clone());
+            this.last_id = match &entry.id {
+                Some(id) => LastId::Id(id.clone()),
+                None => LastId::Seq(entry.seq),
+            };
             state.slots[slot].cursor = cursor + 1;
+            this.cursor = cursor + 1;
             return Poll::Ready(Some(frame));
         }
         if state.closed {
@@ -676,7 +739,26 @@ impl Stream for Subscription {
                 }
             }
         }
+        this.registered = Some((
+            WakerId::of(cx.waker()),
+            this.shared.version.load(Ordering::Relaxed),
+        ));
         Poll::Pending
+    }
+
+    /// The lower bound is how many frames are ready now (read without the lock): a poll
+    /// returns one of them at once. [`SseBody`](crate::SseBody) batches only that many, so it
+    /// never polls a caught-up subscription on its own (which would register its task as
+    /// waiting although the server may not poll the body again until the connection drains:
+    /// such a subscription would look woken, never stalled). A subscription ended by the lag
+    /// policy yields `None` instead of what the bound counted.
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        if self.done {
+            return (0, Some(0));
+        }
+        let published = self.shared.published.load(Ordering::Acquire);
+        let ready = published.saturating_sub(self.cursor) + u64::from(self.reset_pending);
+        (usize::try_from(ready).unwrap_or(usize::MAX), None)
     }
 }
 

@@ -28,9 +28,12 @@
 //!
 //! // What an adapter does for `Sse::from_broadcast(&hub, &last_event_id)`:
 //! let mut body = SseBody::new(hub.subscribe(Some("0")));
-//! let first = body.next().await.unwrap().unwrap(); // Result<Bytes, Infallible>
-//! assert_eq!(first, &b"event: sse-reset\ndata: 0\n\n"[..]); // "0" was never published
-//! assert_eq!(body.next().await.unwrap().unwrap(), &b"id: 1\ndata: one\n\n"[..]);
+//! // "0" was never published: a reset frame, then the retained event. Both are ready, so they
+//! // go out as one chunk (one write, one HTTP/1.1 chunk header).
+//! let chunk = body.next().await.unwrap().unwrap(); // Result<Bytes, Infallible>
+//! assert_eq!(chunk, &b"event: sse-reset\ndata: 0\n\nid: 1\ndata: one\n\n"[..]);
+//! hub.publish(Event::message("two"));
+//! assert_eq!(body.next().await.unwrap().unwrap(), &b"id: 2\ndata: two\n\n"[..]);
 //! # });
 //! ```
 //!

@@ -49,4 +49,9 @@ impl<T> Stream for ReceiverStream<T> {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         self.get_mut().receiver.poll_recv(cx)
     }
+
+    /// The lower bound is how many messages are queued: a poll returns one at once.
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.receiver.len(), None)
+    }
 }

@@ -107,3 +107,107 @@ fn keep_alive_text_cannot_inject() {
     let ka = KeepAlive::new().text("ping\ndata: injected");
     assert_eq!(ka.frame(), &b": ping\n: data: injected\n\n"[..]);
 }
+
+#[tokio::test]
+async fn ready_frames_go_out_as_one_chunk_within_the_bound() {
+    let hub = sse_server::hub::Hub::new();
+    for n in 0..10 {
+        hub.publish(Event::message(format!("{n:04}")));
+    }
+    // Each frame is `id: N\ndata: 000N\n\n`, 18 bytes (19 for id 10): a 50-byte bound takes 3 frames
+    // (the chunk reaches the bound with its third), never splits one.
+    let mut body = SseBody::new(hub.subscribe(Some("1"))).max_batch(50);
+    let chunk = body.next().await.unwrap().unwrap();
+    assert_eq!(
+        chunk,
+        &b"id: 2\ndata: 0001\n\nid: 3\ndata: 0002\n\nid: 4\ndata: 0003\n\n"[..]
+    );
+    let mut rest = Vec::new();
+    while rest.len() < 5 * 18 + 19 {
+        rest.extend_from_slice(&body.next().await.unwrap().unwrap());
+    }
+    assert!(rest.ends_with(b"id: 10\ndata: 0009\n\n"));
+    // Caught up: nothing more until a publish, which goes out alone.
+    assert!(futures_util::FutureExt::now_or_never(body.next()).is_none());
+    hub.publish(Event::message("x"));
+    assert_eq!(
+        body.next().await.unwrap().unwrap(),
+        &b"id: 11\ndata: x\n\n"[..]
+    );
+
+    // `max_batch(0)`: one frame per chunk.
+    let mut single = SseBody::new(hub.subscribe(Some("8"))).max_batch(0);
+    assert_eq!(
+        single.next().await.unwrap().unwrap(),
+        &b"id: 9\ndata: 0008\n\n"[..]
+    );
+}
+
+#[tokio::test]
+async fn an_error_after_ready_frames_comes_after_them() {
+    let items = futures_util::stream::iter([
+        Ok(Event::message("a")),
+        Ok(Event::message("b")),
+        Err("boom"),
+        Ok(Event::message("c")),
+    ]);
+    let chunks: Vec<_> = SseBody::new(items).collect().await;
+    assert_eq!(
+        chunks,
+        [
+            Ok(Bytes::from_static(b"data: a\n\ndata: b\n\n")),
+            Err("boom"),
+            Ok(Bytes::from_static(b"data: c\n\n")),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_shutdown_signal_polled_from_another_task_still_fires() {
+    let shutdown = Shutdown::new();
+    let mut signal = Box::pin(shutdown.signal());
+    // Registered from this task...
+    assert!(futures_util::FutureExt::now_or_never(signal.as_mut()).is_none());
+    // ...then moved to another one, which must be woken by the trigger.
+    let waiting = tokio::spawn(signal);
+    tokio::task::yield_now().await;
+    shutdown.trigger();
+    tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .expect("the signal fires in the task it moved to")
+        .unwrap();
+    // Dropping every handle fires the signals too.
+    let last = Shutdown::new();
+    let signal = last.signal();
+    drop(last);
+    tokio::time::timeout(Duration::from_secs(5), signal)
+        .await
+        .expect("no handle left: the signal fires");
+}
+
+/// A body whose server stops polling it (its connection does not drain) must leave its hub
+/// subscription looking stalled, not waiting: batching takes only frames that are ready, so it
+/// never registers the subscription as caught up on its own.
+#[tokio::test]
+async fn batching_leaves_an_unpolled_subscription_stallable() {
+    use sse_server::hub::{Hub, HubConfig};
+    let hub = Hub::with_config(
+        HubConfig::default()
+            .max_lag(4)
+            .stall_timeout(Duration::ZERO),
+    );
+    let mut body = SseBody::new(hub.subscribe(None));
+    hub.publish(Event::message("a"));
+    hub.publish(Event::message("b"));
+    // The server polls once, takes both frames, then stops polling (its buffer is full).
+    assert_eq!(
+        body.next().await.unwrap().unwrap(),
+        &b"id: 1\ndata: a\n\nid: 2\ndata: b\n\n"[..]
+    );
+    assert_eq!(hub.subscriber_count(), 1);
+    for n in 0..20 {
+        hub.publish(Event::message(format!("{n}")));
+    }
+    assert_eq!(hub.subscriber_count(), 0, "ended as stalled by the sweeps");
+    drop(body);
+}

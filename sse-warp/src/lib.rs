@@ -62,6 +62,67 @@
 //! # let _ = events;
 //! ```
 //!
+//! ## Serving many connections
+//!
+//! An idle event stream costs what the HTTP server keeps per connection. `warp::serve` serves
+//! every connection through hyper-util's `auto` builder (HTTP/1.1 and HTTP/2 detection, upgrade
+//! support); for a server whose connections are mostly long-lived event streams, serving the
+//! filter as a service (`warp::service`) on hyper's HTTP/1 builder directly keeps less.
+//! Measured by the workspace's scale benchmark (`scale/`, BENCHMARKS.md "Serving 10 000
+//! connections"): about 12 KiB of RSS per idle connection instead of about 17.5 KiB. What it
+//! gives up: HTTP/2 without TLS (h2c) and upgrades (WebSocket) on that listener, and
+//! `warp::serve`'s graceful shutdown (hyper-util's `server::graceful::GracefulShutdown` does it
+//! for connections served this way).
+//!
+//! ```no_run
+//! use std::time::Duration;
+//!
+//! use hyper::server::conn::http1;
+//! use hyper_util::rt::{TokioIo, TokioTimer};
+//! use hyper_util::service::TowerToHyperService;
+//! use sse_warp::{Hub, LastEventId};
+//! use warp::Filter;
+//!
+//! #[tokio::main]
+//! async fn main() -> std::io::Result<()> {
+//!     let hub = Hub::new();
+//!     let events = warp::path("events")
+//!         .and(sse_warp::last_event_id())
+//!         .map(move |last: LastEventId| sse_warp::broadcast(&hub, &last));
+//!     let service = warp::service(events);
+//!     // A long listen queue for reconnect storms (std's and tokio's `bind` ask for 128).
+//!     let socket = tokio::net::TcpSocket::new_v4()?;
+//!     socket.set_reuseaddr(true)?;
+//!     socket.bind(([0, 0, 0, 0], 3030).into())?;
+//!     let listener = socket.listen(4096)?;
+//!     let mut http = http1::Builder::new();
+//!     http.timer(TokioTimer::new());
+//!     loop {
+//!         let stream = match listener.accept().await {
+//!             Ok((stream, _)) => stream,
+//!             // Out of file descriptors (EMFILE) or an aborted connection: wait, go on.
+//!             Err(_) => {
+//!                 tokio::time::sleep(Duration::from_millis(10)).await;
+//!                 continue;
+//!             }
+//!         };
+//!         let service = TowerToHyperService::new(service.clone());
+//!         let connection = http.serve_connection(TokioIo::new(stream), service);
+//!         tokio::spawn(async move {
+//!             let _ = connection.await;
+//!         });
+//!     }
+//! }
+//! ```
+//!
+//! hyper's own settings (`http1::Builder::max_buf_size`, `writev`) change nothing measurable:
+//! hyper 1.x reserves an 8 KiB read buffer and an 8 KiB buffer for response heads on every
+//! connection, most of what an idle connection costs (see `sse-axum`'s docs for the heap
+//! profile). The allocator is a deployment setting: with jemalloc an idle connection's RSS
+//! was 11.0 KiB instead of 11.9 KiB with glibc's malloc at 10 000 connections.
+//! [`Sse::max_batch`] bounds how many bytes of ready frames go out as one chunk (default 16
+//! KiB).
+//!
 //! ## What the reply does
 //!
 //! - The stream's items are [`Event`]s (encoded by `sse-core`; the builder refuses names and
@@ -125,11 +186,19 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// # let _ = route;
 /// ```
 #[must_use = "a reply does nothing until it is returned from a filter"]
-pub struct Sse<S> {
+pub struct Sse<S>
+where
+    S: Stream,
+    S::Item: IntoFrame,
+{
     body: SseBody<S>,
 }
 
-impl<S> fmt::Debug for Sse<S> {
+impl<S> fmt::Debug for Sse<S>
+where
+    S: Stream,
+    S::Item: IntoFrame,
+{
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("Sse").field(&self.body).finish()
     }
@@ -193,7 +262,11 @@ where
     }
 }
 
-impl<S> Sse<S> {
+impl<S> Sse<S>
+where
+    S: Stream,
+    S::Item: IntoFrame,
+{
     /// Sends keep-alive comments as configured (replaces the default).
     pub fn keep_alive(self, keep_alive: KeepAlive) -> Sse<S> {
         Sse {
@@ -213,6 +286,16 @@ impl<S> Sse<S> {
     pub fn shutdown_on(self, signal: impl Future<Output = ()> + Send + 'static) -> Sse<S> {
         Sse {
             body: self.body.shutdown_on(signal),
+        }
+    }
+
+    /// Bounds the chunks handed to the server: frames that are ready together (a replay, a
+    /// burst, a connection that is behind) go out as one chunk of at least this many bytes
+    /// when there are that many (default [`SseBody::DEFAULT_MAX_BATCH`], 16 KiB; `0`: one
+    /// frame per chunk). See [`SseBody::max_batch`].
+    pub fn max_batch(self, bytes: usize) -> Sse<S> {
+        Sse {
+            body: self.body.max_batch(bytes),
         }
     }
 }

@@ -1,4 +1,8 @@
 //! The hub served by `sse-actix` (`Sse::from_broadcast`), on two actix workers.
+//!
+//! `HttpServer` as it comes: none of its settings changes what an idle connection or a
+//! delivery costs (see `sse-actix`'s crate docs, "Serving many connections"), so there is no
+//! `--defaults` variant.
 
 use actix_web::web::{self, Data};
 use actix_web::{App, HttpServer};

@@ -1,4 +1,9 @@
 //! The hub served by `sse-axum` (`Sse::from_broadcast`), on a two-worker tokio runtime.
+//!
+//! By default it serves the way `sse-axum`'s crate docs recommend for many long-lived streams
+//! (section "Serving many connections"): each connection through hyper's HTTP/1 builder
+//! directly ([`scale::serve_http1`]). With `--defaults` it serves through `axum::serve` (hyper-util's
+//! `auto` builder, HTTP/1 and HTTP/2, upgrades), what most axum code does.
 
 use axum::Router;
 use axum::extract::State;
@@ -20,6 +25,10 @@ fn main() -> std::io::Result<()> {
         let listener = scale::listen(args.backlog)?;
         scale::announce(listener.local_addr()?)?;
         let app = Router::new().route("/events", get(events)).with_state(hub);
-        axum::serve(listener, app).await
+        if args.defaults {
+            axum::serve(listener, app).await
+        } else {
+            scale::serve_http1(listener, app).await
+        }
     })
 }

@@ -1,4 +1,8 @@
 //! The hub served by `sse-warp` (`Sse::from_broadcast`), on a two-worker tokio runtime.
+//!
+//! By default it serves the way `sse-warp`'s crate docs recommend for many long-lived streams:
+//! the filter as a service (`warp::service`) on hyper's HTTP/1 builder directly
+//! ([`scale::serve_http1`]). With `--defaults` it serves through `warp::serve`.
 
 use sse_warp::{Event, Hub, LastEventId, Sse};
 use warp::Filter;
@@ -18,7 +22,11 @@ fn main() -> std::io::Result<()> {
             .and(warp::path::end())
             .and(sse_warp::last_event_id())
             .map(move |last: LastEventId| Sse::from_broadcast(&hub, &last));
-        warp::serve(events).incoming(listener).run().await;
-        Ok(())
+        if args.defaults {
+            warp::serve(events).incoming(listener).run().await;
+            Ok(())
+        } else {
+            scale::serve_http1(listener, warp::service(events)).await
+        }
     })
 }
