@@ -106,7 +106,8 @@ impl<'a> Input<'a> {
     /// Where the first line end (CR or LF) of the bytes still to parse is, relative to them.
     ///
     /// Each 64-byte block of the chunk is searched once (`simd::line_ends`), and its bitmap
-    /// serves every line that ends in it.
+    /// serves every line that ends in it. (Bits of the last bitmap that the bytes looked at
+    /// directly skip over stay valid: the bitmap describes the chunk, not the position.)
     #[inline(always)]
     pub(super) fn line_end(&mut self) -> Option<usize> {
         // Where `offset` is in the block searched last (64 or more: it is not in it; before
@@ -126,6 +127,11 @@ impl<'a> Input<'a> {
     /// instructions on every shape: 2-19%.) `into`: where `offset` is in that block (64 or more: not in it).
     #[inline]
     fn search_line_end(&mut self, into: usize) -> Option<usize> {
+        if self.bytes.len() < 16 {
+            // A short rest (small chunks, the end of a chunk): a byte loop that stops at the
+            // first line end costs less than a bitmap.
+            return self.bytes.iter().position(|&b| b == b'\n' || b == b'\r');
+        }
         let mut from = if self.offset >= self.scan.scanned {
             0
         } else if into < 64 {
