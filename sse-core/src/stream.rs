@@ -114,9 +114,9 @@ where
                 return Poll::Ready(finish.next().map(|r| r.map_err(StreamError::Parse)));
             }
             if let Some(chunk) = &this.chunk {
-                let out = this
-                    .parser
-                    .parse_checked(chunk.as_ref(), &this.checked, &mut this.pos);
+                let out =
+                    this.parser
+                        .parse_checked(chunk.as_ref(), &mut this.checked, &mut this.pos);
                 if let Some(out) = out {
                     return Poll::Ready(Some(out.map_err(StreamError::Parse)));
                 }

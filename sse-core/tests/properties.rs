@@ -47,6 +47,22 @@ fn stream_and_cuts() -> impl Strategy<Value = (Vec<u8>, Vec<usize>)> {
     })
 }
 
+/// Long streams (up to a few KiB: many 64-byte line-end blocks, chunks long enough to be
+/// validated as a whole) of the same pieces, with long data lines among them.
+fn long_stream_and_cuts() -> impl Strategy<Value = (Vec<u8>, Vec<usize>)> {
+    let piece = prop_oneof![
+        4 => stream_bytes(),
+        1 => ("[a-z\u{e9}\u{65e5}\u{1f642} ]{0,150}", prop::sample::select(vec!["\n", "\r", "\r\n"]))
+            .prop_map(|(text, end)| format!("data: {text}{end}").into_bytes()),
+    ];
+    prop::collection::vec(piece, 0..40)
+        .prop_map(|pieces| pieces.concat())
+        .prop_flat_map(|input| {
+            let len = input.len();
+            (Just(input), cuts_for(len))
+        })
+}
+
 /// The default limits, or tiny ones that the generated streams often exceed.
 fn limits(small: bool) -> Limits {
     if small {
@@ -153,5 +169,23 @@ proptest! {
         prop_assert!(Event::builder().id(value).build().is_err());
         let with_nul = format!("{prefix}\0{suffix}");
         prop_assert!(Event::builder().id(with_nul).build().is_err());
+    }
+}
+
+proptest! {
+    // Long inputs: fewer cases.
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Line ends found 64 bytes at a time, in chunks validated as a whole, give what the
+    /// same stream gives one byte at a time (where nothing is validated ahead and every line
+    /// is carried over).
+    #[test]
+    fn long_streams_parse_the_same_in_any_chunking((input, cuts) in long_stream_and_cuts()) {
+        let limits = Limits::default();
+        let whole = parse_with_cuts(&input, &[], limits);
+        prop_assert_eq!(&whole, &parse_with_cuts(&input, &cuts, limits));
+        prop_assert_eq!(&whole, &parse_with_cuts_borrowed(&input, &cuts, limits));
+        let bytewise: Vec<usize> = (1..input.len()).collect();
+        prop_assert_eq!(&whole, &parse_with_cuts_borrowed(&input, &bytewise, limits));
     }
 }

@@ -6,7 +6,7 @@ use core::time::Duration;
 
 use super::decode::push_decoded;
 use super::input::Input;
-use super::scan::{contains_nul, find_colon, find_line_end, parse_digits};
+use super::scan::{contains_nul, find_colon, parse_digits};
 use super::{BOM, BOM_DONE, ParseError, Parser, Step};
 
 impl Parser {
@@ -34,7 +34,7 @@ impl Parser {
                 self.line.extend_from_slice(&BOM[..matched]);
                 self.bom = BOM_DONE;
             }
-            let line_end = find_line_end(buf);
+            let line_end = input.line_end();
             if self.skipping_line {
                 let i = match line_end {
                     Some(i) => i,
@@ -62,8 +62,8 @@ impl Parser {
                 return None;
             };
             self.after_cr = buf[i] == b'\r';
-            // Where the line is in the chunk, for its text (taken before `advance`).
-            let line = *input;
+            // Where the line starts in the chunk, for its text.
+            let line = input.offset();
             input.advance(i + 1);
             let field = if i > max.saturating_sub(self.line.len()) {
                 self.line.clear();
@@ -71,7 +71,7 @@ impl Parser {
             } else if !self.line.is_empty() {
                 let mut line = core::mem::take(&mut self.line);
                 line.extend_from_slice(&buf[..i]);
-                let out = self.process_field(&line);
+                let out = self.process_field(&line, None);
                 line.clear();
                 self.line = line;
                 out
@@ -86,12 +86,12 @@ impl Parser {
                 // line end is copied with it, as the LF that joins data lines.
                 let start = if buf.get(5) == Some(&b' ') { 6 } else { 5 };
                 let end = if buf[i] == b'\n' { i + 1 } else { i };
-                match line.text(start..end) {
+                match input.text_at(line + start..line + end) {
                     Some(text) => self.push_data_text(i - start, text),
                     None => self.push_data(&buf[start..i], None),
                 }
             } else {
-                self.process_field(&buf[..i])
+                self.process_field(&buf[..i], input.text_at(line..line + i))
             };
             match field {
                 None => {}
@@ -113,7 +113,12 @@ impl Parser {
     }
 
     /// Processes a line that is not blank; returns a new reconnection time or an error.
-    fn process_field(&mut self, line: &[u8]) -> Option<Result<Duration, ParseError>> {
+    /// `text`: the line as text, when its validity is already known.
+    fn process_field(
+        &mut self,
+        line: &[u8],
+        text: Option<&str>,
+    ) -> Option<Result<Duration, ParseError>> {
         let first = *line.first()?;
         if self.discarding || first == b':' {
             return None;
@@ -122,23 +127,32 @@ impl Parser {
         if let Some(value) = line.strip_prefix(b"data:") {
             return self.push_data(value.strip_prefix(b" ").unwrap_or(value), None);
         }
-        let (name, value) = match find_colon(line) {
-            Some(colon) => {
-                let value = &line[colon + 1..];
-                (&line[..colon], value.strip_prefix(b" ").unwrap_or(value))
-            }
-            None => (line, &[][..]),
+        let (name, start) = match find_colon(line) {
+            Some(colon) => (
+                &line[..colon],
+                colon + 1 + usize::from(line.get(colon + 1) == Some(&b' ')),
+            ),
+            None => (line, line.len()),
         };
+        let value = &line[start..];
+        // The value as text: ASCII `:` and space end on a character boundary.
+        let value_text = || text.and_then(|text| text.get(start..));
         match name {
             b"data" => return self.push_data(value, None),
             b"event" => {
                 self.event_type.clear();
-                push_decoded(&mut self.event_type, value);
+                match value_text() {
+                    Some(text) => self.event_type.push_str(text),
+                    None => push_decoded(&mut self.event_type, value),
+                }
             }
             // An id with NUL is ignored.
             b"id" if !contains_nul(value) => {
                 self.id_buffer.clear();
-                push_decoded(&mut self.id_buffer, value);
+                match value_text() {
+                    Some(text) => self.id_buffer.push_str(text),
+                    None => push_decoded(&mut self.id_buffer, value),
+                }
                 self.id_set = true;
             }
             b"retry" => {

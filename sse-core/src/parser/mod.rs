@@ -34,6 +34,7 @@ mod input;
 mod limits;
 mod machine;
 mod scan;
+mod simd;
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -217,12 +218,14 @@ impl Parser {
     pub(crate) fn parse_checked(
         &mut self,
         chunk: &[u8],
-        checked: &CheckedChunk,
+        checked: &mut CheckedChunk,
         pos: &mut usize,
     ) -> Option<Result<Parsed, ParseError>> {
         let mut input = Input::resume(chunk, checked, *pos);
         let out = self.parse_input(&mut input);
         *pos = chunk.len() - input.bytes().len();
+        let scan = input.scan();
+        checked.keep_scan(scan);
         out
     }
 
@@ -498,7 +501,7 @@ mod tests {
                 for chunk in stream.chunks(size) {
                     checked.check(chunk);
                     let mut pos = 0;
-                    while let Some(item) = c.parse_checked(chunk, &checked, &mut pos) {
+                    while let Some(item) = c.parse_checked(chunk, &mut checked, &mut pos) {
                         if let Ok(Parsed::Event(e)) = item {
                             record(&mut resumed, (e.event_type(), e.data(), e.last_event_id()));
                         }

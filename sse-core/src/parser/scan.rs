@@ -2,18 +2,6 @@
 
 use super::decode::SHORT;
 
-/// Where the line starting `buf` ends: the first CR or LF.
-///
-/// Blank lines (the end of every event) and short inputs (small chunks) are looked at
-/// directly; `memchr2` pays off on longer spans.
-pub(super) fn find_line_end(buf: &[u8]) -> Option<usize> {
-    match buf.first() {
-        Some(b'\n' | b'\r') => Some(0),
-        _ if buf.len() < 16 => buf.iter().position(|&b| b == b'\n' || b == b'\r'),
-        _ => memchr::memchr2(b'\r', b'\n', buf),
-    }
-}
-
 /// The first `:` of a line. Field names are short, so the first bytes are looked at directly.
 pub(super) fn find_colon(line: &[u8]) -> Option<usize> {
     const HEAD: usize = 8;

@@ -1,0 +1,181 @@
+//! Line-end bitmaps, 64 bytes at a time: the crate's only `unsafe` code.
+//!
+//! [`line_ends`] tells where the CRs and LFs of up to 64 bytes are, as the bits of a `u64`
+//! (bit `k` set: byte `k` is `\r` or `\n`). The parser computes one such bitmap per 64-byte
+//! block of a chunk and consumes it across the lines of the block (`Input::line_end`), so a
+//! short line costs a shift and a `trailing_zeros`, not a search call of its own.
+//!
+//! On `x86_64` the bitmap is four SSE2 compares-and-movemasks (SSE2 is part of the `x86_64`
+//! baseline: no run-time detection, and the function inlines into the parser); elsewhere it is
+//! built from `memchr2` over the block, in safe code. Spans shorter than 16 bytes are looked
+//! at byte by byte on every target.
+//!
+//! # Invariants of the `unsafe` code
+//!
+//! - Every load is `_mm_loadu_si128` (unaligned) of the 16 bytes at `bytes[i..i + 16]`, and
+//!   is only made when `i + 16 <= bytes.len()`: nothing outside the slice is read. A span whose
+//!   length is not a multiple of 16 gets its last vector from `bytes[len - 16..len]`,
+//!   overlapping the one before (the bits it sets twice are the same bits).
+//! - The intrinsics used are SSE2 only, which every `x86_64` CPU has
+//!   (`target_feature = "sse2"` is on for every `x86_64` target Rust supports); the module
+//!   compiles them only under `cfg(target_arch = "x86_64")`.
+//! - Nothing is written through a pointer, and no pointer outlives the call.
+//!
+//! The tests below compare [`line_ends`] with a byte-by-byte reference on every length from 0
+//! to 80 at every alignment, and a proptest does so on random bytes, offsets and lengths.
+#![allow(unsafe_code)]
+
+/// The bitmap of CR and LF bytes among the first 64 bytes of `bytes` (all of them if fewer):
+/// bit `k` is set when `bytes[k]` is `\r` or `\n`. Bits past the end of `bytes` are clear.
+#[inline(always)]
+pub(super) fn line_ends(bytes: &[u8]) -> u64 {
+    if bytes.len() < 16 {
+        return line_ends_bytewise(bytes);
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        sse2::line_ends(bytes)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        line_ends_memchr(bytes)
+    }
+}
+
+/// [`line_ends`] byte by byte: for short spans, and the reference the tests compare with.
+#[inline(always)]
+fn line_ends_bytewise(bytes: &[u8]) -> u64 {
+    let mut mask = 0;
+    for (k, &b) in bytes.iter().take(64).enumerate() {
+        mask |= u64::from(b == b'\n' || b == b'\r') << k;
+    }
+    mask
+}
+
+/// [`line_ends`] in safe code, for targets without the SIMD path.
+#[cfg(any(not(target_arch = "x86_64"), test))]
+#[inline]
+fn line_ends_memchr(bytes: &[u8]) -> u64 {
+    let block = &bytes[..bytes.len().min(64)];
+    memchr::memchr2_iter(b'\r', b'\n', block).fold(0, |mask, k| mask | 1 << k)
+}
+
+#[cfg(target_arch = "x86_64")]
+mod sse2 {
+    use core::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+    };
+
+    /// The CR/LF bitmap of `bytes[i..i + 16]`, in the low 16 bits.
+    ///
+    /// # Panics
+    ///
+    /// If `i + 16 > bytes.len()` (an invariant the callers keep: the check is optimised away
+    /// where they inline it).
+    #[inline(always)]
+    fn vector(bytes: &[u8], i: usize) -> u64 {
+        let Some(v) = bytes.get(i..i + 16) else {
+            unreachable!("callers load only whole vectors");
+        };
+        // SAFETY: `v` is 16 readable bytes (the slice `bytes[i..i + 16]` exists), and
+        // `_mm_loadu_si128` reads exactly 16 bytes with no alignment requirement. SSE2, the
+        // only instruction set used, is part of the x86_64 baseline.
+        let bits = unsafe {
+            let v = _mm_loadu_si128(v.as_ptr().cast::<__m128i>());
+            let cr = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\r' as i8));
+            let lf = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\n' as i8));
+            _mm_movemask_epi8(_mm_or_si128(cr, lf))
+        };
+        // `movemask` sets the low 16 bits only.
+        u64::from(bits as u16)
+    }
+
+    /// [`super::line_ends`] for `bytes.len() >= 16`.
+    #[inline(always)]
+    pub(super) fn line_ends(bytes: &[u8]) -> u64 {
+        debug_assert!(bytes.len() >= 16);
+        if bytes.len() >= 64 {
+            return vector(bytes, 0)
+                | vector(bytes, 16) << 16
+                | vector(bytes, 32) << 32
+                | vector(bytes, 48) << 48;
+        }
+        let len = bytes.len();
+        let mut mask = 0;
+        let mut i = 0;
+        while i + 16 <= len {
+            mask |= vector(bytes, i) << i;
+            i += 16;
+        }
+        if i < len {
+            // The last, partial vector: the 16 bytes that end the span, overlapping the last
+            // whole one.
+            mask |= vector(bytes, len - 16) << (len - 16);
+        }
+        mask
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{line_ends, line_ends_bytewise, line_ends_memchr};
+    use alloc::vec::Vec;
+    use proptest::prelude::*;
+
+    /// Every length from 0 to 80 (every tail length past 16 and 64) at every alignment, with
+    /// CR and LF in every position, and bytes that differ from them by one bit.
+    #[test]
+    fn every_length_and_offset_matches_the_reference() {
+        let pattern: Vec<u8> = (0..200u32)
+            .map(|i| match (i * 7 + i / 3) % 11 {
+                0 => b'\r',
+                1 => b'\n',
+                2 => 0x8D,
+                3 => 0x8A,
+                4 => 0x0B,
+                5 => 0x0C,
+                _ => b'a' + (i % 26) as u8,
+            })
+            .collect();
+        for start in 0..64 {
+            for len in 0..=80 {
+                let bytes = &pattern[start..start + len];
+                assert_eq!(line_ends(bytes), line_ends_bytewise(bytes), "{start} {len}");
+                assert_eq!(line_ends_memchr(bytes), line_ends_bytewise(bytes));
+            }
+        }
+        // A single line end in each position of a 64-byte block.
+        for at in 0..64 {
+            for byte in [b'\r', b'\n'] {
+                let mut block = [b'x'; 70];
+                block[at] = byte;
+                assert_eq!(line_ends(&block), 1 << at);
+                assert_eq!(line_ends(&block[..at + 1]), 1 << at);
+            }
+        }
+        assert_eq!(line_ends(&[b'\n'; 64]), u64::MAX);
+        assert_eq!(line_ends(&[b'\r'; 100]), u64::MAX);
+        assert_eq!(line_ends(&[0xFF; 64]), 0);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+
+        /// Random bytes (line ends frequent), a random offset and length into them.
+        #[test]
+        fn simd_matches_the_reference(
+            bytes in prop::collection::vec(
+                prop_oneof![Just(b'\r'), Just(b'\n'), any::<u8>(), any::<u8>(), any::<u8>()],
+                0..200,
+            ),
+            start in 0usize..200,
+            len in 0usize..200,
+        ) {
+            let start = start.min(bytes.len());
+            let end = (start + len).min(bytes.len());
+            let span = &bytes[start..end];
+            prop_assert_eq!(line_ends(span), line_ends_bytewise(span));
+            prop_assert_eq!(line_ends_memchr(span), line_ends_bytewise(span));
+        }
+    }
+}
