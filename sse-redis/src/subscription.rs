@@ -124,6 +124,11 @@ impl Stream for RedisSubscription {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Frame>> {
         self.get_mut().state.poll_next(cx)
     }
+
+    /// The local subscription's (nothing is ready while catching up).
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.state.subscribed().map_or((0, None), Stream::size_hint)
+    }
 }
 
 /// A subscriber's stream of frames from a [`RedisBroker`](crate::RedisBroker): the replay of
@@ -182,5 +187,10 @@ impl Stream for RedisBrokerSubscription {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Frame>> {
         self.get_mut().state.poll_next(cx)
+    }
+
+    /// The local subscription's (nothing is ready while catching up).
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.state.subscribed().map_or((0, None), Stream::size_hint)
     }
 }

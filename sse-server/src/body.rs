@@ -347,8 +347,8 @@ type ItemError<S> = <<S as Stream>::Item as IntoFrame>::Error;
 ///
 /// Every frame that is ready when the body is polled goes out in one chunk (see
 /// [`SseBody::max_batch`]); chunk boundaries mean nothing to an event stream's reader. "Ready"
-/// is what the stream's `size_hint` promises (its lower bound): the hub's subscriptions and
-/// [`ReceiverStream`](crate::ReceiverStream) count their ready items, `futures`' `iter` knows
+/// is what the stream's `size_hint` promises (its lower bound): the hub's and the broker's
+/// subscriptions and [`ReceiverStream`](crate::ReceiverStream) count their ready items, `futures`' `iter` knows
 /// its length; a stream whose lower bound is 0 (`unfold`, most adapters) goes out one item
 /// per chunk.
 #[must_use = "streams do nothing unless polled"]

@@ -211,3 +211,39 @@ async fn batching_leaves_an_unpolled_subscription_stallable() {
     assert_eq!(hub.subscriber_count(), 0, "ended as stalled by the sweeps");
     drop(body);
 }
+
+/// The broker's subscriptions count their ready frames too: a burst of a subscriber's topics
+/// goes out as one chunk (only its topics' frames), and a body its server stops polling leaves
+/// the subscription stallable, as the hub's.
+#[tokio::test]
+async fn a_broker_burst_is_one_chunk_and_an_unpolled_body_stays_stallable() {
+    use sse_server::broker::{Broker, BrokerConfig, Selection};
+    let broker = Broker::with_config(
+        BrokerConfig::default()
+            .max_lag(4)
+            .stall_timeout(Duration::ZERO),
+    );
+    let ticket = broker
+        .subscribe_to(&Selection::new(["a"]).unwrap())
+        .unwrap();
+    let mut body = SseBody::new(ticket.subscribe(None));
+    for (topic, data) in [("a", "1"), ("b", "2"), ("a", "3"), ("a", "4")] {
+        broker.publish([topic], Event::message(data)).unwrap();
+    }
+    assert_eq!(
+        body.next().await.unwrap().unwrap(),
+        &b"id: 1\ndata: 1\n\nid: 3\ndata: 3\n\nid: 4\ndata: 4\n\n"[..]
+    );
+    // The server stops polling: the sweeps end it.
+    assert_eq!(broker.subscription_count(), 1);
+    for n in 0..20 {
+        broker
+            .publish(["a"], Event::message(format!("{n}")))
+            .unwrap();
+    }
+    assert_eq!(
+        broker.subscription_count(),
+        0,
+        "ended as stalled by the sweeps"
+    );
+}

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use futures_core::Stream;
 use futures_util::{FutureExt, StreamExt};
 use sse_core::{Frame, Parsed, Parser};
 use sse_server::broker::{
@@ -961,4 +962,42 @@ fn with_external_ids_a_gap_is_signalled_to_live_and_resuming_subscribers() {
     own.mark_gap();
     own.publish(["a"], Event::message("x")).unwrap();
     assert_eq!(data(&mut s), ["x"]);
+}
+
+/// `size_hint`'s lower bound never promises a frame a poll would not return at once, through
+/// publishes to other topics, evictions of its own events (a reset frame) and a resume reset.
+#[test]
+fn size_hint_counts_only_frames_that_are_ready() {
+    let broker = Broker::with_config(BrokerConfig::default().capacity(4));
+    let t = ticket(&broker, &["a", "p/*"]);
+    let mut subs = vec![t.subscribe(None), t.subscribe(Some("no-such-id"))];
+    let topics = [
+        "a", "b", "p/1", "a", "c", "a", "a", "a", "a", "p/2", "b", "a",
+    ];
+    for (n, topic) in topics.iter().enumerate() {
+        broker
+            .publish([*topic], Event::message(n.to_string()))
+            .unwrap();
+        for sub in &mut subs {
+            // Take what the hint promises (each must come at once), sometimes no more.
+            for _ in 0..Stream::size_hint(sub).0 {
+                assert!(sub.next().now_or_never().flatten().is_some(), "promised");
+            }
+            if n % 3 == 0 {
+                let rest = take_ready(sub).len();
+                assert_eq!(Stream::size_hint(sub).0, 0, "caught up after {rest} more");
+            }
+        }
+    }
+    // A subscriber that fell behind by more than the window: the hint covers the reset.
+    let mut late = t.subscribe(None);
+    for n in 0..10 {
+        broker
+            .publish(["a"], Event::message(n.to_string()))
+            .unwrap();
+    }
+    assert!(late.next().now_or_never().flatten().is_some());
+    let promised = Stream::size_hint(&late).0;
+    let frames = take_ready(&mut late).len();
+    assert!(promised <= frames, "{promised} promised, {frames} came");
 }

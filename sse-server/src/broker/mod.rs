@@ -1410,6 +1410,7 @@ impl Broker {
             resume,
             last_seq: None,
             last_id: None,
+            ready: 0,
         }
     }
 }
@@ -1463,6 +1464,7 @@ impl Ticket {
                 resume: Resume::Live,
                 last_seq: None,
                 last_id: None,
+                ready: 0,
             },
         }
     }
@@ -1502,6 +1504,12 @@ pub struct Subscription {
     last_seq: Option<u64>,
     /// Its id, with external ids.
     last_id: Option<Arc<str>>,
+    /// Live frames of its topics still ahead of it at its last poll (its slot's pending
+    /// count then): a lower bound of what its next polls return without waiting, read by
+    /// [`size_hint`](Stream::size_hint) without the lock. Later publishes only add to it; an
+    /// eviction of one of them makes the next poll a reset frame (which counts it again);
+    /// an end by the stall rule makes it `None`.
+    ready: u64,
 }
 
 impl std::fmt::Debug for Subscription {
@@ -1564,6 +1572,7 @@ impl Stream for Subscription {
                 (None, None, Some(seq)) => this.shared.config.id(seq),
                 (None, None, None) => String::new(),
             };
+            this.ready = slot.pending_events;
             let before = slot.cursor - 1;
             let id = state.id_of(before, this.shared.config.external.as_ref());
             drop(guard);
@@ -1580,6 +1589,7 @@ impl Stream for Subscription {
                     slot.pending_bytes = slot.pending_bytes.saturating_sub(entry.frame.len());
                 }
                 this.last_seq = Some(entry.seq);
+                this.ready = slot.pending_events;
                 if entry.id.is_some() {
                     this.last_id.clone_from(&entry.id);
                 }
@@ -1592,11 +1602,25 @@ impl Stream for Subscription {
             drop(guard);
             return this.finish();
         }
+        this.ready = 0;
         match &mut slot.waker {
             Some(waker) if waker.will_wake(cx.waker()) => {}
             waker => *waker = Some(cx.waker().clone()),
         }
         Poll::Pending
+    }
+
+    /// The lower bound is how many frames the next polls return at once (counted at the
+    /// last poll, read without the lock; the replay part of a resume is not counted), so
+    /// that [`SseBody`](crate::SseBody) sends the frames of a burst as one chunk without ever
+    /// polling a caught-up subscription on its own (see [`SseBody`](crate::SseBody)). A
+    /// subscription ended by the stall rule yields `None` instead of what the bound counted.
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        if self.slot.is_none() {
+            return (0, Some(0));
+        }
+        let ready = self.ready + u64::from(self.reset.is_some());
+        (usize::try_from(ready).unwrap_or(usize::MAX), None)
     }
 }
 
