@@ -45,13 +45,20 @@ pub(super) fn valid_prefix(bytes: &[u8]) -> &str {
         return text;
     }
     // Ends inside a sequence: its lead byte is one of the last 4, the bytes after it are
-    // continuation bytes. If the chunk before it is valid, the valid prefix ends at that lead
-    // byte exactly (the sequence from it to the end is not a whole character, or the chunk
-    // would be valid).
+    // continuation bytes, no more than the lead byte's sequence has. If the chunk before it is
+    // valid, the valid prefix ends at that lead byte exactly (the bytes from it to the end are
+    // not a whole character, or the chunk would be valid). With more continuation bytes than
+    // its sequence takes (`é` and a stray `\x80`), a character may end before the chunk does:
+    // the general path below.
     let tail = bytes.len().saturating_sub(4);
     if let Some(lead) = bytes[tail..].iter().rposition(|&b| b & 0xC0 != 0x80) {
         let lead = tail + lead;
-        if bytes[lead] >= 0xC0 {
+        let sequence = match bytes[lead] {
+            0xF0.. => 4,
+            0xE0.. => 3,
+            _ => 2,
+        };
+        if bytes[lead] >= 0xC0 && bytes.len() - lead <= sequence {
             if let Some(text) = validate(&bytes[..lead]) {
                 return text;
             }
@@ -107,6 +114,29 @@ mod tests {
                 assert_eq!(pushed[1..], expected, "{bytes:?}");
                 let valid = core::str::from_utf8(&bytes)
                     .map_or_else(|e| e.valid_up_to(), |text| text.len());
+                assert_eq!(valid_prefix(&bytes).len(), valid, "{bytes:?}");
+            }
+        }
+    }
+
+    /// A chunk that ends with a character and then stray continuation bytes is not a chunk
+    /// cut inside a sequence: its valid prefix ends after the character.
+    #[test]
+    fn stray_continuation_bytes_at_the_end_keep_the_character_before_them() {
+        let cases: [&[u8]; 6] = [
+            b"\xC3\xA9\x80",
+            b"x\xC3\xA9\x80\x80",
+            b"\xE2\x82\xAC\x80",
+            b"\xC3\xA9\xC3",
+            b"\xF0\x9F\x98",
+            b"ab\xE2\x82",
+        ];
+        for case in cases {
+            for pad in [0, 70] {
+                let mut bytes = "\u{e9}x".repeat(pad).into_bytes();
+                bytes.extend_from_slice(case);
+                let valid =
+                    core::str::from_utf8(&bytes).map_or_else(|e| e.valid_up_to(), |t| t.len());
                 assert_eq!(valid_prefix(&bytes).len(), valid, "{bytes:?}");
             }
         }
