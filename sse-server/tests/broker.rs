@@ -257,6 +257,11 @@ fn bad_input_is_a_typed_error() {
         publish(&["a", "b", "c"]),
         PublishError::Topic(TopicError::TooMany { max: 2, .. })
     ));
+    // Repeats are one topic: they do not count against the limit.
+    assert_eq!(
+        broker.check_topics(["a", "b", "a", "b"]).unwrap(),
+        ["a", "b"]
+    );
     let huge = "y".repeat(1 << 20);
     assert!(Selection::new([huge.as_str()]).is_err());
     assert!(Selection::new(["a*"]).is_err());

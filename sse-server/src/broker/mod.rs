@@ -203,7 +203,7 @@ impl BrokerConfig {
         self
     }
 
-    /// Most topics one event is published to (default 32).
+    /// Most distinct topics one event is published to (default 32; a repeated topic counts once).
     pub fn max_topics_per_event(mut self, topics: usize) -> Self {
         self.max_topics_per_event = topics.max(1);
         self
@@ -1124,16 +1124,18 @@ impl Broker {
         let config = &self.shared.config;
         let mut checked: Vec<I::Item> = Vec::new();
         for topic in topics {
+            topic::check_topic(topic.as_ref(), config.max_topic_len)?;
+            // A repeated topic is the same topic: only distinct ones count against the limit.
+            if checked.iter().any(|t| t.as_ref() == topic.as_ref()) {
+                continue;
+            }
             if checked.len() >= config.max_topics_per_event {
                 return Err(TopicError::TooMany {
                     count: checked.len() + 1,
                     max: config.max_topics_per_event,
                 });
             }
-            topic::check_topic(topic.as_ref(), config.max_topic_len)?;
-            if !checked.iter().any(|t| t.as_ref() == topic.as_ref()) {
-                checked.push(topic);
-            }
+            checked.push(topic);
         }
         if checked.is_empty() {
             return Err(TopicError::None);
