@@ -10,7 +10,7 @@
 //! decodes the same: an invalid sequence never swallows the ASCII line end after it.
 
 use super::decode::valid_prefix;
-use super::simd::line_ends;
+use super::simd::{line_ends, short_line_end};
 
 /// Chunks shorter than this are not validated as a whole: most of their lines are cut by a
 /// chunk boundary, and are validated again once whole.
@@ -128,9 +128,9 @@ impl<'a> Input<'a> {
     #[inline]
     fn search_line_end(&mut self, into: usize) -> Option<usize> {
         if self.bytes.len() < 16 {
-            // A short rest (small chunks, the end of a chunk): a byte loop that stops at the
-            // first line end costs less than a bitmap.
-            return self.bytes.iter().position(|&b| b == b'\n' || b == b'\r');
+            // A short rest (small chunks, the end of a chunk): a word or two at a time costs
+            // less than a bitmap (and than a byte loop).
+            return short_line_end(self.bytes);
         }
         let mut from = if self.offset >= self.scan.scanned {
             0

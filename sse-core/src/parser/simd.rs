@@ -7,8 +7,9 @@
 //!
 //! On `x86_64` the bitmap is four SSE2 compares-and-movemasks (SSE2 is part of the `x86_64`
 //! baseline: no run-time detection, and the function inlines into the parser); elsewhere it is
-//! built from `memchr2` over the block, in safe code. Spans shorter than 16 bytes are looked
-//! at byte by byte on every target.
+//! built from `memchr2` over the block, in safe code. The first line end of a chunk's rest
+//! shorter than 16 bytes (small chunks) is found a word at a time ([`short_line_end`], safe
+//! code, every target); a bitmap of fewer than 16 bytes is built byte by byte.
 //!
 //! # Invariants of the `unsafe` code
 //!
@@ -50,6 +51,53 @@ fn line_ends_bytewise(bytes: &[u8]) -> u64 {
         mask |= u64::from(b == b'\n' || b == b'\r') << k;
     }
     mask
+}
+
+/// The first CR or LF of a span shorter than 16 bytes (a chunk's rest), or `None`: a word
+/// at a time, in safe code. Two overlapping 8-byte words cover 8 to 15 bytes, two
+/// overlapping 4-byte ones 4 to 7 (a 7-byte chunk); under 4 bytes, byte by byte. In an
+/// overlap, the first word had no line end, so the second's first is the span's.
+#[inline(always)]
+pub(super) fn short_line_end(bytes: &[u8]) -> Option<usize> {
+    let len = bytes.len();
+    debug_assert!(len < 16);
+    if len >= 8 {
+        let head = line_end_bytes(u64::from_le_bytes(array(bytes, 0)));
+        if head != 0 {
+            return Some(head.trailing_zeros() as usize / 8);
+        }
+        let tail = line_end_bytes(u64::from_le_bytes(array(bytes, len - 8)));
+        return (tail != 0).then(|| len - 8 + tail.trailing_zeros() as usize / 8);
+    }
+    if len >= 4 {
+        let head = line_end_bytes(u64::from(u32::from_le_bytes(array(bytes, 0))));
+        if head != 0 {
+            return Some(head.trailing_zeros() as usize / 8);
+        }
+        let tail = line_end_bytes(u64::from(u32::from_le_bytes(array(bytes, len - 4))));
+        return (tail != 0).then(|| len - 4 + tail.trailing_zeros() as usize / 8);
+    }
+    bytes.iter().position(|&b| b == b'\n' || b == b'\r')
+}
+
+/// `N` bytes of `bytes` from `at` (the callers check the length).
+#[inline(always)]
+fn array<const N: usize>(bytes: &[u8], at: usize) -> [u8; N] {
+    let mut out = [0; N];
+    out.copy_from_slice(&bytes[at..at + N]);
+    out
+}
+
+/// The high bit of each byte of `word` (little-endian) that is CR or LF, exact up to and
+/// including the lowest such byte (the classic zero-byte test: a borrow may mark bytes above a
+/// true match, never below one). Bytes 0 (the zero-extended upper half of a 4-byte word) are
+/// neither.
+#[inline(always)]
+fn line_end_bytes(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_bytes = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    zero_bytes(word ^ (ONES * u64::from(b'\n'))) | zero_bytes(word ^ (ONES * u64::from(b'\r')))
 }
 
 /// [`line_ends`] in safe code, for targets without the SIMD path.
@@ -118,7 +166,7 @@ mod sse2 {
 
 #[cfg(test)]
 mod tests {
-    use super::{line_ends, line_ends_bytewise, line_ends_memchr};
+    use super::{line_ends, line_ends_bytewise, line_ends_memchr, short_line_end};
     use alloc::vec::Vec;
     use proptest::prelude::*;
 
@@ -153,6 +201,29 @@ mod tests {
                 assert_eq!(line_ends(&block[..at + 1]), 1 << at);
             }
         }
+        // Short spans: every length under 16, at every offset of the pattern, with line ends
+        // in every position alone and after bytes that differ from them by one bit.
+        let first = |bytes: &[u8]| bytes.iter().position(|&b| b == b'\n' || b == b'\r');
+        for start in 0..100 {
+            for len in 0..16 {
+                let bytes = &pattern[start..start + len];
+                assert_eq!(short_line_end(bytes), first(bytes), "{start} {len}");
+            }
+        }
+        for len in 1..16 {
+            for at in 0..len {
+                for byte in [b'\r', b'\n'] {
+                    for fill in [b'x', 0x8D, 0x8A, 0x0B, 0x0C, 0, 0xFF] {
+                        let mut span = [fill; 15];
+                        span[at] = byte;
+                        assert_eq!(short_line_end(&span[..len]), Some(at), "{len} {at} {fill}");
+                        span[..at].fill(byte);
+                        assert_eq!(short_line_end(&span[..len]), first(&span[..len]));
+                    }
+                }
+            }
+            assert_eq!(short_line_end(&[b'y'; 15][..len]), None);
+        }
         assert_eq!(line_ends(&[b'\n'; 64]), u64::MAX);
         assert_eq!(line_ends(&[b'\r'; 100]), u64::MAX);
         assert_eq!(line_ends(&[0xFF; 64]), 0);
@@ -176,6 +247,11 @@ mod tests {
             let span = &bytes[start..end];
             prop_assert_eq!(line_ends(span), line_ends_bytewise(span));
             prop_assert_eq!(line_ends_memchr(span), line_ends_bytewise(span));
+            let short = &span[..span.len().min(15)];
+            prop_assert_eq!(
+                short_line_end(short),
+                short.iter().position(|&b| b == b'\n' || b == b'\r')
+            );
         }
     }
 }
