@@ -20,9 +20,10 @@ use sse_cli::bench::{BenchOptions, DRAIN, Progress, Report, raise_fd_limit, run}
 /// The servers, in table order. `hub-axum` and `hub-warp` serve the way their adapter's docs
 /// recommend for many connections; `hub-X-defaults` is the same binary with `--defaults`
 /// (`axum::serve`, `warp::serve`, as most code has it). actix-web has nothing to set.
-const SERVERS: [&str; 8] = [
+const SERVERS: [&str; 9] = [
     "hub-axum",
     "hub-axum-defaults",
+    "broker-axum",
     "hub-actix",
     "hub-warp",
     "hub-warp-defaults",
