@@ -11,11 +11,51 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use sse_core::Event;
 use sse_server::broker::jwt::jsonwebtoken::{EncodingKey, Header, encode};
 use sse_server::broker::jwt::{Claims, JwtAuthorize, MercureClaim};
-use sse_server::broker::{Broker, BrokerConfig};
+use sse_server::broker::{Authorize, Broker, BrokerConfig, Denied, RequestInfo, Selection};
 
 use crate::e2e::{EventStream, fetch, wait_until, within_hub};
 use crate::http::Request;
 use sse_core::MessageEvent;
+
+/// An [`Authorize`] hook for tests of a chat: the user named by the `user` cookie may follow
+/// every room (`rooms/*`) and their own notifications (`users/<user>`), and publish to rooms
+/// and to their own notifications only.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CookieUsers;
+
+impl Authorize for CookieUsers {
+    fn subscribe(&self, request: &RequestInfo, asked: &Selection) -> Result<Selection, Denied> {
+        let user = request.cookie("user").ok_or(Denied::MissingCredentials)?;
+        let allowed = Selection::new(["rooms/*".to_owned(), format!("users/{user}")])
+            .map_err(|e| Denied::InvalidCredentials(e.to_string()))?;
+        let granted = asked.intersect(&allowed);
+        if granted.is_empty() {
+            return Err(Denied::NotAllowed("nothing asked for is allowed".into()));
+        }
+        Ok(granted)
+    }
+
+    fn publish(&self, request: &RequestInfo, topics: &[&str]) -> Result<(), Denied> {
+        let user = request.cookie("user").ok_or(Denied::MissingCredentials)?;
+        let own = format!("users/{user}");
+        match topics.iter().all(|t| t.starts_with("rooms/") || **t == own) {
+            true => Ok(()),
+            false => Err(Denied::NotAllowed("another user's topic".into())),
+        }
+    }
+}
+
+/// The tests' own matcher (not the broker's), to compute what a subscriber should get: whether
+/// an event of `topics` reaches a subscription of `selectors`, where a selector ending in `*`
+/// matches the longer topics under its prefix.
+pub fn selection_matches(selectors: &[&str], topics: &[&str]) -> bool {
+    topics.iter().any(|topic| {
+        selectors.iter().any(|s| match s.strip_suffix('*') {
+            Some(prefix) => topic.len() > prefix.len() && topic.starts_with(prefix),
+            None => s == topic,
+        })
+    })
+}
 
 /// The HS256 secret of [`broker`]'s tokens.
 pub const SECRET: &[u8] = b"conformance broker secret";

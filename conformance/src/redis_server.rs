@@ -130,3 +130,13 @@ fn ping(port: u16) -> bool {
     let mut reply = [0u8; 7];
     stream.read_exact(&mut reply).is_ok() && &reply == b"+PONG\r\n"
 }
+
+/// A stream entry id (`<ms>-<seq>`) as its place in stream order, to sort entries by.
+///
+/// # Panics
+///
+/// If `id` is not an entry id (a test's input).
+pub fn entry_order(id: &str) -> (u64, u64) {
+    let (ms, seq) = id.split_once('-').expect("entry id");
+    (ms.parse().expect("ms"), seq.parse().expect("seq"))
+}

@@ -11,41 +11,22 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use conformance::broker::CookieUsers;
 use conformance::e2e::EventStream;
 use conformance::events::message;
 use conformance::http::Request;
-use conformance::redis_server::RedisServer;
+use conformance::redis_server::{RedisServer, entry_order};
 use sse_core::{Event, MessageEvent};
-use sse_redis::broker::{Authorize, Denied, RequestInfo, Selection};
+use sse_redis::broker::RequestInfo;
 use sse_redis::{RedisBroker, RedisBrokerConfig, RedisBrokerSubscription};
 
 const LIMIT: Duration = Duration::from_secs(20);
-
-/// Each user (the `user` cookie) may follow the rooms and their own notifications.
-struct Users;
-
-impl Authorize for Users {
-    fn subscribe(&self, request: &RequestInfo, asked: &Selection) -> Result<Selection, Denied> {
-        let user = request.cookie("user").ok_or(Denied::MissingCredentials)?;
-        let allowed = Selection::new(["rooms/*".to_owned(), format!("users/{user}")])
-            .map_err(|e| Denied::InvalidCredentials(e.to_string()))?;
-        let granted = asked.intersect(&allowed);
-        match granted.is_empty() {
-            true => Err(Denied::NotAllowed("nothing asked for is allowed".into())),
-            false => Ok(granted),
-        }
-    }
-
-    fn publish(&self, _: &RequestInfo, _: &[&str]) -> Result<(), Denied> {
-        Err(Denied::NotAllowed("clients do not publish".into()))
-    }
-}
 
 async fn broker(redis: &RedisServer) -> RedisBroker {
     let config = RedisBrokerConfig::new("adapters").block(Duration::from_millis(500));
     tokio::time::timeout(
         LIMIT,
-        RedisBroker::connect_with_authorize(redis.client(), config, Users),
+        RedisBroker::connect_with_authorize(redis.client(), config, CookieUsers),
     )
     .await
     .expect("connect in time")
@@ -148,11 +129,6 @@ fn request(selectors: &[&str], user: &str, last_event_id: Option<&str>) -> Reque
         request = request.header("last-event-id", id);
     }
     request
-}
-
-fn entry_order(id: &str) -> (u64, u64) {
-    let (ms, seq) = id.split_once('-').expect("entry id");
-    (ms.parse().expect("ms"), seq.parse().expect("seq"))
 }
 
 const TOPIC_SETS: &[&[&str]] = &[

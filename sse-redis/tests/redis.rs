@@ -13,7 +13,7 @@ use axum::routing::get;
 use conformance::e2e::EventStream;
 use conformance::events::{Decoder, message};
 use conformance::http::Request;
-use conformance::redis_server::RedisServer;
+use conformance::redis_server::{RedisServer, entry_order};
 use futures_util::StreamExt;
 use sse_axum::{Event, LastEventId, Sse};
 use sse_core::MessageEvent;
@@ -33,12 +33,6 @@ fn config(key: &str) -> RedisHubConfig {
     RedisHubConfig::new(key)
         .block(Duration::from_millis(500))
         .reconnect_backoff(Duration::from_millis(10), Duration::from_millis(200))
-}
-
-/// Entry ids in stream order.
-fn entry_order(id: &str) -> (u64, u64) {
-    let (ms, seq) = id.split_once('-').expect("entry id");
-    (ms.parse().expect("ms"), seq.parse().expect("seq"))
 }
 
 /// An instance: a `RedisHub` served over HTTP by axum on 127.0.0.1.

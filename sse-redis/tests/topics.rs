@@ -10,16 +10,15 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
+use conformance::broker::{CookieUsers, selection_matches};
 use conformance::e2e::EventStream;
 use conformance::events::{Decoder, message};
 use conformance::http::Request;
-use conformance::redis_server::RedisServer;
+use conformance::redis_server::{RedisServer, entry_order};
 use futures_util::StreamExt;
 use sse_axum::{BrokerRequest, Event, LastEventId, Rejected, Sse};
 use sse_core::MessageEvent;
-use sse_redis::broker::{
-    Authorize, BrokerConfig, Denied, PublishError, RequestInfo, Resume, Selection,
-};
+use sse_redis::broker::{BrokerConfig, PublishError, RequestInfo, Resume, Selection};
 use sse_redis::{Error, RedisBroker, RedisBrokerConfig, RedisBrokerSubscription, RedisTicket};
 
 const LIMIT: Duration = Duration::from_secs(20);
@@ -38,22 +37,6 @@ fn config(key: &str) -> RedisBrokerConfig {
         .reconnect_backoff(Duration::from_millis(10), Duration::from_millis(200))
 }
 
-/// Entry ids in stream order.
-fn entry_order(id: &str) -> (u64, u64) {
-    let (ms, seq) = id.split_once('-').expect("entry id");
-    (ms.parse().expect("ms"), seq.parse().expect("seq"))
-}
-
-/// The test's own matcher (not the broker's): `p/*` matches longer topics under `p/`.
-fn matches(selectors: &[&str], topics: &[&str]) -> bool {
-    topics.iter().any(|topic| {
-        selectors.iter().any(|s| match s.strip_suffix('*') {
-            Some(prefix) => topic.len() > prefix.len() && topic.starts_with(prefix),
-            None => s == topic,
-        })
-    })
-}
-
 /// An event published: its id, data and topics.
 #[derive(Debug, Clone)]
 struct Published {
@@ -66,35 +49,10 @@ struct Published {
 fn expected(published: &[Published], selectors: &[&str]) -> Vec<MessageEvent> {
     let mut mine: Vec<&Published> = published
         .iter()
-        .filter(|p| matches(selectors, &p.topics))
+        .filter(|p| selection_matches(selectors, &p.topics))
         .collect();
     mine.sort_by_key(|p| entry_order(&p.id));
     mine.iter().map(|p| message(&p.data, &p.id)).collect()
-}
-
-/// Each user (the `user` cookie) may follow the rooms and their own notifications.
-struct Users;
-
-impl Authorize for Users {
-    fn subscribe(&self, request: &RequestInfo, asked: &Selection) -> Result<Selection, Denied> {
-        let user = request.cookie("user").ok_or(Denied::MissingCredentials)?;
-        let allowed = Selection::new(["rooms/*".to_owned(), format!("users/{user}")])
-            .map_err(|e| Denied::InvalidCredentials(e.to_string()))?;
-        let granted = asked.intersect(&allowed);
-        if granted.is_empty() {
-            return Err(Denied::NotAllowed("nothing asked for is allowed".into()));
-        }
-        Ok(granted)
-    }
-
-    fn publish(&self, request: &RequestInfo, topics: &[&str]) -> Result<(), Denied> {
-        let user = request.cookie("user").ok_or(Denied::MissingCredentials)?;
-        let own = format!("users/{user}");
-        match topics.iter().all(|t| t.starts_with("rooms/") || **t == own) {
-            true => Ok(()),
-            false => Err(Denied::NotAllowed("another user's topic".into())),
-        }
-    }
 }
 
 /// An instance: a `RedisBroker` served over HTTP by axum on 127.0.0.1 at
@@ -118,7 +76,7 @@ impl Instance {
     async fn start(redis: &RedisServer, config: RedisBrokerConfig) -> Instance {
         let broker = within(
             "connect",
-            RedisBroker::connect_with_authorize(redis.client(), config, Users),
+            RedisBroker::connect_with_authorize(redis.client(), config, CookieUsers),
         )
         .await
         .expect("RedisBroker::connect");
@@ -255,7 +213,7 @@ async fn a_client_hopping_between_instances_gets_every_event_of_its_topics_once_
     let mine = (0..TOTAL / 2)
         .map(|i| TOPIC_SETS[i % TOPIC_SETS.len()])
         .chain((0..TOTAL / 2).map(|i| TOPIC_SETS[(i + 3) % TOPIC_SETS.len()]))
-        .filter(|topics| matches(&selectors, topics))
+        .filter(|topics| selection_matches(&selectors, topics))
         .count();
     let instances = [a.addr, b.addr];
     let mut got: Vec<MessageEvent> = Vec::new();

@@ -10,6 +10,7 @@
 
 use std::time::Duration;
 
+use conformance::broker::selection_matches;
 use conformance::events::Decoder;
 use conformance::redis_server::RedisServer;
 use futures_util::StreamExt;
@@ -23,16 +24,6 @@ const TOPICS: &[&str] = &["a", "b", "c/x", "c/y", "d/e/f", "d/g"];
 const SELECTORS: &[&str] = &["a", "b", "c/x", "c/*", "d/*", "d/e/*", "*", "zz"];
 const CLIENTS: usize = 3;
 const LIMIT: Duration = Duration::from_secs(10);
-
-/// The test's own matcher: a selector ending in `*` matches longer topics with its prefix.
-fn matches(selectors: &[&str], topics: &[&str]) -> bool {
-    topics.iter().any(|t| {
-        selectors.iter().any(|s| match s.strip_suffix('*') {
-            Some(prefix) => t.len() > prefix.len() && t.starts_with(prefix),
-            None => s == t,
-        })
-    })
-}
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -129,7 +120,7 @@ async fn run(case: &[Op]) {
                     .await
                     .expect("publish");
                 for client in clients.iter_mut().flatten() {
-                    if matches(&client.selectors, &topics) {
+                    if selection_matches(&client.selectors, &topics) {
                         client.expected.push((id.to_string(), data.clone()));
                     }
                 }
