@@ -57,6 +57,18 @@ pub fn selection_matches(selectors: &[&str], topics: &[&str]) -> bool {
     })
 }
 
+/// `GET /events?topic=..&topic=..` as the [`CookieUsers`] user `user` (its `user` cookie),
+/// resuming after `last_event_id` when given.
+pub fn topics_request(selectors: &[&str], user: &str, last_event_id: Option<&str>) -> Request {
+    let query: Vec<String> = selectors.iter().map(|s| format!("topic={s}")).collect();
+    let mut request = Request::get(&format!("/events?{}", query.join("&")))
+        .header("cookie", format!("user={user}"));
+    if let Some(id) = last_event_id {
+        request = request.header("last-event-id", id);
+    }
+    request
+}
+
 /// The HS256 secret of [`broker`]'s tokens.
 pub const SECRET: &[u8] = b"conformance broker secret";
 

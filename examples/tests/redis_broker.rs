@@ -11,10 +11,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use conformance::broker::CookieUsers;
+use conformance::broker::{CookieUsers, topics_request as request};
 use conformance::e2e::EventStream;
 use conformance::events::message;
-use conformance::http::Request;
 use conformance::redis_server::{RedisServer, entry_order};
 use sse_core::{Event, MessageEvent};
 use sse_redis::broker::RequestInfo;
@@ -118,17 +117,6 @@ async fn serve_warp(broker: RedisBroker) -> (SocketAddr, tokio::task::JoinHandle
     let (listener, addr) = listener().await;
     let task = tokio::spawn(warp::serve(route).incoming(listener).run());
     (addr, task)
-}
-
-/// `GET /events?topic=..` as `user`, after `last_event_id` when given.
-fn request(selectors: &[&str], user: &str, last_event_id: Option<&str>) -> Request {
-    let query: Vec<String> = selectors.iter().map(|s| format!("topic={s}")).collect();
-    let mut request = Request::get(&format!("/events?{}", query.join("&")))
-        .header("cookie", format!("user={user}"));
-    if let Some(id) = last_event_id {
-        request = request.header("last-event-id", id);
-    }
-    request
 }
 
 const TOPIC_SETS: &[&[&str]] = &[

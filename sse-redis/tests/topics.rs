@@ -10,10 +10,9 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
-use conformance::broker::{CookieUsers, selection_matches};
+use conformance::broker::{CookieUsers, selection_matches, topics_request as request};
 use conformance::e2e::EventStream;
 use conformance::events::{Decoder, message};
-use conformance::http::Request;
 use conformance::redis_server::{RedisServer, entry_order};
 use futures_util::StreamExt;
 use sse_axum::{BrokerRequest, Event, LastEventId, Rejected, Sse};
@@ -102,17 +101,6 @@ impl Drop for Instance {
     fn drop(&mut self) {
         self.server.abort();
     }
-}
-
-/// `GET /events?topic=..&topic=..` as `user`, resuming after `last_event_id` when given.
-fn request(selectors: &[&str], user: &str, last_event_id: Option<&str>) -> Request {
-    let query: Vec<String> = selectors.iter().map(|s| format!("topic={s}")).collect();
-    let mut request = Request::get(&format!("/events?{}", query.join("&")))
-        .header("cookie", format!("user={user}"));
-    if let Some(id) = last_event_id {
-        request = request.header("last-event-id", id);
-    }
-    request
 }
 
 /// Reads `n` events from an in-process subscription.
