@@ -221,12 +221,22 @@ struct Entry {
 }
 
 impl Entry {
-    fn has_id(&self, id: &str) -> bool {
+    /// Whether this entry's id is `id`, whose value as a hub-assigned id (a sequence number
+    /// in canonical decimal) is `as_seq`.
+    fn has_id(&self, id: &str, as_seq: Option<u64>) -> bool {
         match &self.id {
             Some(own) => **own == *id,
-            None => id.parse::<u64>().is_ok_and(|n| n == self.seq) && !id.starts_with(['0', '+']),
+            None => as_seq == Some(self.seq),
         }
     }
+}
+
+/// `id` as a hub-assigned id: the decimal of a sequence number, as `with_sequence_id` writes
+/// it (no sign, no leading zero; sequence numbers start at 1).
+fn sequence_of(id: &str) -> Option<u64> {
+    id.parse::<u64>()
+        .ok()
+        .filter(|_| !id.starts_with(['0', '+']))
 }
 
 /// Where a subscription is: the id a reset frame names.
@@ -531,11 +541,13 @@ impl Hub {
     /// Replay and live part are decided under the lock `publish` takes, so an event published
     /// concurrently is delivered exactly once: in the replay or live.
     pub fn subscribe(&self, last_event_id: Option<&str>) -> Subscription {
+        // Parsed once, before the lock, not once per window entry the search looks at.
+        let as_seq = last_event_id.and_then(sequence_of);
         let mut state = self.shared.lock();
         let next_seq = state.next_seq;
         let (cursor, resume) = match last_event_id {
             None => (next_seq, Resume::Live),
-            Some(id) => match state.window.iter().rev().find(|e| e.has_id(id)) {
+            Some(id) => match state.window.iter().rev().find(|e| e.has_id(id, as_seq)) {
                 Some(entry) => (
                     entry.seq + 1,
                     Resume::Replayed((next_seq - entry.seq - 1) as usize),
