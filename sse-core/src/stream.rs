@@ -125,6 +125,9 @@ where
             match Pin::new(&mut this.inner).poll_next(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Some(Ok(chunk))) => {
+                    if this.parser.carry_short(chunk.as_ref()) {
+                        continue;
+                    }
                     this.checked.check(chunk.as_ref());
                     this.chunk = Some(chunk);
                     this.pos = 0;

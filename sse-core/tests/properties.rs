@@ -189,3 +189,64 @@ proptest! {
         prop_assert_eq!(&whole, &parse_with_cuts_borrowed(&input, &bytewise, limits));
     }
 }
+
+/// [`parse_with_cuts`] through [`sse_core::stream::ParseStream`]: the same pieces as a stream
+/// of chunks, every output and the final last event ID.
+#[cfg(feature = "futures")]
+fn parse_stream_with_cuts(input: &[u8], cuts: &[usize], limits: Limits) -> Outcome {
+    use futures_util::{FutureExt, StreamExt, stream};
+    use sse_core::stream::{ParseStream, StreamError};
+
+    let chunks: Vec<Result<Vec<u8>, std::convert::Infallible>> = conformance::pieces(input, cuts)
+        .map(|piece| Ok(piece.to_vec()))
+        .collect();
+    let mut parsed = ParseStream::with_parser(stream::iter(chunks), Parser::with_limits(limits));
+    let items: Vec<_> = parsed
+        .by_ref()
+        .collect::<Vec<_>>()
+        .now_or_never()
+        .expect("a stream of ready chunks is ready");
+    let outputs = items
+        .into_iter()
+        .map(|item| {
+            conformance::output_of(item.map_err(|e| match e {
+                StreamError::Parse(e) => e,
+                StreamError::Transport(never) => match never {},
+            }))
+        })
+        .collect();
+    Outcome {
+        outputs,
+        last_event_id: parsed.parser().last_event_id().to_owned(),
+    }
+}
+
+#[cfg(feature = "futures")]
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    /// `ParseStream` gives what `feed` gives, in any chunking (one byte at a time too, where
+    /// most chunks are appended to the carry-over line whole) and under tiny limits.
+    #[test]
+    fn parse_stream_gives_what_feed_gives(
+        (input, cuts) in stream_and_cuts(),
+        small_limits in any::<bool>(),
+    ) {
+        let limits = limits(small_limits);
+        let owned = parse_with_cuts(&input, &cuts, limits);
+        prop_assert_eq!(&owned, &parse_stream_with_cuts(&input, &cuts, limits));
+        let bytewise: Vec<usize> = (1..input.len()).collect();
+        prop_assert_eq!(&owned, &parse_stream_with_cuts(&input, &bytewise, limits));
+    }
+
+    /// The same over long streams: chunks validated as a whole, long lines, and non-ASCII
+    /// text cut anywhere.
+    #[test]
+    fn parse_stream_parses_long_streams_as_feed_does((input, cuts) in long_stream_and_cuts()) {
+        let limits = Limits::default();
+        prop_assert_eq!(
+            &parse_with_cuts(&input, &cuts, limits),
+            &parse_stream_with_cuts(&input, &cuts, limits)
+        );
+    }
+}

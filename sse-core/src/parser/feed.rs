@@ -18,6 +18,10 @@ impl Iterator for Feed<'_, '_> {
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
+        if self.input.bytes().is_empty() && !self.parser.has_stash() {
+            // All consumed (or taken whole by `Parser::carry_short`): no call into the parser.
+            return None;
+        }
         self.parser.parse_input(&mut self.input)
     }
 }

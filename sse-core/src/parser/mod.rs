@@ -192,6 +192,7 @@ impl Parser {
     /// and parsed first by the next call.
     #[inline]
     pub fn feed<'p, 'a>(&'p mut self, chunk: &'a [u8]) -> Feed<'p, 'a> {
+        let chunk = if self.carry_short(chunk) { &[] } else { chunk };
         Feed {
             parser: self,
             input: Input::chunk(chunk),
@@ -271,6 +272,9 @@ impl Parser {
     where
         F: FnMut(ParsedRef<'_>),
     {
+        if self.carry_short(chunk) {
+            return;
+        }
         let mut input = Input::chunk(chunk);
         while let Some(step) = self.next_step(&mut input) {
             match step {
@@ -284,21 +288,59 @@ impl Parser {
     /// [`Parser::step`] over the stash left by a dropped [`Feed`] first, then over `input`.
     #[inline]
     fn next_step(&mut self, input: &mut Input<'_>) -> Option<Step> {
-        if self.stash_pos < self.stash.len() {
-            let stash = core::mem::take(&mut self.stash);
-            let mut rest = Input::unchecked(&stash[self.stash_pos..]);
-            let out = self.step(&mut rest);
-            let pos = stash.len() - rest.bytes().len();
-            self.stash = stash;
-            if pos == self.stash.len() {
-                self.stash.clear();
-                self.stash_pos = 0;
-            } else {
-                self.stash_pos = pos;
-            }
-            if out.is_some() {
-                return out;
-            }
+        if self.has_stash() {
+            return self.next_step_stash(input);
+        }
+        self.step(input)
+    }
+
+    /// A chunk of under 16 bytes with no line end in the middle of a line, as most chunks of a
+    /// stream read in small pieces are: appended to the carry-over line without entering the
+    /// state machine (what [`Parser::step`] would do with it, minus its call and its checks).
+    /// True if the chunk was taken so.
+    #[inline(always)]
+    pub(crate) fn carry_short(&mut self, chunk: &[u8]) -> bool {
+        if chunk.len() >= 16
+            || self.after_cr
+            || self.bom < BOM_DONE
+            || self.skipping_line
+            || self.has_stash()
+            || chunk.len()
+                > self
+                    .limits
+                    .get_max_line_length()
+                    .saturating_sub(self.line.len())
+            || simd::short_line_end(chunk).is_some()
+        {
+            return false;
+        }
+        simd::append_short(&mut self.line, chunk);
+        true
+    }
+
+    /// Input left by a [`Feed`] dropped early is waiting to be parsed.
+    #[inline(always)]
+    fn has_stash(&self) -> bool {
+        self.stash_pos < self.stash.len()
+    }
+
+    /// [`Parser::next_step`] with a stash to parse first (rare: a [`Feed`] was dropped early).
+    #[cold]
+    #[inline(never)]
+    fn next_step_stash(&mut self, input: &mut Input<'_>) -> Option<Step> {
+        let stash = core::mem::take(&mut self.stash);
+        let mut rest = Input::unchecked(&stash[self.stash_pos..]);
+        let out = self.step(&mut rest);
+        let pos = stash.len() - rest.bytes().len();
+        self.stash = stash;
+        if pos == self.stash.len() {
+            self.stash.clear();
+            self.stash_pos = 0;
+        } else {
+            self.stash_pos = pos;
+        }
+        if out.is_some() {
+            return out;
         }
         self.step(input)
     }

@@ -9,7 +9,8 @@
 //! baseline: no run-time detection, and the function inlines into the parser); elsewhere it is
 //! built from `memchr2` over the block, in safe code. The first line end of a chunk's rest
 //! shorter than 16 bytes (small chunks) is found a word at a time ([`short_line_end`], safe
-//! code, every target); a bitmap of fewer than 16 bytes is built byte by byte.
+//! code, every target); a bitmap of fewer than 16 bytes is built byte by byte. Such a rest
+//! with no line end is appended to the carry-over line by [`append_short`] (safe code too).
 //!
 //! # Invariants of the `unsafe` code
 //!
@@ -25,6 +26,8 @@
 //! The tests below compare [`line_ends`] with a byte-by-byte reference on every length from 0
 //! to 80 at every alignment, and a proptest does so on random bytes, offsets and lengths.
 #![allow(unsafe_code)]
+
+use alloc::vec::Vec;
 
 /// The bitmap of CR and LF bytes among the first 64 bytes of `bytes` (all of them if fewer):
 /// bit `k` is set when `bytes[k]` is `\r` or `\n`. Bits past the end of `bytes` are clear.
@@ -78,6 +81,27 @@ pub(super) fn short_line_end(bytes: &[u8]) -> Option<usize> {
         return (tail != 0).then(|| len - 4 + tail.trailing_zeros() as usize / 8);
     }
     bytes.iter().position(|&b| b == b'\n' || b == b'\r')
+}
+
+/// Appends `bytes` (under 16 of them) to `line` with fixed-size copies, two overlapping ones
+/// for 4 to 15 bytes, instead of a call to `memcpy`, which costs more than the copy itself.
+#[inline(always)]
+pub(super) fn append_short(line: &mut Vec<u8>, bytes: &[u8]) {
+    let len = bytes.len();
+    debug_assert!(len < 16);
+    let old = line.len();
+    line.extend_from_slice(&[0; 16]);
+    let out = &mut line[old..];
+    if len >= 8 {
+        out[..8].copy_from_slice(&bytes[..8]);
+        out[len - 8..len].copy_from_slice(&bytes[len - 8..]);
+    } else if len >= 4 {
+        out[..4].copy_from_slice(&bytes[..4]);
+        out[len - 4..len].copy_from_slice(&bytes[len - 4..]);
+    } else {
+        out[..len].iter_mut().zip(bytes).for_each(|(o, &b)| *o = b);
+    }
+    line.truncate(old + len);
 }
 
 /// `N` bytes of `bytes` from `at` (the callers check the length).
@@ -166,7 +190,7 @@ mod sse2 {
 
 #[cfg(test)]
 mod tests {
-    use super::{line_ends, line_ends_bytewise, line_ends_memchr, short_line_end};
+    use super::{append_short, line_ends, line_ends_bytewise, line_ends_memchr, short_line_end};
     use alloc::vec::Vec;
     use proptest::prelude::*;
 
@@ -223,6 +247,17 @@ mod tests {
                 }
             }
             assert_eq!(short_line_end(&[b'y'; 15][..len]), None);
+        }
+        // Appending a short span: every length under 16, onto lines of every length 0-20.
+        for prefix in 0..=20 {
+            for len in 0..16 {
+                let span = &pattern[len * 3..len * 4];
+                let mut line: Vec<u8> = pattern[100..100 + prefix].to_vec();
+                append_short(&mut line, span);
+                let mut expected = pattern[100..100 + prefix].to_vec();
+                expected.extend_from_slice(span);
+                assert_eq!(line, expected, "{prefix} {len}");
+            }
         }
         assert_eq!(line_ends(&[b'\n'; 64]), u64::MAX);
         assert_eq!(line_ends(&[b'\r'; 100]), u64::MAX);
