@@ -92,12 +92,22 @@ pub(super) fn append_short(line: &mut Vec<u8>, bytes: &[u8]) {
     let old = line.len();
     line.extend_from_slice(&[0; 16]);
     let out = &mut line[old..];
+    // Through integers of two sizes, so that the two cases are not merged into one copy of a
+    // variable size (which the compiler makes a `memcpy` call).
     if len >= 8 {
-        out[..8].copy_from_slice(&bytes[..8]);
-        out[len - 8..len].copy_from_slice(&bytes[len - 8..]);
+        let (head, tail) = (
+            u64::from_ne_bytes(array(bytes, 0)),
+            u64::from_ne_bytes(array(bytes, len - 8)),
+        );
+        out[..8].copy_from_slice(&head.to_ne_bytes());
+        out[len - 8..len].copy_from_slice(&tail.to_ne_bytes());
     } else if len >= 4 {
-        out[..4].copy_from_slice(&bytes[..4]);
-        out[len - 4..len].copy_from_slice(&bytes[len - 4..]);
+        let (head, tail) = (
+            u32::from_ne_bytes(array(bytes, 0)),
+            u32::from_ne_bytes(array(bytes, len - 4)),
+        );
+        out[..4].copy_from_slice(&head.to_ne_bytes());
+        out[len - 4..len].copy_from_slice(&tail.to_ne_bytes());
     } else {
         out[..len].iter_mut().zip(bytes).for_each(|(o, &b)| *o = b);
     }
