@@ -192,10 +192,14 @@ impl Parser {
     /// and parsed first by the next call.
     #[inline]
     pub fn feed<'p, 'a>(&'p mut self, chunk: &'a [u8]) -> Feed<'p, 'a> {
-        let chunk = if self.carry_short(chunk) { &[] } else { chunk };
+        let input = if self.carry_short(chunk) {
+            Input::unchecked(&[])
+        } else {
+            Input::chunk(chunk)
+        };
         Feed {
             parser: self,
-            input: Input::chunk(chunk),
+            input,
         }
     }
 
