@@ -15,7 +15,7 @@
 use core::time::Duration;
 
 use arbitrary::{Arbitrary, Unstructured};
-use sse_core::{Event, Limits, MessageEvent, ParseError, Parsed, Parser};
+use sse_core::{Event, Limits, MessageEvent, ParseError, Parsed, ParsedRef, Parser};
 use sse_server::last_event_id;
 
 /// The most chunk lengths a [`ParseCase`] carries.
@@ -153,6 +153,74 @@ pub fn run_parser(chunks: &[&[u8]], limits: Limits, take: usize) -> Outcome {
     }
 }
 
+/// [`run_parser`] through `Parser::feed_with`: every event lent, kept with `to_owned`.
+pub fn run_parser_borrowed(chunks: &[&[u8]], limits: Limits) -> Outcome {
+    let mut parser = Parser::with_limits(limits);
+    let mut items = Vec::new();
+    for chunk in chunks {
+        parser.feed_with(chunk, |item| {
+            items.push(match item {
+                ParsedRef::Event(event) => Ok(Parsed::Event(event.to_owned())),
+                ParsedRef::Retry(retry) => Ok(Parsed::Retry(retry)),
+                ParsedRef::Error(error) => Err(error),
+                other => panic!("an output this harness does not know: {other:?}"),
+            })
+        });
+    }
+    let finish = parser.finish();
+    let discarded = finish.discarded();
+    items.extend(finish);
+    Outcome {
+        items,
+        last_event_id: parser.last_event_id().to_owned(),
+        reconnection_time: parser.reconnection_time(),
+        discarded,
+    }
+}
+
+/// A stream of chunks that are all ready, for [`run_parse_stream`].
+struct ReadyChunks(std::vec::IntoIter<Vec<u8>>);
+
+impl futures_core::Stream for ReadyChunks {
+    type Item = Result<Vec<u8>, core::convert::Infallible>;
+
+    fn poll_next(
+        self: core::pin::Pin<&mut Self>,
+        _: &mut core::task::Context<'_>,
+    ) -> core::task::Poll<Option<Self::Item>> {
+        core::task::Poll::Ready(self.get_mut().0.next().map(Ok))
+    }
+}
+
+/// [`run_parser`] through `stream::ParseStream`, polled until it ends. The stream finishes
+/// the parser itself and does not tell whether it discarded anything: `discarded` is false.
+pub fn run_parse_stream(chunks: &[&[u8]], limits: Limits) -> Outcome {
+    use futures_core::Stream;
+    use sse_core::stream::{ParseStream, StreamError};
+
+    let chunks: Vec<Vec<u8>> = chunks.iter().map(|chunk| chunk.to_vec()).collect();
+    let mut stream =
+        ParseStream::with_parser(ReadyChunks(chunks.into_iter()), Parser::with_limits(limits));
+    let mut cx = core::task::Context::from_waker(core::task::Waker::noop());
+    let mut items = Vec::new();
+    loop {
+        match core::pin::Pin::new(&mut stream).poll_next(&mut cx) {
+            core::task::Poll::Ready(Some(item)) => items.push(item.map_err(|e| match e {
+                StreamError::Parse(e) => e,
+                StreamError::Transport(never) => match never {},
+            })),
+            core::task::Poll::Ready(None) => break,
+            core::task::Poll::Pending => panic!("ParseStream pending over ready chunks"),
+        }
+    }
+    Outcome {
+        items,
+        last_event_id: stream.parser().last_event_id().to_owned(),
+        reconnection_time: stream.parser().reconnection_time(),
+        discarded: false,
+    }
+}
+
 /// The length `text` had on the wire, at least: every U+FFFD may stand for a single invalid
 /// byte that decoding turned into three.
 fn wire_len_lower_bound(text: &str) -> usize {
@@ -238,16 +306,36 @@ pub fn parse(data: &[u8]) {
 pub fn parse_chunking(data: &[u8]) {
     let case = ParseCase::from_bytes(data);
     let whole = run_parser(&[case.input], case.limits, 0);
-    let cut = run_parser(&case.chunks(), case.limits, case.take);
+    let chunks = case.chunks();
+    let cut = run_parser(&chunks, case.limits, case.take);
     assert_eq!(
         whole, cut,
         "chunking {:?} changed the result",
+        case.chunk_lengths
+    );
+    // The other two ways of parsing give the same, in the same chunking.
+    let streamed = Outcome {
+        discarded: false,
+        ..whole.clone()
+    };
+    assert_eq!(
+        whole,
+        run_parser_borrowed(&chunks, case.limits),
+        "feed_with in chunks {:?} differs from feed",
+        case.chunk_lengths
+    );
+    assert_eq!(
+        streamed,
+        run_parse_stream(&chunks, case.limits),
+        "ParseStream in chunks {:?} differs from feed",
         case.chunk_lengths
     );
     if case.input.len() <= 1024 {
         let bytes: Vec<&[u8]> = case.input.chunks(1).collect();
         let bytewise = run_parser(&bytes, case.limits, case.take);
         assert_eq!(whole, bytewise, "one-byte chunks changed the result");
+        assert_eq!(whole, run_parser_borrowed(&bytes, case.limits));
+        assert_eq!(streamed, run_parse_stream(&bytes, case.limits));
     }
 }
 
