@@ -10,7 +10,8 @@ use super::{Input, ParseError, Parsed, Parser};
 #[must_use = "the outputs of the chunk are lost unless the iterator is consumed (or dropped and the parser fed again)"]
 pub struct Feed<'p, 'a> {
     pub(super) parser: &'p mut Parser,
-    pub(super) input: Input<'a>,
+    /// The rest of the chunk; `None` when `Parser::carry_short` took it whole.
+    pub(super) input: Option<Input<'a>>,
 }
 
 impl Iterator for Feed<'_, '_> {
@@ -18,11 +19,9 @@ impl Iterator for Feed<'_, '_> {
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        if self.input.bytes().is_empty() && !self.parser.has_stash() {
-            // All consumed (or taken whole by `Parser::carry_short`): no call into the parser.
-            return None;
-        }
-        self.parser.parse_input(&mut self.input)
+        // `None`: taken whole onto the carry-over line (never with a stash waiting).
+        let input = self.input.as_mut()?;
+        self.parser.parse_input(input)
     }
 }
 
@@ -31,9 +30,11 @@ impl core::iter::FusedIterator for Feed<'_, '_> {}
 impl Drop for Feed<'_, '_> {
     #[inline]
     fn drop(&mut self) {
-        let rest = self.input.bytes();
-        if !rest.is_empty() {
-            self.parser.stash.extend_from_slice(rest);
+        if let Some(input) = &self.input {
+            let rest = input.bytes();
+            if !rest.is_empty() {
+                self.parser.stash.extend_from_slice(rest);
+            }
         }
     }
 }

@@ -193,9 +193,9 @@ impl Parser {
     #[inline]
     pub fn feed<'p, 'a>(&'p mut self, chunk: &'a [u8]) -> Feed<'p, 'a> {
         let input = if self.carry_short(chunk) {
-            Input::unchecked(&[])
+            None
         } else {
-            Input::chunk(chunk)
+            Some(Input::chunk(chunk))
         };
         Feed {
             parser: self,
