@@ -14,6 +14,10 @@
 //! only. A CR is a line end the moment it is seen (a following LF is skipped, even in the next
 //! chunk), so no lookahead and no re-scan is ever needed.
 //!
+//! A stream read in small pieces (a few bytes per read) mostly delivers chunks that lie inside
+//! a line: a chunk under 16 bytes with no line end is appended to the carry-over buffer
+//! directly, without entering the line state machine.
+//!
 //! # Layout
 //!
 //! - `limits`: [`Limits`] and [`ParseError`].
