@@ -142,6 +142,12 @@ pub fn run_parser(chunks: &[&[u8]], limits: Limits, take: usize) -> Outcome {
             items.extend(feed.take(take));
         }
     }
+    finish(parser, items)
+}
+
+/// Finishes `parser` after `items`: its last outputs, last event ID, reconnection time and
+/// whether it discarded anything.
+fn finish(mut parser: Parser, mut items: Vec<Result<Parsed, ParseError>>) -> Outcome {
     let finish = parser.finish();
     let discarded = finish.discarded();
     items.extend(finish);
@@ -167,15 +173,7 @@ pub fn run_parser_borrowed(chunks: &[&[u8]], limits: Limits) -> Outcome {
             })
         });
     }
-    let finish = parser.finish();
-    let discarded = finish.discarded();
-    items.extend(finish);
-    Outcome {
-        items,
-        last_event_id: parser.last_event_id().to_owned(),
-        reconnection_time: parser.reconnection_time(),
-        discarded,
-    }
+    finish(parser, items)
 }
 
 /// A stream of chunks that are all ready, for [`run_parse_stream`].
