@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace on a fresh Debian machine: installs what the tests need
-# (headless Chromium + chromedriver for the browser tests, redis-server for sse-redis and the
+# (headless Chromium + chromedriver for the browser tests, redis-server for ssekit-redis and the
 # rolling-restart test, nginx for the reverse-proxy test), then `cargo test --workspace`. The
 # tests start their own redis-server and nginx on free ports; the packages' services are not
 # started by the install.

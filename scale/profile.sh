@@ -1,7 +1,7 @@
 #!/bin/bash
-# usage: scale/profile.sh TOOL SERVER CONNS SECONDS RATE  -- runs SERVER under valgrind TOOL, drives it with sse-cli bench
+# usage: scale/profile.sh TOOL SERVER CONNS SECONDS RATE  -- runs SERVER under valgrind TOOL, drives it with ssekit bench
 # Outputs go to $OUT (default /tmp/scale-prof): TOOL.SERVER.massif / .cg, .bench (the bench JSON).
-# Build first: cargo build --release -p scale -p sse-cli (binaries from $CARGO_TARGET_DIR/release, default target/release)
+# Build first: cargo build --release -p scale -p ssekit-cli (binaries from $CARGO_TARGET_DIR/release, default target/release)
 set -u
 cd "$(dirname "$0")/.."
 bin="${CARGO_TARGET_DIR:-target}/release"
@@ -14,7 +14,7 @@ vpid=$!
 exec 7>$out.ctl
 for i in $(seq 1 100); do grep -q listening $out.stdout 2>/dev/null && break; sleep 0.2; done
 addr=$(awk '/listening/{print $2}' $out.stdout)
-$bin/sse-cli bench http://$addr/events -c $n -d $((secs+8)) --json > $out.bench &
+$bin/ssekit bench http://$addr/events -c $n -d $((secs+8)) --json > $out.bench &
 bpid=$!
 sleep 6
 [ "$rate" != 0 ] && echo "rate $rate" >&7

@@ -21,9 +21,9 @@ use std::time::{Duration, Instant};
 
 use counting_alloc::CountingAlloc;
 use futures::Stream;
-use sse_server::Event;
-use sse_server::broker::{Broker, BrokerConfig, Selection, Subscription};
-use sse_server::hub::Hub;
+use ssekit::Event;
+use ssekit::broker::{Broker, BrokerConfig, Selection, Subscription};
+use ssekit::hub::Hub;
 
 #[global_allocator]
 static HEAP: CountingAlloc = CountingAlloc::new();

@@ -1,4 +1,4 @@
-//! Encoders side by side: the same events turned into wire bytes by sse-core, axum 0.8, warp
+//! Encoders side by side: the same events turned into wire bytes by ssekit-proto, axum 0.8, warp
 //! 0.4, actix-web-lab, and a hand-written writer (the reference).
 //!
 //! Two ways, each reported in ns per event:
@@ -13,23 +13,23 @@
 //!     `sse::reply` does.
 //!   - actix-web-lab's `Event` has no public encoder either: events go through its `Sse`
 //!     responder, polled as the `MessageBody` actix-web polls.
-//!   - sse-core: `Event::message(data)` (the builder when there is an id or a name), then
+//!   - ssekit-proto: `Event::message(data)` (the builder when there is an id or a name), then
 //!     `to_bytes()`; the same with the event built in a function kept out of line; and its
 //!     `stream::FrameStream`.
-//!   - sse-core's builder as a handler writes it: `Event::builder().data(s)...to_bytes()`
+//!   - ssekit-proto's builder as a handler writes it: `Event::builder().data(s)...to_bytes()`
 //!     (owned strings moved in, the frame written straight from them), and the builder over
 //!     borrowed `&str` fields, `build()` (a copy per field), `to_bytes()`.
 //!   - hand-written: exact-size `Vec`, the fields written by hand, into `Bytes`.
 //! - **buffer**: appended to one reused, warm buffer: the hand-written writer formatting the
-//!   application's fields; sse-core's builder over the same fields borrowed, encoded straight
+//!   application's fields; ssekit-proto's builder over the same fields borrowed, encoded straight
 //!   into the buffer (`EventBuilder::encode`, no allocation); the same builder through
-//!   `build()` then `Event::encode` (a copy per field); events already built (sse-core's
+//!   `build()` then `Event::encode` (a copy per field); events already built (ssekit-proto's
 //!   `Event::encode`, warp's `Display` into a reused `String`). axum and actix-web-lab have no
 //!   public way to do this.
 //!
 //! Shapes: small JSON token events (data only) and mixed events (id, event name on every
 //! other event, 1-10 data lines). Before timing, every encoder's output is parsed back with
-//! sse-core's parser and compared with the events it was given; the verdicts go to
+//! ssekit-proto's parser and compared with the events it was given; the verdicts go to
 //! `target/criterion/sse-benches/encoders-check.tsv`.
 #![allow(missing_docs)] // criterion_group! generates an undocumented function
 
@@ -96,13 +96,13 @@ fn frame_hand_written(specs: Vec<EventSpec>, sink: &mut dyn FnMut(Bytes)) {
 
 /// The event as an application would build it: `Event::message` for data alone, the builder
 /// otherwise. Inlined where it is encoded, as an event built in the handler that sends it;
-/// `frame_sse_core_out_of_line` measures the other case.
+/// `frame_ssekit_proto_out_of_line` measures the other case.
 #[inline(always)]
-fn core_event(spec: EventSpec) -> sse_core::Event {
+fn core_event(spec: EventSpec) -> ssekit_proto::Event {
     if spec.event.is_none() && spec.id.is_none() {
-        return sse_core::Event::message(spec.data);
+        return ssekit_proto::Event::message(spec.data);
     }
-    let mut builder = sse_core::Event::builder().data(spec.data);
+    let mut builder = ssekit_proto::Event::builder().data(spec.data);
     if let Some(event) = spec.event {
         builder = builder.event(event);
     }
@@ -112,7 +112,7 @@ fn core_event(spec: EventSpec) -> sse_core::Event {
     builder.build().expect("valid event")
 }
 
-fn frame_sse_core(specs: Vec<EventSpec>, sink: &mut dyn FnMut(Bytes)) {
+fn frame_ssekit_proto(specs: Vec<EventSpec>, sink: &mut dyn FnMut(Bytes)) {
     for spec in specs {
         sink(core_event(spec).to_bytes());
     }
@@ -120,9 +120,9 @@ fn frame_sse_core(specs: Vec<EventSpec>, sink: &mut dyn FnMut(Bytes)) {
 
 /// The same, with the event built by a function the compiler keeps out of line: the event
 /// (112 bytes) then comes back through memory, which costs more than encoding a token event.
-fn frame_sse_core_out_of_line(specs: Vec<EventSpec>, sink: &mut dyn FnMut(Bytes)) {
+fn frame_ssekit_proto_out_of_line(specs: Vec<EventSpec>, sink: &mut dyn FnMut(Bytes)) {
     #[inline(never)]
-    fn build(spec: EventSpec) -> sse_core::Event {
+    fn build(spec: EventSpec) -> ssekit_proto::Event {
         core_event(spec)
     }
     for spec in specs {
@@ -132,9 +132,9 @@ fn frame_sse_core_out_of_line(specs: Vec<EventSpec>, sink: &mut dyn FnMut(Bytes)
 
 /// What a handler writes: the builder, then the frame straight from it (no `Event` in
 /// between; the owned strings are moved in, nothing is copied per field).
-fn frame_sse_core_builder(specs: Vec<EventSpec>, sink: &mut dyn FnMut(Bytes)) {
+fn frame_ssekit_proto_builder(specs: Vec<EventSpec>, sink: &mut dyn FnMut(Bytes)) {
     for spec in specs {
-        let mut builder = sse_core::Event::builder().data(spec.data);
+        let mut builder = ssekit_proto::Event::builder().data(spec.data);
         if let Some(event) = spec.event {
             builder = builder.event(event);
         }
@@ -147,7 +147,7 @@ fn frame_sse_core_builder(specs: Vec<EventSpec>, sink: &mut dyn FnMut(Bytes)) {
 
 /// The builder over borrowed fields, `build()` (which copies each field into the event), then
 /// `to_bytes()`: the way that allocates per field.
-fn frame_sse_core_builder_build(specs: Vec<EventSpec>, sink: &mut dyn FnMut(Bytes)) {
+fn frame_ssekit_proto_builder_build(specs: Vec<EventSpec>, sink: &mut dyn FnMut(Bytes)) {
     for spec in &specs {
         sink(
             borrowed_builder(spec)
@@ -160,8 +160,8 @@ fn frame_sse_core_builder_build(specs: Vec<EventSpec>, sink: &mut dyn FnMut(Byte
 
 /// The builder over `spec`'s fields, borrowed.
 #[inline(always)]
-fn borrowed_builder(spec: &EventSpec) -> sse_core::EventBuilder<'_> {
-    let mut builder = sse_core::Event::builder().data(spec.data.as_str());
+fn borrowed_builder(spec: &EventSpec) -> ssekit_proto::EventBuilder<'_> {
+    let mut builder = ssekit_proto::Event::builder().data(spec.data.as_str());
     if let Some(event) = &spec.event {
         builder = builder.event(event.as_str());
     }
@@ -171,8 +171,8 @@ fn borrowed_builder(spec: &EventSpec) -> sse_core::EventBuilder<'_> {
     builder
 }
 
-fn frame_sse_core_stream(specs: Vec<EventSpec>, sink: &mut dyn FnMut(Bytes)) {
-    let mut frames = sse_core::stream::FrameStream::new(stream::iter(specs).map(core_event));
+fn frame_ssekit_proto_stream(specs: Vec<EventSpec>, sink: &mut dyn FnMut(Bytes)) {
+    let mut frames = ssekit_proto::stream::FrameStream::new(stream::iter(specs).map(core_event));
     block_on(async {
         while let Some(frame) = frames.next().await {
             sink(frame);
@@ -254,17 +254,17 @@ fn frame_actix(specs: Vec<EventSpec>, sink: &mut dyn FnMut(Bytes)) {
 
 const FRAMERS: [(&str, FrameFn); 10] = [
     ("hand-written", frame_hand_written),
-    ("sse-core", frame_sse_core),
-    ("sse-core (builder, to_bytes)", frame_sse_core_builder),
+    ("ssekit-proto", frame_ssekit_proto),
+    ("ssekit-proto (builder, to_bytes)", frame_ssekit_proto_builder),
     (
-        "sse-core (builder over &str, build, to_bytes)",
-        frame_sse_core_builder_build,
+        "ssekit-proto (builder over &str, build, to_bytes)",
+        frame_ssekit_proto_builder_build,
     ),
     (
-        "sse-core (event built out of line)",
-        frame_sse_core_out_of_line,
+        "ssekit-proto (event built out of line)",
+        frame_ssekit_proto_out_of_line,
     ),
-    ("sse-core (FrameStream)", frame_sse_core_stream),
+    ("ssekit-proto (FrameStream)", frame_ssekit_proto_stream),
     ("axum (Sse body)", frame_axum),
     ("axum (builder only)", frame_axum_builder_only),
     ("warp", frame_warp),
@@ -281,7 +281,7 @@ fn buffer_hand_written(specs: &[EventSpec], out: &mut Vec<u8>) {
     }
 }
 
-fn buffer_sse_core(events: &[sse_core::Event], out: &mut Vec<u8>) {
+fn buffer_ssekit_proto(events: &[ssekit_proto::Event], out: &mut Vec<u8>) {
     out.clear();
     for event in events {
         event.encode(out);
@@ -289,7 +289,7 @@ fn buffer_sse_core(events: &[sse_core::Event], out: &mut Vec<u8>) {
 }
 
 /// The builder over borrowed fields, encoded straight into the buffer: no allocation at all.
-fn buffer_sse_core_builder(specs: &[EventSpec], out: &mut Vec<u8>) {
+fn buffer_ssekit_proto_builder(specs: &[EventSpec], out: &mut Vec<u8>) {
     out.clear();
     for spec in specs {
         borrowed_builder(spec).encode(out).expect("valid event");
@@ -297,7 +297,7 @@ fn buffer_sse_core_builder(specs: &[EventSpec], out: &mut Vec<u8>) {
 }
 
 /// The builder over borrowed fields, `build()` (a copy of each field), then `encode`.
-fn buffer_sse_core_builder_build(specs: &[EventSpec], out: &mut Vec<u8>) {
+fn buffer_ssekit_proto_builder_build(specs: &[EventSpec], out: &mut Vec<u8>) {
     out.clear();
     for spec in specs {
         borrowed_builder(spec)
@@ -319,19 +319,19 @@ fn buffer_warp(events: &[warp::sse::Event], out: &mut Vec<u8>) {
 
 /// The buffer ways that build the event from the application's fields as they encode.
 const BUILDER_BUFFERS: [(&str, BufferFn<EventSpec>); 2] = [
-    ("sse-core (builder, encode)", buffer_sse_core_builder),
+    ("ssekit-proto (builder, encode)", buffer_ssekit_proto_builder),
     (
-        "sse-core (builder over &str, build, encode)",
-        buffer_sse_core_builder_build,
+        "ssekit-proto (builder over &str, build, encode)",
+        buffer_ssekit_proto_builder_build,
     ),
 ];
 
-/// Parses `wire` with sse-core and compares with `specs` (ids persist, as in the spec).
+/// Parses `wire` with ssekit-proto and compares with `specs` (ids persist, as in the spec).
 fn verdict(specs: &[EventSpec], wire: &[u8]) -> (&'static str, String) {
-    let mut parser = sse_core::Parser::new();
+    let mut parser = ssekit_proto::Parser::new();
     let mut got = Vec::new();
     for item in parser.feed(wire) {
-        if let Ok(sse_core::Parsed::Event(event)) = item {
+        if let Ok(ssekit_proto::Parsed::Event(event)) = item {
             got.push((
                 event.event_type().to_owned(),
                 event.data().to_owned(),
@@ -379,8 +379,8 @@ fn check(shapes: &[(&str, Vec<EventSpec>)]) {
         buffer_hand_written(specs, &mut wire);
         record(shape, "buffer", "hand-written", verdict(specs, &wire));
         let events: Vec<_> = specs.iter().cloned().map(core_event).collect();
-        buffer_sse_core(&events, &mut wire);
-        record(shape, "buffer", "sse-core", verdict(specs, &wire));
+        buffer_ssekit_proto(&events, &mut wire);
+        record(shape, "buffer", "ssekit-proto", verdict(specs, &wire));
         for (name, encode) in BUILDER_BUFFERS {
             encode(specs, &mut wire);
             record(shape, "buffer", name, verdict(specs, &wire));
@@ -435,7 +435,7 @@ fn bench(c: &mut Criterion) {
         }
         bench_buffer(&mut group, "hand-written", specs, buffer_hand_written);
         let events: Vec<_> = specs.iter().cloned().map(core_event).collect();
-        bench_buffer(&mut group, "sse-core", &events, buffer_sse_core);
+        bench_buffer(&mut group, "ssekit-proto", &events, buffer_ssekit_proto);
         for (name, encode) in BUILDER_BUFFERS {
             bench_buffer(&mut group, name, specs, encode);
         }

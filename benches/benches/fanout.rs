@@ -1,9 +1,9 @@
 //! Fan-out: one producer, N subscribers (N = 1, 100, 10 000), on a current-thread tokio
 //! runtime.
 //!
-//! - **hub**: `sse_server::hub::Hub`: each event is encoded once, at publish; every subscriber
+//! - **hub**: `ssekit::hub::Hub`: each event is encoded once, at publish; every subscriber
 //!   gets the same `Bytes` frame (a reference count, no copy).
-//! - **naive (sse-core Event)**: a tokio `broadcast` channel of `sse_core::Event`; each
+//! - **naive (ssekit-proto Event)**: a tokio `broadcast` channel of `ssekit_proto::Event`; each
 //!   subscriber receives its own clone and encodes it itself.
 //! - **naive (axum Sse)**: what axum's examples do: a `broadcast` channel of `String`, each
 //!   subscriber's receiver mapped to axum `Event`s inside its own `Sse` response body.
@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use futures::StreamExt;
-use sse_server::hub::{Hub, HubConfig};
+use ssekit::hub::{Hub, HubConfig};
 
 /// What one timed run measured.
 struct Run {
@@ -143,7 +143,7 @@ fn run_hub(n: usize, payloads: &[String], batch: usize) -> Run {
             }
         });
         let run = produce(payloads, batch, n, &delivered, |payload| {
-            hub.publish(sse_core::Event::message(payload.clone()));
+            hub.publish(ssekit_proto::Event::message(payload.clone()));
         })
         .await;
         hub.close();
@@ -154,7 +154,7 @@ fn run_hub(n: usize, payloads: &[String], batch: usize) -> Run {
 
 fn run_naive_core(n: usize, payloads: &[String], batch: usize) -> Run {
     runtime().block_on(async {
-        let (tx, _) = tokio::sync::broadcast::channel::<sse_core::Event>(1024);
+        let (tx, _) = tokio::sync::broadcast::channel::<ssekit_proto::Event>(1024);
         let delivered = Arc::new(AtomicU64::new(0));
         let handles = spawn_all(n, || {
             let mut rx = tx.subscribe();
@@ -171,7 +171,7 @@ fn run_naive_core(n: usize, payloads: &[String], batch: usize) -> Run {
             }
         });
         let run = produce(payloads, batch, n, &delivered, |payload| {
-            let _ = tx.send(sse_core::Event::message(payload.clone()));
+            let _ = tx.send(ssekit_proto::Event::message(payload.clone()));
         })
         .await;
         drop(tx);
@@ -265,7 +265,7 @@ type RunFn = fn(usize, &[String], usize) -> Run;
 
 const WAYS: [(&str, RunFn); 4] = [
     ("hub", run_hub),
-    ("naive (sse-core Event)", run_naive_core),
+    ("naive (ssekit-proto Event)", run_naive_core),
     ("naive (axum Sse)", run_naive_axum),
     ("floor: wake only", run_wake_only),
 ];
@@ -282,7 +282,7 @@ fn check_shared_frames() {
         let hub = Hub::new();
         let mut a = hub.subscribe(None);
         let mut b = hub.subscribe(None);
-        hub.publish(sse_core::Event::message("x"));
+        hub.publish(ssekit_proto::Event::message("x"));
         let (fa, fb) = (a.next().await, b.next().await);
         let (fa, fb) = (fa.expect("frame"), fb.expect("frame"));
         assert_eq!(

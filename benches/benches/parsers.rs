@@ -1,4 +1,4 @@
-//! Parsers side by side: sse-core next to the published Rust SSE parsers, on the same bytes,
+//! Parsers side by side: ssekit-proto next to the published Rust SSE parsers, on the same bytes,
 //! cut into the same chunks, in the same process.
 //!
 //! Shapes: small JSON token events, mixed events, large CRLF events (`common/inputs.rs`), each
@@ -9,12 +9,12 @@
 //! must do (`memchr2` per line, UTF-8 check and copy of each data line).
 //!
 //! Every async parser is driven the same way: `futures::executor::block_on` over a
-//! `stream::iter` of the chunks. sse-core runs both that way (`ParseStream`), through its
+//! `stream::iter` of the chunks. ssekit-proto runs both that way (`ParseStream`), through its
 //! sync `Parser::feed`, and through its borrowing `Parser::feed_with` (events lent to a
 //! callback).
 //!
 //! Before timing, each parser runs once per (shape, chunk size) and its events (type, data,
-//! last event id) are compared with sse-core's; a parser that disagrees is still timed, but
+//! last event id) are compared with ssekit-proto's; a parser that disagrees is still timed, but
 //! the report marks it "wrong result" and leaves it out of the ratios. The verdicts go to
 //! `target/criterion/sse-benches/parsers-check.tsv` for the `report` target.
 #![allow(missing_docs)] // criterion_group! generates an undocumented function
@@ -88,8 +88,8 @@ fn type_or_message(event_type: &str) -> &str {
 
 type ParseFn = fn(&[u8], usize, &mut dyn Sink);
 
-fn sse_core_sync(input: &[u8], chunk: usize, sink: &mut dyn Sink) {
-    use sse_core::{Parsed, Parser};
+fn ssekit_proto_sync(input: &[u8], chunk: usize, sink: &mut dyn Sink) {
+    use ssekit_proto::{Parsed, Parser};
     let mut parser = Parser::new();
     for piece in input.chunks(chunk) {
         for item in parser.feed(piece) {
@@ -102,8 +102,8 @@ fn sse_core_sync(input: &[u8], chunk: usize, sink: &mut dyn Sink) {
 }
 
 /// `Parser::feed_with`: each event lent to a callback, nothing allocated per event.
-fn sse_core_borrowed(input: &[u8], chunk: usize, sink: &mut dyn Sink) {
-    use sse_core::{ParsedRef, Parser};
+fn ssekit_proto_borrowed(input: &[u8], chunk: usize, sink: &mut dyn Sink) {
+    use ssekit_proto::{ParsedRef, Parser};
     let mut parser = Parser::new();
     for piece in input.chunks(chunk) {
         parser.feed_with(piece, |item| {
@@ -115,9 +115,9 @@ fn sse_core_borrowed(input: &[u8], chunk: usize, sink: &mut dyn Sink) {
     black_box(parser.finish().discarded());
 }
 
-fn sse_core_async(input: &[u8], chunk: usize, sink: &mut dyn Sink) {
-    use sse_core::Parsed;
-    use sse_core::stream::ParseStream;
+fn ssekit_proto_async(input: &[u8], chunk: usize, sink: &mut dyn Sink) {
+    use ssekit_proto::Parsed;
+    use ssekit_proto::stream::ParseStream;
     block_on(async {
         let mut events = ParseStream::new(chunks(input, chunk));
         while let Some(item) = events.next().await {
@@ -186,9 +186,9 @@ fn sse_codec(input: &[u8], chunk: usize, sink: &mut dyn Sink) {
 
 /// The parsers, in table order. The first is the reference for the check.
 const PARSERS: [(&str, ParseFn); 7] = [
-    ("sse-core (sync)", sse_core_sync),
-    ("sse-core (borrowed)", sse_core_borrowed),
-    ("sse-core (async)", sse_core_async),
+    ("ssekit-proto (sync)", ssekit_proto_sync),
+    ("ssekit-proto (borrowed)", ssekit_proto_borrowed),
+    ("ssekit-proto (async)", ssekit_proto_async),
     ("sse-stream", sse_stream),
     ("eventsource-stream", eventsource_stream),
     ("async-sse", async_sse),
@@ -222,7 +222,7 @@ fn string_per_line(input: &[u8], chunk: usize) -> usize {
     total
 }
 
-/// The UTF-8 ceiling: validating the same chunks with `simdutf8` (what sse-core does once per
+/// The UTF-8 ceiling: validating the same chunks with `simdutf8` (what ssekit-proto does once per
 /// chunk, and sse-stream per event). A parser of non-ASCII text can be no faster than this and
 /// `memchr2` line counting together.
 fn validate_utf8(input: &[u8], chunk: usize) -> usize {
@@ -243,14 +243,14 @@ fn memcpy(input: &[u8], chunk: usize, out: &mut Vec<u8>) -> usize {
 
 const CHUNKS: [(usize, &str); 3] = [(7, "7B"), (4 << 10, "4KiB"), (64 << 10, "64KiB")];
 
-/// Runs every parser once per shape and chunk size and compares its events with sse-core's.
+/// Runs every parser once per shape and chunk size and compares its events with ssekit-proto's.
 /// Writes one line per parser: shape, chunk, parser, verdict, events, expected events.
 fn check(shapes: &[(String, Vec<u8>)]) {
     let mut tsv = String::from("shape\tchunk\tparser\tverdict\tevents\texpected\tdetail\n");
     for (shape, input) in shapes {
         for (chunk, label) in CHUNKS {
             let mut expected = Collect::default();
-            sse_core_sync(input, chunk, &mut expected);
+            ssekit_proto_sync(input, chunk, &mut expected);
             for (name, parse) in PARSERS {
                 let mut got = Collect::default();
                 parse(input, chunk, &mut got);
@@ -282,7 +282,7 @@ fn check(shapes: &[(String, Vec<u8>)]) {
                     )
                 };
                 println!(
-                    "check {shape}/{label}: {name}: {verdict} ({} events, sse-core {}) {detail}",
+                    "check {shape}/{label}: {name}: {verdict} ({} events, ssekit-proto {}) {detail}",
                     got.0.len(),
                     expected.0.len()
                 );

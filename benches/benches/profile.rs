@@ -1,5 +1,5 @@
 //! A profiler's driver, not a benchmark: parses one input shape a few times through one of
-//! sse-core's parse paths, so callgrind or perf sees only that work.
+//! ssekit-proto's parse paths, so callgrind or perf sees only that work.
 //!
 //! ```sh
 //! cargo bench -p benches --bench profile --no-run   # prints the binary's path
@@ -21,8 +21,8 @@ use std::convert::Infallible;
 use std::hint::black_box;
 
 use futures::StreamExt;
-use sse_core::stream::ParseStream;
-use sse_core::{Parsed, ParsedRef, Parser};
+use ssekit_proto::stream::ParseStream;
+use ssekit_proto::{Parsed, ParsedRef, Parser};
 
 /// `encode N`: the token events built with the builder over borrowed fields and encoded into
 /// one warm buffer, N times; `frame N`: built over the owned strings, each into a `Bytes`;
@@ -31,7 +31,7 @@ fn encode(way: &str, passes: usize) {
     let specs = common::inputs::token_specs();
     let built: Vec<_> = specs
         .iter()
-        .map(|spec| sse_core::Event::message(spec.data.as_str()))
+        .map(|spec| ssekit_proto::Event::message(spec.data.as_str()))
         .collect();
     let mut out = Vec::new();
     for _ in 0..passes {
@@ -55,12 +55,12 @@ fn encode(way: &str, passes: usize) {
             }
         } else if way == "frame" {
             for spec in specs.clone() {
-                let frame = sse_core::Event::builder().data(spec.data).to_bytes();
+                let frame = ssekit_proto::Event::builder().data(spec.data).to_bytes();
                 black_box(frame.expect("valid event"));
             }
         } else {
             for spec in &specs {
-                sse_core::Event::builder()
+                ssekit_proto::Event::builder()
                     .data(spec.data.as_str())
                     .encode(&mut out)
                     .expect("valid event");

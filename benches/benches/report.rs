@@ -114,9 +114,9 @@ impl Report {
 }
 
 const PARSERS: [&str; 7] = [
-    "sse-core (sync)",
-    "sse-core (borrowed)",
-    "sse-core (async)",
+    "ssekit-proto (sync)",
+    "ssekit-proto (borrowed)",
+    "ssekit-proto (async)",
     "sse-stream",
     "eventsource-stream",
     "async-sse",
@@ -145,7 +145,7 @@ const SMALL_SHAPES: [&str; 4] = [
     "mixed_non_ascii",
 ];
 const LARGE_SHAPES: [&str; 2] = ["large_crlf", "large_crlf_non_ascii"];
-/// sse-core's three parse paths: name in the tables, and what it is.
+/// ssekit-proto's three parse paths: name in the tables, and what it is.
 const WAYS: [&str; 3] = ["sync", "borrowed", "async"];
 
 fn fmt(v: Option<f64>, digits: usize) -> String {
@@ -173,11 +173,11 @@ fn parsers(r: &mut Report) {
     let _ = writeln!(
         r.md,
         "## Parsers (MB/s, median; higher is better)\n\n\
-         Same bytes, same chunks, same process. Async parsers (and `sse-core (async)`) run under \
-         `futures::executor::block_on` over a `stream::iter` of the chunks; `sse-core (sync)` \
-         is `Parser::feed`, `sse-core (borrowed)` is `Parser::feed_with` (events lent to a \
+         Same bytes, same chunks, same process. Async parsers (and `ssekit-proto (async)`) run under \
+         `futures::executor::block_on` over a `stream::iter` of the chunks; `ssekit-proto (sync)` \
+         is `Parser::feed`, `ssekit-proto (borrowed)` is `Parser::feed_with` (events lent to a \
          callback, no allocation per event). A parser whose events (type, data, last event id) differ from \
-         sse-core's is marked and left out of the ratios.\n"
+         ssekit-proto's is marked and left out of the ratios.\n"
     );
     for shape in SHAPES {
         let group = format!("parse/{shape}");
@@ -205,7 +205,7 @@ fn parsers(r: &mut Report) {
 
     let _ = writeln!(
         r.md,
-        "### Parser ratios (sse-core / other, same chunking)\n"
+        "### Parser ratios (ssekit-proto / other, same chunking)\n"
     );
     let _ = writeln!(
         r.md,
@@ -225,19 +225,19 @@ fn parsers(r: &mut Report) {
                     r.mbps(&group, p, chunk)
                 }
             };
-            let (sync, asynch) = (speed("sse-core (sync)"), speed("sse-core (async)"));
+            let (sync, asynch) = (speed("ssekit-proto (sync)"), speed("ssekit-proto (async)"));
             let cols = [
                 ratio(sync, speed("sse-stream")),
-                ratio(speed("sse-core (borrowed)"), speed("sse-stream")),
+                ratio(speed("ssekit-proto (borrowed)"), speed("sse-stream")),
                 ratio(asynch, speed("sse-stream")),
                 ratio(asynch, speed("eventsource-stream")),
                 ratio(asynch, speed("async-sse")),
                 ratio(asynch, speed("sse-codec")),
                 ratio(sync, speed("memchr2 lines")),
-                ratio(speed("sse-core (borrowed)"), speed("memchr2 lines")),
+                ratio(speed("ssekit-proto (borrowed)"), speed("memchr2 lines")),
                 ratio(asynch, speed("memchr2 lines")),
                 ratio(
-                    speed("sse-core (borrowed)"),
+                    speed("ssekit-proto (borrowed)"),
                     one_after_other(speed("memchr2 lines"), speed("simdutf8 validation")),
                 ),
             ];
@@ -254,7 +254,7 @@ fn parsers(r: &mut Report) {
         let group = format!("parse/{shape}");
         for chunk in ["4KiB", "64KiB"] {
             for way in WAYS {
-                let core = r.mbps(&group, &format!("sse-core ({way})"), chunk);
+                let core = r.mbps(&group, &format!("ssekit-proto ({way})"), chunk);
                 let min = if way == "borrowed" { 2.0 } else { 1.5 };
                 r.at_least(
                     format!("parser ({way}) >= {min}x sse-stream, {shape}, {chunk} chunks"),
@@ -268,7 +268,7 @@ fn parsers(r: &mut Report) {
         let group = format!("parse/{shape}");
         for chunk in ["4KiB", "64KiB"] {
             for way in WAYS {
-                let core = r.mbps(&group, &format!("sse-core ({way})"), chunk);
+                let core = r.mbps(&group, &format!("ssekit-proto ({way})"), chunk);
                 r.at_least(
                     format!("parser ({way}) >= 1.2x sse-stream, {shape}, {chunk} chunks"),
                     ratio(core, r.mbps(&group, "sse-stream", chunk)),
@@ -285,7 +285,7 @@ fn parsers(r: &mut Report) {
     for shape in SHAPES {
         let group = format!("parse/{shape}");
         for way in WAYS {
-            let core = r.mbps(&group, &format!("sse-core ({way})"), "7B");
+            let core = r.mbps(&group, &format!("ssekit-proto ({way})"), "7B");
             r.at_least(
                 format!("parser ({way}) at 7 B chunks >= 1.0x sse-stream, {shape}"),
                 ratio(core, r.mbps(&group, "sse-stream", "7B")),
@@ -298,13 +298,13 @@ fn parsers(r: &mut Report) {
 /// The encoder rows, in table order (a way a row does not have shows "n/a").
 const ENCODERS: [&str; 12] = [
     "hand-written",
-    "sse-core (builder, to_bytes)",
-    "sse-core (builder, encode)",
-    "sse-core (builder over &str, build, to_bytes)",
-    "sse-core (builder over &str, build, encode)",
-    "sse-core",
-    "sse-core (event built out of line)",
-    "sse-core (FrameStream)",
+    "ssekit-proto (builder, to_bytes)",
+    "ssekit-proto (builder, encode)",
+    "ssekit-proto (builder over &str, build, to_bytes)",
+    "ssekit-proto (builder over &str, build, encode)",
+    "ssekit-proto",
+    "ssekit-proto (event built out of line)",
+    "ssekit-proto (FrameStream)",
     "axum (Sse body)",
     "axum (builder only)",
     "warp",
@@ -325,7 +325,7 @@ fn encoders(r: &mut Report) {
          framework's public path (axum and actix-web-lab: their `Sse` body, polled; warp: \
          `Display`). \"axum (builder only)\" times only axum's builder calls, where it encodes: \
          a lower bound that skips its body. **buffer**: events already built, appended to one \
-         reused buffer. Every output is parsed back by sse-core and compared with the input.\n"
+         reused buffer. Every output is parsed back by ssekit-proto and compared with the input.\n"
     );
     let _ = writeln!(
         r.md,
@@ -354,7 +354,7 @@ fn encoders(r: &mut Report) {
     }
     let _ = writeln!(r.md);
     let group = "encode/small_json_tokens";
-    let builder = r.ns_per(group, "sse-core (builder, to_bytes)", "frame");
+    let builder = r.ns_per(group, "ssekit-proto (builder, to_bytes)", "frame");
     for axum in ["axum (Sse body)", "axum (builder only)"] {
         let x = ratio(r.ns_per(group, axum, "frame"), builder);
         r.target(
@@ -364,10 +364,10 @@ fn encoders(r: &mut Report) {
         );
     }
     for (name, way) in [
-        ("sse-core (builder, to_bytes)", "frame"),
-        ("sse-core (builder, encode)", "buffer"),
-        ("sse-core", "frame"),
-        ("sse-core", "buffer"),
+        ("ssekit-proto (builder, to_bytes)", "frame"),
+        ("ssekit-proto (builder, encode)", "buffer"),
+        ("ssekit-proto", "frame"),
+        ("ssekit-proto", "buffer"),
     ] {
         let x = ratio(
             r.ns_per(group, name, way),
@@ -395,15 +395,15 @@ fn fanout(r: &mut Report) {
          CPU ns per delivered event (process CPU time / (events x N), median; lower is better) \
          and, for the hub, delivered events per second (events x N / wall time, median). \
          batch 1: every event wakes every subscriber; batch 64: bursts of 64 events. **hub**: \
-         `sse_server::hub::Hub`, each event encoded once, every subscriber gets the same `Bytes`; \
+         `ssekit::hub::Hub`, each event encoded once, every subscriber gets the same `Bytes`; \
          **naive**: a tokio `broadcast` channel, every subscriber encodes its own copy, with \
-         sse-core's `Event` or (the way axum's examples do it) axum's `Event` inside its own \
+         ssekit-proto's `Event` or (the way axum's examples do it) axum's `Event` inside its own \
          `Sse` body; **floor**: no frames, only a `Notify` wake-up per event and subscriber, the \
          scheduler's share of every way's cost.\n"
     );
     let _ = writeln!(
         r.md,
-        "| N | batch | hub delivered/s | hub | naive (sse-core Event) | naive (axum Sse) | floor: wake only | axum naive / hub | sse-core naive / hub |"
+        "| N | batch | hub delivered/s | hub | naive (ssekit-proto Event) | naive (axum Sse) | floor: wake only | axum naive / hub | ssekit-proto naive / hub |"
     );
     let _ = writeln!(r.md, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for n in ["1", "100", "10000"] {
@@ -414,7 +414,7 @@ fn fanout(r: &mut Report) {
                 .map(|e| e.per_iter / e.median_ns * 1e9);
             let rate = rate.map_or("-".to_owned(), |v| format!("{:.1} M", v / 1e6));
             let hub = cpu_of("hub", n, batch);
-            let naive_core = cpu_of("naive (sse-core Event)", n, batch);
+            let naive_core = cpu_of("naive (ssekit-proto Event)", n, batch);
             let naive_axum = cpu_of("naive (axum Sse)", n, batch);
             let floor = if batch == "1" {
                 fmt(cpu_of("floor: wake only", n, batch), 1)

@@ -8,14 +8,14 @@
 use std::net::SocketAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use sse_core::Event;
-use sse_server::broker::jwt::jsonwebtoken::{EncodingKey, Header, encode};
-use sse_server::broker::jwt::{Claims, JwtAuthorize, MercureClaim};
-use sse_server::broker::{Authorize, Broker, BrokerConfig, Denied, RequestInfo, Selection};
+use ssekit_proto::Event;
+use ssekit::broker::jwt::jsonwebtoken::{EncodingKey, Header, encode};
+use ssekit::broker::jwt::{Claims, JwtAuthorize, MercureClaim};
+use ssekit::broker::{Authorize, Broker, BrokerConfig, Denied, RequestInfo, Selection};
 
 use crate::e2e::{EventStream, fetch, wait_until, within_hub};
 use crate::http::Request;
-use sse_core::MessageEvent;
+use ssekit_proto::MessageEvent;
 
 /// An [`Authorize`] hook for tests of a chat: the user named by the `user` cookie may follow
 /// every room (`rooms/*`) and their own notifications (`users/<user>`), and publish to rooms

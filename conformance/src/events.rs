@@ -10,7 +10,7 @@
 //! assert_eq!(decoder.feed(b"\n\n"), [message("b", "2")]);
 //! ```
 
-use sse_core::{MessageEvent, Parsed, Parser};
+use ssekit_proto::{MessageEvent, Parsed, Parser};
 
 /// A parser that hands back the events of each chunk, in order (limits at their defaults;
 /// retry values and limit errors are dropped: the tests that need them use the parser).

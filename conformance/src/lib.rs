@@ -5,7 +5,7 @@
 //! outputs a parser must give for it (dispatched events, accepted retry values, limit errors)
 //! and the last event ID after end of input.
 //!
-//! [`check_parser`] runs a vector through [`sse_core::Parser`] whole, in 1-byte chunks, and at
+//! [`check_parser`] runs a vector through [`ssekit_proto::Parser`] whole, in 1-byte chunks, and at
 //! seeded random cut points; other crates (adapters, clients) use [`vectors`] and [`Outcome`]
 //! to check their own pipelines against the same expectations.
 //!
@@ -14,7 +14,7 @@
 //! client over tokio) and `e2e` (the routes' streams and the checks every adapter's end-to-end
 //! tests share).
 //!
-//! The real-browser tests (the examples' pages, sse-client's differential test against
+//! The real-browser tests (the examples' pages, ssekit-client's differential test against
 //! Chromium's `EventSource`) drive headless Chromium through [`webdriver`].
 
 #[cfg(feature = "http")]
@@ -33,7 +33,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use serde::Deserialize;
-use sse_core::{Limits, ParseError, Parsed, ParsedRef, Parser};
+use ssekit_proto::{Limits, ParseError, Parsed, ParsedRef, Parser};
 
 /// One expected parser output.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -279,7 +279,7 @@ pub fn parse_with_cuts(input: &[u8], cuts: &[usize], limits: Limits) -> Outcome 
 }
 
 /// Converts one item of [`Parser::feed_with`] into the harness's [`Output`], through
-/// [`sse_core::EventRef::to_owned`].
+/// [`ssekit_proto::EventRef::to_owned`].
 pub fn output_of_ref(item: ParsedRef<'_>) -> Output {
     match item {
         ParsedRef::Event(event) => output_of(Ok(Parsed::Event(event.to_owned()))),
@@ -376,7 +376,7 @@ pub fn check_with(vector: &Vector, path: &str, parse: ParseFn) -> Result<(), Str
     Ok(())
 }
 
-/// Runs one vector through [`sse_core::Parser::feed`] in every chunking of [`chunkings`].
+/// Runs one vector through [`ssekit_proto::Parser::feed`] in every chunking of [`chunkings`].
 pub fn check_parser(vector: &Vector) -> Result<(), String> {
     check_with(vector, "feed", parse_with_cuts)
 }

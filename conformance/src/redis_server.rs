@@ -21,7 +21,7 @@ impl RedisServer {
     /// Panics with the install command when `redis-server` is not installed.
     pub fn start() -> RedisServer {
         let port = free_port();
-        let dir = std::env::temp_dir().join(format!("sse-redis-{}-{port}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("ssekit-redis-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("create the server's directory");
         let mut server = RedisServer {
             port,

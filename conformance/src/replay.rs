@@ -13,7 +13,7 @@
 
 use std::time::Duration;
 
-use sse_core::{Event, Limits};
+use ssekit_proto::{Event, Limits};
 
 use crate::{Output, Vector, parse_with_cuts};
 

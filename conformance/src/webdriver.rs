@@ -1,4 +1,4 @@
-//! A WebDriver client for the real-browser tests (the examples' pages, sse-client's
+//! A WebDriver client for the real-browser tests (the examples' pages, ssekit-client's
 //! differential test against Chromium's `EventSource`): a `chromedriver` on a free port, one
 //! headless Chromium session through it, and the few commands the tests need (new session,
 //! navigate, execute script, tabs, screenshot, delete session) over `std::net::TcpStream`,

@@ -1,4 +1,4 @@
-//! The chat on axum 0.8, with [`sse_axum`]: the hub wired to `GET /events` in one call,
+//! The chat on axum 0.8, with [`ssekit_axum`]: the hub wired to `GET /events` in one call,
 //! [`Sse::from_broadcast`].
 //!
 //! | route | what |
@@ -27,7 +27,7 @@ use axum::http::StatusCode;
 use axum::http::header::{ACCESS_CONTROL_ALLOW_ORIGIN, CONTENT_TYPE};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use sse_axum::{LastEventId, Sse};
+use ssekit_axum::{LastEventId, Sse};
 
 use crate::chat::{CHAT_HTML, ChatState, MAX_BODY_BYTES};
 

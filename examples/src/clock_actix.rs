@@ -1,4 +1,4 @@
-//! The clock on actix-web 4, with [`sse_actix`].
+//! The clock on actix-web 4, with [`ssekit_actix_web`].
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
@@ -15,7 +15,7 @@ use std::io;
 use actix_web::http::header::{ACCESS_CONTROL_ALLOW_ORIGIN, ContentType};
 use actix_web::web::{self, Data, ServiceConfig};
 use actix_web::{App, HttpResponse, HttpServer, Responder};
-use sse_actix::{LastEventId, Sse};
+use ssekit_actix_web::{LastEventId, Sse};
 
 use crate::{CLOCK_HTML, ClockState};
 
@@ -49,7 +49,7 @@ async fn stream(
 /// end then, so the graceful shutdown completes at once.
 ///
 /// actix's own signal handling is turned off: Ctrl-C and `SIGTERM` go through `state.shutdown`
-/// (see [`Shutdown::trigger_on_signals`](sse_server::Shutdown::trigger_on_signals)), which ends
+/// (see [`Shutdown::trigger_on_signals`](ssekit::Shutdown::trigger_on_signals)), which ends
 /// the streams first. Runs on a
 /// plain tokio runtime as well as in an actix `System`.
 pub async fn serve(listener: std::net::TcpListener, state: ClockState) -> io::Result<()> {

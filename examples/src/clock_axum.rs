@@ -1,4 +1,4 @@
-//! The clock on axum 0.8, with [`sse_axum`].
+//! The clock on axum 0.8, with [`ssekit_axum`].
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
@@ -17,7 +17,7 @@ use axum::extract::State;
 use axum::http::header::ACCESS_CONTROL_ALLOW_ORIGIN;
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
-use sse_axum::{LastEventId, Sse};
+use ssekit_axum::{LastEventId, Sse};
 
 use crate::{CLOCK_HTML, ClockState};
 

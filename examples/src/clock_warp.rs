@@ -1,4 +1,4 @@
-//! The clock on warp 0.4, with [`sse_warp`].
+//! The clock on warp 0.4, with [`ssekit_warp`].
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
@@ -12,7 +12,7 @@
 
 use std::io;
 
-use sse_warp::{LastEventId, Sse};
+use ssekit_warp::{LastEventId, Sse};
 use warp::{Filter, Rejection, Reply};
 
 use crate::{CLOCK_HTML, ClockState};
@@ -27,7 +27,7 @@ pub fn routes(
     let stream = warp::get()
         .and(warp::path("stream"))
         .and(warp::path::end())
-        .and(sse_warp::last_event_id())
+        .and(ssekit_warp::last_event_id())
         .map(move |LastEventId(last_event_id)| {
             let events =
                 Sse::new(state.connect(last_event_id)).shutdown_on(state.shutdown.signal());

@@ -1,7 +1,7 @@
 //! The event endpoint of the deployment examples: what an SSE endpoint looks like in
 //! production, behind a proxy, under compression middleware, over HTTP/2 and through restarts.
 //!
-//! [`Events`] serves any [`Broadcast`] (the in-memory [`Hub`](sse_server::hub::Hub), a
+//! [`Events`] serves any [`Broadcast`] (the in-memory [`Hub`](ssekit::hub::Hub), a
 //! `RedisHub`) at `GET /events` with axum, and differs from the plain
 //! `Sse::from_broadcast(&hub, &last_event_id)` in three ways ([`connection`]):
 //!
@@ -18,7 +18,7 @@
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
 //! use examples::deploy::{Events, StreamConfig};
-//! use sse_server::hub::Hub;
+//! use ssekit::hub::Hub;
 //!
 //! let config = StreamConfig::default();
 //! let hub = Hub::new();
@@ -45,9 +45,9 @@ use axum::routing::get;
 use futures_core::Stream;
 use futures_util::StreamExt;
 use futures_util::stream;
-use sse_axum::{LastEventId, Sse};
-use sse_core::{Event, Frame};
-use sse_server::{Broadcast, KeepAlive, Shutdown};
+use ssekit_axum::{LastEventId, Sse};
+use ssekit_proto::{Event, Frame};
+use ssekit::{Broadcast, KeepAlive, Shutdown};
 
 /// How each event stream behaves: reconnection times, keep-alive, shutdown.
 #[derive(Debug, Clone)]
@@ -82,7 +82,7 @@ impl Default for StreamConfig {
 /// use std::time::Duration;
 /// use futures_util::StreamExt;
 /// use examples::deploy::{StreamConfig, connection};
-/// use sse_server::{Broadcast, Event, hub::Hub};
+/// use ssekit::{Broadcast, Event, hub::Hub};
 ///
 /// let hub = Hub::new();
 /// hub.publish(Event::message("one"));

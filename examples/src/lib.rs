@@ -21,7 +21,7 @@
 //! Everything the three servers share lives here: the clock [`Clock`] and its event stream
 //! ([`clock_stream`]), the page ([`CLOCK_HTML`]), the per-connection bookkeeping
 //! ([`ClockState`]), and the start-up helpers ([`addr_from_env`], [`bind`]; the shutdown on
-//! Ctrl-C or `SIGTERM` is [`sse_server::Shutdown::trigger_on_signals`]). The framework glue is one small module per framework
+//! Ctrl-C or `SIGTERM` is [`ssekit::Shutdown::trigger_on_signals`]). The framework glue is one small module per framework
 //! ([`clock_axum`], [`clock_actix`], [`clock_warp`]), so the three read side by side; the
 //! binaries in `src/bin` only bind, print the address and serve.
 //!
@@ -35,7 +35,7 @@
 //! - When the client leaves, the server drops the stream and its timer with it (the Rust
 //!   equivalent of `clearInterval` in a `close` handler); the drop is logged to stderr as
 //!   `client left, timer stopped` (or `server shutting down, timer stopped`).
-//! - Ctrl-C or `SIGTERM` ends every open stream ([`sse_server::Shutdown`]), so the graceful shutdown
+//! - Ctrl-C or `SIGTERM` ends every open stream ([`ssekit::Shutdown`]), so the graceful shutdown
 //!   finishes at once.
 //!
 //! ## The chat
@@ -56,8 +56,8 @@
 //! Open the page in two tabs: what one sends, both show. Press "disconnect", send from the
 //! other tab, press "reconnect": the page opens `/events?lastEventId=<the last id it saw>` and
 //! the missed messages arrive, once each, before the live ones. Every message goes through a
-//! [`sse_server::hub::Hub`] ([`chat::ChatState`]), wired to the endpoint in one call,
-//! [`sse_axum::Sse::from_broadcast`]; the same call exists in `sse-actix` and `sse-warp`.
+//! [`ssekit::hub::Hub`] ([`chat::ChatState`]), wired to the endpoint in one call,
+//! [`ssekit_axum::Sse::from_broadcast`]; the same call exists in `ssekit-actix-web` and `ssekit-warp`.
 //!
 //! ## In production
 //!
@@ -85,8 +85,8 @@ use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_core::Stream;
-use sse_core::Event;
-use sse_server::Shutdown;
+use ssekit_proto::Event;
+use ssekit::Shutdown;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
 pub mod chat;

@@ -34,11 +34,11 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use sse_axum::{BrokerRequest, LastEventId, Rejected, Shutdown, Sse};
-use sse_server::Event;
-use sse_server::broker::jwt::jsonwebtoken::{EncodingKey, Header, encode};
-use sse_server::broker::jwt::{Claims, JwtAuthorize, MercureClaim};
-use sse_server::broker::{
+use ssekit_axum::{BrokerRequest, LastEventId, Rejected, Shutdown, Sse};
+use ssekit::Event;
+use ssekit::broker::jwt::jsonwebtoken::{EncodingKey, Header, encode};
+use ssekit::broker::jwt::{Claims, JwtAuthorize, MercureClaim};
+use ssekit::broker::{
     Broker, BrokerConfig, PublishError, RequestInfo, Subscription, TOPIC_PARAM,
 };
 

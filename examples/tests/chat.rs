@@ -12,7 +12,7 @@ use conformance::e2e::EventStream;
 use conformance::http::{BodyEnd, Request};
 use examples::chat::{ChatState, MAX_BODY_BYTES, MAX_TEXT_CHARS, MAX_USER_CHARS};
 use serde_json::{Value, json};
-use sse_core::MessageEvent;
+use ssekit_proto::MessageEvent;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;

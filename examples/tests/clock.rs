@@ -1,5 +1,5 @@
 //! End to end, per framework: the clock server on `127.0.0.1:0`, the shared HTTP/1.1 test client
-//! ([`conformance::http`]), and [`sse_core::Parser`] on what comes back.
+//! ([`conformance::http`]), and [`ssekit_proto::Parser`] on what comes back.
 
 use std::future::Future;
 use std::io;
@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use conformance::http::{BodyEnd, Request, Response};
 use examples::{Clock, ClockState, SeenIds};
-use sse_core::{MessageEvent, Parsed, Parser};
+use ssekit_proto::{MessageEvent, Parsed, Parser};
 use tokio::time::{Instant, timeout};
 
 /// Every wait in these tests is bounded by this.

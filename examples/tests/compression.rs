@@ -17,8 +17,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use examples::deploy::{Events, StreamConfig, connection, large_text};
-use sse_core::Event;
-use sse_server::hub::Hub;
+use ssekit_proto::Event;
+use ssekit::hub::Hub;
 use support::{Item, Next, Request, SseClient};
 
 const PROMPT: Duration = Duration::from_secs(1);
@@ -96,7 +96,7 @@ async fn actix_compress_leaves_event_streams_alone() {
     use actix_web::middleware::Compress;
     use actix_web::web::{self, Data};
     use actix_web::{App, HttpRequest, HttpResponse, HttpServer, Responder};
-    use sse_actix::{LastEventId, Sse};
+    use ssekit_actix_web::{LastEventId, Sse};
 
     // The same stream as `Events` serves for axum: `retry:` first.
     async fn events(hub: Data<Hub>, last_event_id: LastEventId) -> impl Responder {

@@ -1,4 +1,4 @@
-//! `sse_redis::RedisBroker` served by each adapter in one line: three instances on one Redis
+//! `ssekit_redis::RedisBroker` served by each adapter in one line: three instances on one Redis
 //! stream, one on axum, one on actix-web, one on warp, each answering `admit_query`'s
 //! rejections with its `Rejected` and serving the ticket with `Sse::from_broadcast`. A client
 //! that hops from one to the next every few events, while events are published to several
@@ -15,9 +15,9 @@ use conformance::broker::{CookieUsers, topics_request as request};
 use conformance::e2e::EventStream;
 use conformance::events::message;
 use conformance::redis_server::{RedisServer, entry_order};
-use sse_core::{Event, MessageEvent};
-use sse_redis::broker::RequestInfo;
-use sse_redis::{RedisBroker, RedisBrokerConfig, RedisBrokerSubscription};
+use ssekit_proto::{Event, MessageEvent};
+use ssekit_redis::broker::RequestInfo;
+use ssekit_redis::{RedisBroker, RedisBrokerConfig, RedisBrokerSubscription};
 
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -43,7 +43,7 @@ async fn listener() -> (tokio::net::TcpListener, SocketAddr) {
 /// The axum instance.
 async fn serve_axum(broker: RedisBroker) -> (SocketAddr, tokio::task::JoinHandle<()>) {
     use axum::{Router, extract::State, routing::get};
-    use sse_axum::{BrokerRequest, LastEventId, Rejected, Sse};
+    use ssekit_axum::{BrokerRequest, LastEventId, Rejected, Sse};
 
     async fn events(
         State(broker): State<RedisBroker>,
@@ -67,7 +67,7 @@ async fn serve_axum(broker: RedisBroker) -> (SocketAddr, tokio::task::JoinHandle
 /// The actix-web instance.
 fn serve_actix(broker: RedisBroker) -> (SocketAddr, actix_web::dev::ServerHandle) {
     use actix_web::{App, HttpServer, web};
-    use sse_actix::{BrokerRequest, KeepAlive, LastEventId, Rejected, Sse};
+    use ssekit_actix_web::{BrokerRequest, KeepAlive, LastEventId, Rejected, Sse};
 
     async fn events(
         BrokerRequest(request): BrokerRequest,
@@ -100,14 +100,14 @@ fn serve_actix(broker: RedisBroker) -> (SocketAddr, actix_web::dev::ServerHandle
 
 /// The warp instance.
 async fn serve_warp(broker: RedisBroker) -> (SocketAddr, tokio::task::JoinHandle<()>) {
-    use sse_warp::{LastEventId, Rejected, Sse};
+    use ssekit_warp::{LastEventId, Rejected, Sse};
     use warp::Filter;
     use warp::reply::Reply;
 
     let route = warp::path("events")
         .and(warp::get())
-        .and(sse_warp::broker_request())
-        .and(sse_warp::last_event_id())
+        .and(ssekit_warp::broker_request())
+        .and(ssekit_warp::last_event_id())
         .map(
             move |request: RequestInfo, last: LastEventId| match broker.admit_query(&request) {
                 Ok(ticket) => Sse::from_broadcast(&ticket, &last).into_response(),

@@ -1,5 +1,5 @@
 //! A rolling restart without loss: two instances of the `news-redis` example (axum +
-//! `sse_redis::RedisHub`) as real processes on one real `redis-server`.
+//! `ssekit_redis::RedisHub`) as real processes on one real `redis-server`.
 //!
 //! Clients are connected to instance A while events are published (every 25 ms, through a
 //! third `RedisHub`). Instance B starts, the "load balancer" (a value the clients read when
@@ -16,8 +16,8 @@ mod support;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use sse_core::Event;
-use sse_redis::{RedisHub, RedisHubConfig};
+use ssekit_proto::Event;
+use ssekit_redis::{RedisHub, RedisHubConfig};
 use support::{BodyEnd, Example, Item, Next, RedisServer, Request, SseClient};
 use tokio::sync::watch;
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use conformance::e2e::EventStream;
 use conformance::http::Request;
 use examples::rooms_axum::{self, RoomsState};
-use sse_core::MessageEvent;
+use ssekit_proto::MessageEvent;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -74,7 +74,7 @@ async fn rooms_and_private_notifications_stay_private() {
 
     state
         .broker
-        .publish(["users/7"], sse_server::Event::message("for 7 only"))
+        .publish(["users/7"], ssekit::Event::message("for 7 only"))
         .expect("publish");
     let publish = format!("/publish?topic=rooms/1/chat&authorization={eight}");
     let (status, body) = send(addr, "POST", &publish, "hi all").await;

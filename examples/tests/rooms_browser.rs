@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use conformance::webdriver::Browser;
 use examples::rooms_axum::{self, RoomsState};
-use sse_server::Event;
+use ssekit::Event;
 
 const TEST_BUDGET: Duration = Duration::from_secs(60);
 const WAIT: Duration = Duration::from_secs(20);

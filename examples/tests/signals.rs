@@ -2,7 +2,7 @@
 //! (`clock-axum`, `clock-actix`, `clock-warp`) run as processes, a client holds a stream open,
 //! the process gets `SIGTERM` (what systemd, Docker and Kubernetes send) and must end the
 //! stream cleanly (a complete chunked body, not a cut connection) and exit with success at
-//! once, not after a shutdown timeout. `sse_server::Shutdown::trigger_on_signals` is the
+//! once, not after a shutdown timeout. `ssekit::Shutdown::trigger_on_signals` is the
 //! helper under test; the wiring is each binary's.
 
 mod support;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use fuzz_replay::targets::{EventCase, ParseCase};
 use fuzz_replay::{TARGETS, replay, seeds_dir};
-use sse_core::Limits;
+use ssekit_proto::Limits;
 
 fn replay_target(name: &str) {
     let (_, check) = TARGETS

@@ -6,7 +6,7 @@
 //! file of `fuzz/seeds/<target>/` from an ordinary `#[test]`, so `cargo test --workspace`
 //! exercises the fuzz code without nightly or libFuzzer.
 //!
-//! A function panics (an `assert!`) when sse-core breaks one of its contracts for that input;
+//! A function panics (an `assert!`) when ssekit-proto breaks one of its contracts for that input;
 //! libFuzzer reports the panic as a crash and saves the input.
 //!
 //! This file is also compiled as a module of `fuzz-replay` (through `#[path]`), so it holds no
@@ -15,8 +15,8 @@
 use core::time::Duration;
 
 use arbitrary::{Arbitrary, Unstructured};
-use sse_core::{Event, Limits, MessageEvent, ParseError, Parsed, ParsedRef, Parser};
-use sse_server::last_event_id;
+use ssekit_proto::{Event, Limits, MessageEvent, ParseError, Parsed, ParsedRef, Parser};
+use ssekit::last_event_id;
 
 /// The most chunk lengths a [`ParseCase`] carries.
 pub const MAX_CHUNK_LENGTHS: u8 = 16;
@@ -194,7 +194,7 @@ impl futures_core::Stream for ReadyChunks {
 /// the parser itself and does not tell whether it discarded anything: `discarded` is false.
 pub fn run_parse_stream(chunks: &[&[u8]], limits: Limits) -> Outcome {
     use futures_core::Stream;
-    use sse_core::stream::{ParseStream, StreamError};
+    use ssekit_proto::stream::{ParseStream, StreamError};
 
     let chunks: Vec<Vec<u8>> = chunks.iter().map(|chunk| chunk.to_vec()).collect();
     let mut stream =
@@ -521,7 +521,7 @@ fn check_wire(wire: &[u8], case: &EventCase) {
     }
 }
 
-/// Target `last_event_id`: `sse_server::last_event_id::parse` accepts exactly the non-empty
+/// Target `last_event_id`: `ssekit::last_event_id::parse` accepts exactly the non-empty
 /// UTF-8 values of at most `last_event_id::MAX_LEN` bytes without NUL, CR or LF, and returns
 /// them unchanged.
 pub fn last_event_id(data: &[u8]) {

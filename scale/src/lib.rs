@@ -8,7 +8,7 @@
 //! stdin ([`spawn_publisher`]); it exits when stdin ends, so it never outlives the driver.
 //!
 //! Event data is `{"t":T}` (or `{"t":T,"p":"xx.."}` with padding): `T` is the publisher's
-//! Unix time in microseconds when it published the event, which `sse-cli bench` turns into a
+//! Unix time in microseconds when it published the event, which `ssekit bench` turns into a
 //! delivery latency.
 
 use std::io::{self, BufRead, Write};
@@ -67,7 +67,7 @@ pub fn listen(backlog: u32) -> io::Result<tokio::net::TcpListener> {
 }
 
 /// Serves `service` (an axum `Router`, a `warp::service(filter)`, any tower service) on
-/// `listener` the way `sse-axum`'s and `sse-warp`'s crate docs recommend for many long-lived
+/// `listener` the way `ssekit-axum`'s and `ssekit-warp`'s crate docs recommend for many long-lived
 /// event streams: each connection on hyper's HTTP/1 builder directly (no `auto` version
 /// detection, no upgrade support), one task per connection.
 pub async fn serve_http1<S, B>(listener: tokio::net::TcpListener, service: S) -> io::Result<()>
@@ -139,7 +139,7 @@ pub fn runtime() -> io::Result<tokio::runtime::Runtime> {
 
 /// The current Unix time in microseconds.
 pub fn unix_micros() -> u64 {
-    sse_cli::bench::unix_micros()
+    ssekit_cli::bench::unix_micros()
 }
 
 /// One event's data: the send time, and `pad` bytes of padding.

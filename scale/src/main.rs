@@ -2,8 +2,8 @@
 //! [--case idle,connect,paced,burst,stalled] [--servers a,b,..] [--seconds S]`.
 //!
 //! Each server under test (see `scale/src/lib.rs`) runs as its own process, started here and
-//! killed at the end of its case; the clients are `sse-cli bench`'s machinery
-//! ([`sse_cli::bench::run`]) on a thread of this process. The compared servers of a case run
+//! killed at the end of its case; the clients are `ssekit bench`'s machinery
+//! ([`ssekit_cli::bench::run`]) on a thread of this process. The compared servers of a case run
 //! back to back, in the same run. Server-side numbers come from `/proc/PID`: `status` (VmRSS),
 //! `stat` (utime, stime); write-type system calls from `perf stat` on the syscall
 //! tracepoints; listen-queue counters from `/proc/net/netstat` (system-wide). Prints one
@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use sse_cli::bench::{BenchOptions, DRAIN, Progress, Report, raise_fd_limit, run};
+use ssekit_cli::bench::{BenchOptions, DRAIN, Progress, Report, raise_fd_limit, run};
 
 /// The servers, in table order. `hub-axum` and `hub-warp` serve the way their adapter's docs
 /// recommend for many connections; `hub-X-defaults` is the same binary with `--defaults`

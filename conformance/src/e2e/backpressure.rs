@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures_util::stream::{self, Stream};
-use sse_core::Event;
+use ssekit_proto::Event;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 

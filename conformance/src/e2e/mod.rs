@@ -1,6 +1,6 @@
 //! The framework-independent half of the server adapters' end-to-end tests (feature `http`).
 //!
-//! Every adapter (`sse-axum`, `sse-warp`, `sse-actix`) is tested the same way: a real server on
+//! Every adapter (`ssekit-axum`, `ssekit-warp`, `ssekit-actix-web`) is tested the same way: a real server on
 //! 127.0.0.1, real clients ([`crate::http`], and `h2` for HTTP/2). An adapter's test file keeps
 //! only its framework glue — starting and stopping the server, mounting the routes below with its
 //! own `Sse` — and calls the shared checks here, so that every adapter is held to the same
@@ -16,7 +16,7 @@
 //! | `/`                                    | [`injected_event_name`]       | [`check_injected_event_name`]  |
 //! | `/id`, body `format!("{id:?}")` of the `Last-Event-ID` | —             | [`check_last_event_id`]        |
 //! | `/firehose`                            | [`Firehose::stream`]          | [`check_backpressure`]         |
-//! | `/events`                              | `Sse::from_broadcast` of a [`Hub::new`](sse_server::hub::Hub::new) | [`check_hub_replay`], [`check_hub_burst`] |
+//! | `/events`                              | `Sse::from_broadcast` of a [`Hub::new`](ssekit::hub::Hub::new) | [`check_hub_replay`], [`check_hub_burst`] |
 //! | `/events`                              | `Sse::from_broadcast` of a [`stuck_client_hub`] | [`check_hub_stuck_client`] |
 //!
 //! The checks live in four files: this one (bounded waits, [`Live`] stream counting), `wire`

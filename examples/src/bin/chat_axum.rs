@@ -3,7 +3,7 @@
 //! one).
 //!
 //! The handlers are in `examples::chat_axum`; this file binds, prints the address and serves
-//! until Ctrl-C or `SIGTERM` (`sse_server::Shutdown::trigger_on_signals`), which ends every open event stream.
+//! until Ctrl-C or `SIGTERM` (`ssekit::Shutdown::trigger_on_signals`), which ends every open event stream.
 
 use examples::chat::{CHAT_PORT, ChatState};
 use examples::{bind_from_env_or, chat_axum};

@@ -2,7 +2,7 @@
 //! <http://127.0.0.1:8844/> (set `PORT` to change the port, `PORT=0` for any free one).
 //!
 //! The handlers are in `examples::clock_actix`; this file binds, prints the address and serves
-//! until Ctrl-C or `SIGTERM` (`sse_server::Shutdown::trigger_on_signals`), in an actix `System` (actix-web's usual runtime).
+//! until Ctrl-C or `SIGTERM` (`ssekit::Shutdown::trigger_on_signals`), in an actix `System` (actix-web's usual runtime).
 
 use examples::{ClockState, bind_from_env, clock_actix};
 

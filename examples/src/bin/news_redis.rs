@@ -19,8 +19,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use examples::deploy::{Events, StreamConfig};
-use sse_core::Event;
-use sse_redis::{RedisHub, RedisHubConfig};
+use ssekit_proto::Event;
+use ssekit_redis::{RedisHub, RedisHubConfig};
 
 /// The default port.
 const PORT: u16 = 8846;
@@ -39,7 +39,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Installed before anything else, so a SIGTERM during start-up is not lost.
     let signals = config.shutdown.trigger_on_signals()?;
     let hub = RedisHub::connect(
-        sse_redis::redis::Client::open(url)?,
+        ssekit_redis::redis::Client::open(url)?,
         RedisHubConfig::new(key).max_len(10_000),
     )
     .await?;

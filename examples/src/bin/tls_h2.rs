@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use examples::tls::{self, TLS_PORT};
-use sse_server::Shutdown;
+use ssekit::Shutdown;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

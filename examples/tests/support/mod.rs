@@ -1,6 +1,6 @@
 //! What the deployment tests share: finding the real components (or skipping without them),
 //! a real nginx of the test's own, the example binaries as child processes, and a Redis
-//! (`conformance::redis_server`, shared with the `sse-redis` tests).
+//! (`conformance::redis_server`, shared with the `ssekit-redis` tests).
 //!
 //! A missing component (`nginx`, `redis-server`, `chromium`, `chromedriver`) fails the test
 //! when `CI=true` and skips it with a message otherwise; `./test.sh` installs them all.
@@ -308,13 +308,13 @@ pub enum Next {
 }
 
 /// An event stream read over HTTP/1.1 with `conformance::http` by a task of its own (so waiting
-/// for it with a timeout never loses bytes), parsed with `sse_core::Parser`.
+/// for it with a timeout never loses bytes), parsed with `ssekit_proto::Parser`.
 pub struct SseClient {
     /// The response head.
     pub status: u16,
     pub headers: Vec<(String, Vec<u8>)>,
     chunks: tokio::sync::mpsc::UnboundedReceiver<Result<Vec<u8>, BodyEnd>>,
-    parser: sse_core::Parser,
+    parser: ssekit_proto::Parser,
     pending: std::collections::VecDeque<Item>,
     ended: Option<BodyEnd>,
     /// Every body byte received so far.
@@ -348,7 +348,7 @@ impl SseClient {
             status,
             headers,
             chunks,
-            parser: sse_core::Parser::new(),
+            parser: ssekit_proto::Parser::new(),
             pending: Default::default(),
             ended: None,
             raw: Vec::new(),
@@ -381,13 +381,13 @@ impl SseClient {
                     self.raw.extend_from_slice(&chunk);
                     for parsed in self.parser.feed(&chunk) {
                         match parsed {
-                            Ok(sse_core::Parsed::Event(event)) => {
+                            Ok(ssekit_proto::Parsed::Event(event)) => {
                                 self.pending.push_back(Item::Event {
                                     id: event.last_event_id().to_owned(),
                                     data: event.data().to_owned(),
                                 })
                             }
-                            Ok(sse_core::Parsed::Retry(retry)) => {
+                            Ok(ssekit_proto::Parsed::Retry(retry)) => {
                                 self.pending.push_back(Item::Retry(retry));
                             }
                             _ => {}

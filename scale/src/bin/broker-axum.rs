@@ -1,4 +1,4 @@
-//! The topic broker served by `sse-axum` (`Sse::from_broadcast` of a broker `Ticket`), on a
+//! The topic broker served by `ssekit-axum` (`Sse::from_broadcast` of a broker `Ticket`), on a
 //! two-worker tokio runtime, served as `hub-axum` is (hyper's HTTP/1 builder; `--defaults`:
 //! `axum::serve`).
 //!
@@ -13,8 +13,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
-use sse_axum::broker::{Broker, BrokerConfig, Rejection, Selection, Subscription};
-use sse_axum::{Event, LastEventId, Rejected, Sse};
+use ssekit_axum::broker::{Broker, BrokerConfig, Rejection, Selection, Subscription};
+use ssekit_axum::{Event, LastEventId, Rejected, Sse};
 
 #[derive(Clone)]
 struct App {

@@ -1,12 +1,12 @@
-//! The hub served by `sse-actix` (`Sse::from_broadcast`), on two actix workers.
+//! The hub served by `ssekit-actix-web` (`Sse::from_broadcast`), on two actix workers.
 //!
 //! `HttpServer` as it comes: none of its settings changes what an idle connection or a
-//! delivery costs (see `sse-actix`'s crate docs, "Serving many connections"), so there is no
+//! delivery costs (see `ssekit-actix-web`'s crate docs, "Serving many connections"), so there is no
 //! `--defaults` variant.
 
 use actix_web::web::{self, Data};
 use actix_web::{App, HttpServer};
-use sse_actix::{Event, Hub, LastEventId, Sse, Subscription};
+use ssekit_actix_web::{Event, Hub, LastEventId, Sse, Subscription};
 
 async fn events(hub: Data<Hub>, last: LastEventId) -> Sse<Subscription> {
     Sse::from_broadcast(hub.get_ref(), &last)

@@ -1,6 +1,6 @@
-//! The hub served by `sse-axum` (`Sse::from_broadcast`), on a two-worker tokio runtime.
+//! The hub served by `ssekit-axum` (`Sse::from_broadcast`), on a two-worker tokio runtime.
 //!
-//! By default it serves the way `sse-axum`'s crate docs recommend for many long-lived streams
+//! By default it serves the way `ssekit-axum`'s crate docs recommend for many long-lived streams
 //! (section "Serving many connections"): each connection through hyper's HTTP/1 builder
 //! directly ([`scale::serve_http1`]). With `--defaults` it serves through `axum::serve` (hyper-util's
 //! `auto` builder, HTTP/1 and HTTP/2, upgrades), what most axum code does.
@@ -8,7 +8,7 @@
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
-use sse_axum::{Event, Hub, LastEventId, Sse, Subscription};
+use ssekit_axum::{Event, Hub, LastEventId, Sse, Subscription};
 
 async fn events(State(hub): State<Hub>, last: LastEventId) -> Sse<Subscription> {
     Sse::from_broadcast(&hub, &last)

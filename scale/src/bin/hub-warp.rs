@@ -1,10 +1,10 @@
-//! The hub served by `sse-warp` (`Sse::from_broadcast`), on a two-worker tokio runtime.
+//! The hub served by `ssekit-warp` (`Sse::from_broadcast`), on a two-worker tokio runtime.
 //!
-//! By default it serves the way `sse-warp`'s crate docs recommend for many long-lived streams:
+//! By default it serves the way `ssekit-warp`'s crate docs recommend for many long-lived streams:
 //! the filter as a service (`warp::service`) on hyper's HTTP/1 builder directly
 //! ([`scale::serve_http1`]). With `--defaults` it serves through `warp::serve`.
 
-use sse_warp::{Event, Hub, LastEventId, Sse};
+use ssekit_warp::{Event, Hub, LastEventId, Sse};
 use warp::Filter;
 
 fn main() -> std::io::Result<()> {
@@ -20,7 +20,7 @@ fn main() -> std::io::Result<()> {
         let events = warp::get()
             .and(warp::path("events"))
             .and(warp::path::end())
-            .and(sse_warp::last_event_id())
+            .and(ssekit_warp::last_event_id())
             .map(move |last: LastEventId| Sse::from_broadcast(&hub, &last));
         if args.defaults {
             warp::serve(events).incoming(listener).run().await;

@@ -1,0 +1,398 @@
+//! Watch mode: `ssekit [watch] URL [OPTIONS]` watches an event stream with
+//! [`ssekit_client::EventSource`] and prints it in one [`Format`] (see [`crate::help::WATCH`]).
+
+use std::error::Error;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use ssekit_client::reqwest::Method;
+use ssekit_client::reqwest::header::{HeaderName, HeaderValue};
+use ssekit_client::{ClientError, EventSource, ReadyState, ReconnectPolicy, SseItem};
+
+use crate::Flags;
+use crate::output::{Format, Printer};
+
+/// The flags that exist only in watch mode (any of them on a command line means watch mode).
+const URL_FLAGS: [&str; 14] = [
+    "--json",
+    "--raw",
+    "--event",
+    "--count",
+    "--timeout",
+    "-H",
+    "--header",
+    "-X",
+    "--method",
+    "-d",
+    "--data",
+    "--last-event-id",
+    "--no-reconnect",
+    "--cacert",
+];
+
+/// The options of watch mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UrlOptions {
+    /// The `http://` or `https://` URL.
+    pub url: String,
+    /// `--json` or `--raw`; readable otherwise.
+    pub format: Format,
+    /// `--event NAME`, repeatable: print only events of these types (all when empty).
+    pub events: Vec<String>,
+    /// `--count N`: stop after printing N events.
+    pub count: Option<u64>,
+    /// `--timeout S`: stop after this long.
+    pub timeout: Option<Duration>,
+    /// `-X/--method`; `GET`, or `POST` when there is a body.
+    pub method: Method,
+    /// `-d/--data` (the bytes, `@FILE` already read): the request body.
+    pub body: Option<Vec<u8>>,
+    /// `-H/--header 'Name: value'`, in order.
+    pub headers: Vec<(String, String)>,
+    /// `--last-event-id ID`: sent on the first connection.
+    pub last_event_id: Option<String>,
+    /// False with `--no-reconnect`.
+    pub reconnect: bool,
+    /// `--cacert FILE`: PEM certificates to trust as roots, besides the built-in ones.
+    pub cacert: Option<PathBuf>,
+}
+
+/// Whether `arg` looks like an `http://` or `https://` URL (scheme case-insensitive).
+///
+/// ```
+/// assert!(ssekit_cli::url::is_url("http://127.0.0.1:8844/events"));
+/// assert!(ssekit_cli::url::is_url("HTTPS://example.com"));
+/// assert!(!ssekit_cli::url::is_url("--chunk-size"));
+/// ```
+pub fn is_url(arg: &str) -> bool {
+    let lower = arg.get(..8).unwrap_or(arg).to_ascii_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://")
+}
+
+/// Whether the command line asks for URL mode: it holds a URL or a URL-mode flag.
+pub fn wants_url_mode(args: &[String]) -> bool {
+    args.iter().any(|arg| {
+        let flag = arg.split_once('=').map_or(arg.as_str(), |(flag, _)| flag);
+        is_url(arg) || URL_FLAGS.contains(&flag)
+    })
+}
+
+/// Parses a watch-mode command line (without the program name and without `watch`).
+/// `Ok(None)` means `--help`.
+///
+/// ```
+/// let args: Vec<String> = ["http://h/e", "--json", "-H", "Cookie: a=b", "--no-reconnect"]
+///     .map(String::from)
+///     .into();
+/// let options = ssekit_cli::url::parse_url_args(&args).unwrap().unwrap();
+/// assert_eq!(options.headers, [("Cookie".to_owned(), "a=b".to_owned())]);
+/// assert_eq!(options.format, ssekit_cli::output::Format::Json);
+/// assert!(!options.reconnect);
+/// ```
+pub fn parse_url_args(args: &[String]) -> Result<Option<UrlOptions>, String> {
+    let mut url = None;
+    let mut method = None;
+    let mut options = UrlOptions {
+        url: String::new(),
+        format: Format::Readable,
+        events: Vec::new(),
+        count: None,
+        timeout: None,
+        method: Method::GET,
+        body: None,
+        headers: Vec::new(),
+        last_event_id: None,
+        reconnect: true,
+        cacert: None,
+    };
+    let mut args = Flags::new(args);
+    while let Some(flag) = args.next_arg() {
+        match flag {
+            "-h" | "--help" => return Ok(None),
+            "--json" | "--raw" => {
+                let format = if flag == "--json" {
+                    Format::Json
+                } else {
+                    Format::Raw
+                };
+                if options.format != Format::Readable && options.format != format {
+                    return Err("--json and --raw exclude each other".into());
+                }
+                options.format = format;
+            }
+            "--event" => options.events.push(args.value()?),
+            "--count" => {
+                let v = args.value()?;
+                match v.trim().parse::<u64>() {
+                    Ok(n) if n > 0 => options.count = Some(n),
+                    _ => return Err(format!("--count: expected a number above 0, got {v:?}")),
+                }
+            }
+            "--timeout" => {
+                let v = args.value()?;
+                let seconds = v.trim().parse::<f64>().ok().filter(|s| *s > 0.0);
+                match seconds.and_then(|s| Duration::try_from_secs_f64(s).ok()) {
+                    Some(timeout) => options.timeout = Some(timeout),
+                    None => return Err(format!("--timeout: expected seconds above 0, got {v:?}")),
+                }
+            }
+            "-X" | "--method" => {
+                let v = args.value()?;
+                let parsed = Method::from_bytes(v.trim().to_ascii_uppercase().as_bytes());
+                method = Some(parsed.map_err(|_| format!("{flag}: not an HTTP method: {v:?}"))?);
+            }
+            "-d" | "--data" => {
+                if options.body.is_some() {
+                    return Err(format!("{flag}: the request body was already given"));
+                }
+                options.body = Some(request_body(&args.value()?)?);
+            }
+            "--no-reconnect" => options.reconnect = false,
+            "--last-event-id" => options.last_event_id = Some(args.value()?),
+            "--cacert" => options.cacert = Some(args.value()?.into()),
+            "-H" | "--header" => {
+                let v = args.value()?;
+                let (name, value) = v
+                    .split_once(':')
+                    .filter(|(name, _)| !name.trim().is_empty())
+                    .ok_or_else(|| format!("{flag}: expected 'Name: value', got {v:?}"))?;
+                let (name, value) = (name.trim(), value.trim());
+                HeaderName::from_bytes(name.as_bytes())
+                    .map_err(|_| format!("{flag}: not a valid header name: {name:?}"))?;
+                HeaderValue::from_str(value)
+                    .map_err(|_| format!("{flag}: not a valid header value: {value:?}"))?;
+                options.headers.push((name.to_owned(), value.to_owned()));
+            }
+            _ if is_url(flag) && url.is_none() => url = Some(flag.to_owned()),
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    options.url = url.ok_or("missing the http:// or https:// URL")?;
+    options.method = method.unwrap_or(if options.body.is_some() {
+        Method::POST
+    } else {
+        Method::GET
+    });
+    Ok(Some(options))
+}
+
+/// The body `-d/--data VALUE` sends: `VALUE` itself, the contents of `FILE` for `@FILE`, or
+/// all of stdin for `@-`.
+fn request_body(value: &str) -> Result<Vec<u8>, String> {
+    match value.strip_prefix('@') {
+        None => Ok(value.as_bytes().to_vec()),
+        Some("-") => {
+            let mut body = Vec::new();
+            io::stdin()
+                .lock()
+                .read_to_end(&mut body)
+                .map_err(|e| format!("--data @-: reading stdin: {e}"))?;
+            Ok(body)
+        }
+        Some(path) => std::fs::read(path).map_err(|e| format!("--data @{path}: {e}")),
+    }
+}
+
+/// The [`EventSource`] that `options` describe: the one place watch mode sets up its
+/// request and client.
+pub fn event_source(options: &UrlOptions) -> Result<EventSource, ClientError> {
+    let mut builder = EventSource::builder(&options.url).method(options.method.clone());
+    for (name, value) in &options.headers {
+        builder = builder.header(name.as_str(), value.as_str());
+    }
+    if let Some(body) = &options.body {
+        let typed = options
+            .headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("content-type"));
+        if !typed {
+            builder = builder.header("Content-Type", "application/json");
+        }
+        builder = builder.body(body.clone());
+    }
+    if let Some(id) = &options.last_event_id {
+        builder = builder.last_event_id(id.as_str());
+    }
+    if !options.reconnect {
+        builder = builder.reconnect(ReconnectPolicy::never());
+    }
+    if let Some(path) = &options.cacert {
+        builder = add_roots(builder, path).map_err(|message| {
+            let message = format!("--cacert {}: {message}", path.display());
+            ClientError::Config(message.into())
+        })?;
+    }
+    builder.build()
+}
+
+/// Adds the PEM certificates in the file at `path` to the roots `builder` trusts.
+#[cfg(feature = "rustls")]
+fn add_roots(
+    builder: ssekit_client::EventSourceBuilder,
+    path: &Path,
+) -> Result<ssekit_client::EventSourceBuilder, String> {
+    use ssekit_client::reqwest::Certificate;
+    let pem = std::fs::read(path).map_err(|e| e.to_string())?;
+    let certificates = Certificate::from_pem_bundle(&pem).map_err(|e| describe(&e))?;
+    if certificates.is_empty() {
+        return Err("no PEM certificate in it".to_owned());
+    }
+    Ok(certificates
+        .into_iter()
+        .fold(builder, |builder, certificate| {
+            builder.add_root_certificate(certificate)
+        }))
+}
+
+/// Without TLS there is nothing to add roots to.
+#[cfg(not(feature = "rustls"))]
+fn add_roots(
+    _builder: ssekit_client::EventSourceBuilder,
+    _path: &Path,
+) -> Result<ssekit_client::EventSourceBuilder, String> {
+    Err("this build has no TLS support; build it with `--features rustls`".to_owned())
+}
+
+/// An error and its chain of causes, `": "`-separated (reqwest's own message is terse; its
+/// causes say what went wrong, such as "Connection refused").
+pub fn describe(error: &dyn Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// How a watch ended; [`Outcome::exit_code`] is the exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The stream ended cleanly (the server ended it and there is no reconnection),
+    /// `--count` was reached, or stdout was closed: exit status 0.
+    Ended,
+    /// The options could not make a request (an invalid header, say): exit status 2.
+    BadArguments,
+    /// The server closed the stream for good: `204 No Content`, another status than
+    /// `200`, or a `Content-Type` other than `text/event-stream`: exit status 3.
+    ClosedByServer,
+    /// A network error, and no reconnection (`--no-reconnect`): exit status 4.
+    NetworkError,
+    /// `--timeout` ran out: exit status 124 (as `timeout(1)`).
+    TimedOut,
+}
+
+impl Outcome {
+    /// The exit status documented in [`crate::help::WATCH`].
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::Ended => 0,
+            Outcome::BadArguments => 2,
+            Outcome::ClosedByServer => 3,
+            Outcome::NetworkError => 4,
+            Outcome::TimedOut => 124,
+        }
+    }
+
+    /// How a watch ends when `error` closed the source.
+    pub fn of_error(error: &ClientError) -> Outcome {
+        match error.cause() {
+            ClientError::StreamEnded => Outcome::Ended,
+            ClientError::Status(_) | ClientError::ContentType(_) => Outcome::ClosedByServer,
+            ClientError::Config(_) => Outcome::BadArguments,
+            _ => Outcome::NetworkError,
+        }
+    }
+}
+
+/// Connects and prints events to `out` as they arrive (in `colour` when readable), notices
+/// and errors to stderr, until the stream ends for good, `--count` events were printed or
+/// `--timeout` ran out. Needs a tokio runtime with I/O and timers.
+pub async fn run<W: Write>(options: &UrlOptions, out: W, colour: bool) -> io::Result<Outcome> {
+    if options
+        .url
+        .get(..8)
+        .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+        && !cfg!(feature = "rustls")
+    {
+        eprintln!(
+            "ssekit: this build has no TLS support for https:// URLs; build it with `--features rustls`"
+        );
+        return Ok(Outcome::BadArguments);
+    }
+    let mut source = match event_source(options) {
+        Ok(source) => source,
+        Err(error) => {
+            eprintln!("ssekit: {}", describe(&error));
+            return Ok(Outcome::BadArguments);
+        }
+    };
+    let start = Instant::now();
+    // A timeout too far away to be an instant is no timeout.
+    let deadline = options
+        .timeout
+        .and_then(|t| tokio::time::Instant::now().checked_add(t));
+    let mut out = Printer::new(out, options.format, colour);
+    let mut printed = 0;
+    let mut outcome = Outcome::Ended;
+    loop {
+        let next = match deadline {
+            Some(deadline) => match tokio::time::timeout_at(deadline, source.next()).await {
+                Ok(next) => next,
+                Err(_) => {
+                    eprintln!("ssekit: --timeout: stopped after {:.1?}", start.elapsed());
+                    outcome = Outcome::TimedOut;
+                    break;
+                }
+            },
+            None => source.next().await,
+        };
+        let Some(item) = next else { break };
+        match item {
+            Ok(SseItem::Open) => eprintln!("ssekit: connected to {}", options.url),
+            Ok(SseItem::Message(event)) => {
+                let wanted = options.events.is_empty()
+                    || options.events.iter().any(|name| name == event.event_type());
+                if wanted {
+                    out.event(start.elapsed(), event)?;
+                    printed += 1;
+                    if options.count == Some(printed) {
+                        break;
+                    }
+                }
+            }
+            Ok(SseItem::Retry(retry)) => out.retry(retry)?,
+            Ok(_) => {}
+            Err(error) => {
+                let text = describe(&error);
+                match source.ready_state() {
+                    ReadyState::Connecting => {
+                        let delay = source.reconnect_delay().unwrap_or_default();
+                        let id = source.last_event_id();
+                        if id.is_empty() {
+                            eprintln!("ssekit: {text}; reconnecting in {delay:?}");
+                        } else {
+                            eprintln!(
+                                "ssekit: {text}; reconnecting in {delay:?} with Last-Event-ID {id:?}"
+                            );
+                        }
+                    }
+                    ReadyState::Open => eprintln!("ssekit: {text}"),
+                    ReadyState::Closed => {
+                        eprintln!("ssekit: {text}");
+                        outcome = Outcome::of_error(&error);
+                    }
+                }
+            }
+        }
+        out.flush()?;
+    }
+    out.finish(source.last_event_id())?;
+    Ok(outcome)
+}
