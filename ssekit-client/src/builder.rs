@@ -7,7 +7,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Client, Method, Url};
 use ssekit_proto::{Limits, Parser};
 
-use crate::{ClientError, EventSource, ReconnectPolicy};
+use crate::{ClientError, EventSource, ReconnectPolicy, RedirectPolicy};
 
 /// What an [`EventSource`] sends on every (re)connection.
 #[derive(Debug, Clone)]
@@ -23,6 +23,7 @@ pub(crate) struct Request {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Settings {
     pub(crate) reconnect: ReconnectPolicy,
+    pub(crate) redirects: RedirectPolicy,
     /// `None`: no idle timeout.
     pub(crate) idle_timeout: Option<Duration>,
 }
@@ -39,6 +40,7 @@ pub(crate) struct Settings {
 /// |---|---|---|
 /// | [`idle_timeout`](EventSourceBuilder::idle_timeout) | 60 s without a byte drops the connection and reconnects | waits forever |
 /// | [`reconnect`](EventSourceBuilder::reconnect) | backoff after repeated failures and after the second connection in a row that ended without an event ([`ReconnectPolicy`]) | the reconnection time, every time |
+/// | [`redirects`](EventSourceBuilder::redirects) | [`RedirectPolicy::Follow`]: as a browser; [`RedirectPolicy::SameOrigin`] keeps headers and body in one origin | follows |
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), ssekit_client::ClientError> {
@@ -67,6 +69,7 @@ pub struct EventSourceBuilder {
     #[cfg(feature = "rustls")]
     roots: Vec<reqwest::Certificate>,
     policy: ReconnectPolicy,
+    redirects: RedirectPolicy,
     idle_timeout: Option<Duration>,
     limits: Limits,
     error: Option<ClientError>,
@@ -88,6 +91,7 @@ impl EventSourceBuilder {
             #[cfg(feature = "rustls")]
             roots: Vec::new(),
             policy: ReconnectPolicy::new(),
+            redirects: RedirectPolicy::Follow,
             idle_timeout: Some(EventSourceBuilder::DEFAULT_IDLE_TIMEOUT),
             limits: Limits::default(),
             error: None,
@@ -197,6 +201,15 @@ impl EventSourceBuilder {
         self
     }
 
+    /// Sets the [`RedirectPolicy`]: which redirects are followed (default
+    /// [`RedirectPolicy::Follow`], every one, as a browser does). See [`RedirectPolicy`] for
+    /// what a redirect does to the method, body and headers, and when to choose
+    /// [`RedirectPolicy::SameOrigin`].
+    pub fn redirects(mut self, policy: RedirectPolicy) -> EventSourceBuilder {
+        self.redirects = policy;
+        self
+    }
+
     /// Sets the idle read timeout (default 60 s, [`DEFAULT_IDLE_TIMEOUT`](Self::DEFAULT_IDLE_TIMEOUT)):
     /// when no byte arrives for this long, the connection is dropped and treated as a network
     /// error ([`ClientError::IdleTimeout`]): the source reconnects, with `Last-Event-ID`, after
@@ -274,6 +287,7 @@ impl EventSourceBuilder {
         };
         let settings = Settings {
             reconnect: self.policy,
+            redirects: self.redirects,
             idle_timeout: self.idle_timeout,
         };
         Ok(EventSource::from_parts(request, parser, settings))

@@ -15,7 +15,7 @@ use ssekit_proto::ParseError;
 /// |---|---|---|---|
 /// | [`Transport`](ClientError::Transport), [`StreamEnded`](ClientError::StreamEnded), [`IdleTimeout`](ClientError::IdleTimeout), [`Redirect`](ClientError::Redirect) | `false` | `Connecting` | waits, then reconnects with `Last-Event-ID` |
 /// | [`GaveUp`](ClientError::GaveUp) (one of those, once the [`ReconnectPolicy`](crate::ReconnectPolicy) gives up) | `true` | `Closed` | ends the stream |
-/// | [`Status`](ClientError::Status), [`ContentType`](ClientError::ContentType), [`Config`](ClientError::Config) | `true` | `Closed` | ends the stream, never retries |
+/// | [`Status`](ClientError::Status), [`ContentType`](ClientError::ContentType), [`RedirectBlocked`](ClientError::RedirectBlocked), [`Config`](ClientError::Config) | `true` | `Closed` | ends the stream, never retries |
 /// | [`Parse`](ClientError::Parse) | `false` | `Open` (unchanged) | drops that one event and reads on |
 ///
 /// ```no_run
@@ -68,6 +68,17 @@ pub enum ClientError {
     /// the source reconnects, as Chromium does to the URL of its last connection that opened
     /// (the redirects of the failed attempt do not count).
     Redirect(String),
+    /// The [`RedirectPolicy`](crate::RedirectPolicy) does not allow this redirect (for
+    /// [`SameOrigin`](crate::RedirectPolicy::SameOrigin), one to another origin; for
+    /// [`Never`](crate::RedirectPolicy::Never), any). Nothing was sent to `location`. As the
+    /// same request would get the same redirect, the connection is failed: no reconnection.
+    RedirectBlocked {
+        /// The redirect's status (`301`, `302`, `303`, `307` or `308`).
+        status: StatusCode,
+        /// Where it pointed: the `Location` resolved against the URL that answered, or the raw
+        /// `Location` value (lossily decoded) when it does not resolve to a URL.
+        location: String,
+    },
     /// The [`ReconnectPolicy`](crate::ReconnectPolicy) gave up: this error (a
     /// [`Transport`](ClientError::Transport), [`StreamEnded`](ClientError::StreamEnded),
     /// [`IdleTimeout`](ClientError::IdleTimeout) or [`Redirect`](ClientError::Redirect)) would
@@ -98,6 +109,7 @@ impl ClientError {
             ClientError::Config(_)
             | ClientError::Status(_)
             | ClientError::ContentType(_)
+            | ClientError::RedirectBlocked { .. }
             | ClientError::GaveUp(_) => true,
         }
     }
@@ -138,6 +150,10 @@ impl fmt::Display for ClientError {
             }
             ClientError::Parse(e) => e.fmt(f),
             ClientError::Redirect(reason) => write!(f, "redirect not followed: {reason}"),
+            ClientError::RedirectBlocked { status, location } => write!(
+                f,
+                "the redirect policy does not allow the {status} redirect to {location}"
+            ),
             ClientError::GaveUp(e) => write!(f, "{e}; giving up (no more reconnections)"),
         }
     }
@@ -153,6 +169,7 @@ impl core::error::Error for ClientError {
             ClientError::StreamEnded
             | ClientError::IdleTimeout(_)
             | ClientError::Redirect(_)
+            | ClientError::RedirectBlocked { .. }
             | ClientError::Status(_)
             | ClientError::ContentType(_) => None,
         }

@@ -67,11 +67,13 @@
 mod builder;
 mod error;
 mod policy;
+mod redirect;
 mod source;
 
 pub use builder::EventSourceBuilder;
 pub use error::ClientError;
 pub use policy::ReconnectPolicy;
+pub use redirect::RedirectPolicy;
 pub use source::{EventSource, Handle, ReadyState, SseItem};
 
 /// The reqwest this crate is built on, for [`EventSourceBuilder::client`] and the types in

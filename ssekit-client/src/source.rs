@@ -22,7 +22,7 @@ use tokio::time::{Instant, Sleep};
 
 use crate::builder::{Request, Settings};
 use crate::policy::random_unit;
-use crate::{ClientError, EventSourceBuilder, ReconnectPolicy};
+use crate::{ClientError, EventSourceBuilder, ReconnectPolicy, RedirectPolicy};
 
 /// The connection state, as the browser's `EventSource.readyState` shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -162,13 +162,15 @@ enum State {
 ///   ([`current_url`](EventSource::current_url)), with the method and body it left
 ///   (a `301`/`302` of a `POST`, or a `303` of anything but `GET`/`HEAD`, makes a body-less
 ///   `GET`, without `Content-Type` and the other body headers). A redirect to another origin
-///   drops `Authorization`, `Cookie` and `Proxy-Authorization`. A `Location` that does not
+///   drops `Authorization`, `Cookie` and `Proxy-Authorization` and keeps your other headers
+///   (and a `307`/`308` body); [`RedirectPolicy::SameOrigin`] refuses it instead
+///   ([`ClientError::RedirectBlocked`], the connection fails). A `Location` that does not
 ///   parse or is not `http`/`https`, or a 21st redirect, is a network error
 ///   ([`ClientError::Redirect`]). With a [`client`](EventSourceBuilder::client) of your own
 ///   that follows redirects itself, the source still reconnects to the final URL, but it
-///   cannot see a method change: build that client with
-///   [`redirect::Policy::none()`](reqwest::redirect::Policy::none) to leave redirects to the
-///   source.
+///   cannot see a method change, and the [`RedirectPolicy`] does not apply: build that client
+///   with [`redirect::Policy::none()`](reqwest::redirect::Policy::none) to leave redirects to
+///   the source.
 /// - A response other than `200 OK`, or whose MIME type is not `text/event-stream` (parameters
 ///   and case ignored), *fails* the connection: an `Err`, ready state
 ///   [`Closed`](ReadyState::Closed), the stream ends, no retry.
@@ -210,6 +212,7 @@ pub struct EventSource {
     /// when the attempt opens.
     in_flight: Request,
     policy: ReconnectPolicy,
+    redirect_policy: RedirectPolicy,
     /// `None`: no idle timeout.
     idle_timeout: Option<Duration>,
     /// The idle timer of the connection in progress (armed at each request sent); it fires
@@ -245,6 +248,7 @@ impl fmt::Debug for EventSource {
             .field("ready_state", &self.ready_state())
             .field("last_event_id", &self.last_event_id())
             .field("policy", &self.policy)
+            .field("redirects", &self.redirect_policy)
             .field("idle_timeout", &self.idle_timeout)
             .finish_non_exhaustive()
     }
@@ -273,6 +277,7 @@ impl EventSource {
             redirects: 0,
             request,
             policy: settings.reconnect,
+            redirect_policy: settings.redirects,
             idle_timeout: settings.idle_timeout,
             idle: None,
             last_bytes: Instant::now(),
@@ -438,7 +443,8 @@ impl EventSource {
             if let Some(location) = response.headers().get(LOCATION) {
                 return match self.redirect(status, location) {
                     Ok(()) => self.send(),
-                    Err(reason) => self.reestablish(ClientError::Redirect(reason)),
+                    Err(error) if error.is_fatal() => self.fail(error),
+                    Err(error) => self.reestablish(error),
                 };
             }
             // Without a `Location` a redirect status is just a response that is not 200.
@@ -464,23 +470,38 @@ impl EventSource {
         self.queue.push_back(Ok(SseItem::Open));
     }
 
-    /// Applies a redirect to the current request, as Fetch's "HTTP-redirect fetch" does;
-    /// `Err` with the reason when it is a network error.
-    fn redirect(&mut self, status: StatusCode, location: &HeaderValue) -> Result<(), String> {
+    /// Applies a redirect to the current request, as Fetch's "HTTP-redirect fetch" does, if
+    /// the redirect policy allows it. `Err`: [`ClientError::Redirect`] when it is a network
+    /// error, [`ClientError::RedirectBlocked`] when the policy refuses it.
+    fn redirect(&mut self, status: StatusCode, location: &HeaderValue) -> Result<(), ClientError> {
         let text = String::from_utf8_lossy(location.as_bytes());
-        if self.redirects >= MAX_REDIRECTS {
-            return Err(format!(
-                "more than {MAX_REDIRECTS} redirects (the last to {text:?})"
-            ));
-        }
         // Relative to the URL that answered with the redirect.
-        let mut next = self
-            .in_flight
-            .url
-            .join(&text)
-            .map_err(|e| format!("redirect to {text:?}: {e}"))?;
+        let resolved = self.in_flight.url.join(&text);
+        let blocked = match (self.redirect_policy, &resolved) {
+            (RedirectPolicy::Follow, _) => false,
+            (RedirectPolicy::SameOrigin, Ok(next)) => next.origin() != self.in_flight.url.origin(),
+            // A `Location` that does not parse is a network error, as under `Follow`.
+            (RedirectPolicy::SameOrigin, Err(_)) => false,
+            (RedirectPolicy::Never, _) => true,
+        };
+        if blocked {
+            let location = match &resolved {
+                Ok(url) => url.to_string(),
+                Err(_) => text.into_owned(),
+            };
+            return Err(ClientError::RedirectBlocked { status, location });
+        }
+        if self.redirects >= MAX_REDIRECTS {
+            return Err(ClientError::Redirect(format!(
+                "more than {MAX_REDIRECTS} redirects (the last to {text:?})"
+            )));
+        }
+        let mut next =
+            resolved.map_err(|e| ClientError::Redirect(format!("redirect to {text:?}: {e}")))?;
         if !matches!(next.scheme(), "http" | "https") {
-            return Err(format!("redirect to {text:?}: not an http or https URL"));
+            return Err(ClientError::Redirect(format!(
+                "redirect to {text:?}: not an http or https URL"
+            )));
         }
         if next.fragment().is_none() {
             next.set_fragment(self.in_flight.url.fragment());

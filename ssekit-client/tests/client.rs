@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use reqwest::StatusCode;
 use ssekit_client::{
-    ClientError, EventSource, Limits, MessageEvent, ReadyState, ReconnectPolicy, SseItem,
+    ClientError, EventSource, Limits, MessageEvent, ReadyState, ReconnectPolicy, RedirectPolicy,
+    SseItem,
 };
 use support::{Conn, Server, expect_end, next, next_err, next_message, next_ok};
 
@@ -1038,4 +1039,140 @@ async fn an_event_resets_the_empty_connection_backoff() {
     assert_eq!(delays, [0, 100, 200, 0, 0].map(|n| n * MS));
     let browser_like = ReconnectPolicy::new().jitter(0.0).backoff_after_empty(None);
     assert_eq!(waits(browser_like, 3).await, [Duration::ZERO; 3]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Redirect policies (issue 25, item 9).
+
+/// Two origins (two ports on 127.0.0.1): `origin` answers `/es` with a `307` to `target`'s
+/// `/stream` (and `/hop` with a `307` to `/es`, same origin); `target` streams.
+async fn two_origins() -> (Server, Server) {
+    let target = Server::start(|mut conn: Conn| async move {
+        conn.sse("data: elsewhere\n\n").await;
+        conn.hold().await;
+    })
+    .await;
+    let elsewhere = format!("Location: {}\r\n", target.url("/stream"));
+    let origin = Server::start(move |mut conn: Conn| {
+        let elsewhere = elsewhere.clone();
+        async move {
+            match conn.request.path.as_str() {
+                "/hop" => {
+                    conn.respond("307 Temporary Redirect", "Location: /es\r\n", "")
+                        .await;
+                }
+                _ => {
+                    conn.respond("307 Temporary Redirect", &elsewhere, "").await;
+                }
+            }
+        }
+    })
+    .await;
+    (origin, target)
+}
+
+/// A `POST` with a key, credentials and a body, to `url`, under `policy`.
+fn keyed_post(url: String, policy: RedirectPolicy) -> EventSource {
+    EventSource::builder(url)
+        .method(reqwest::Method::POST)
+        .header("X-Api-Key", "k3y")
+        .header("Authorization", "Bearer secret")
+        .header("Content-Type", "application/json")
+        .body("{\"secret\":1}")
+        .redirects(policy)
+        .reconnect(quick())
+        .build()
+        .expect("a valid source")
+}
+
+/// The default follows a `307` to another origin as Fetch does: method, body and custom headers
+/// go along, `Authorization` does not.
+#[tokio::test]
+async fn by_default_a_cross_origin_307_keeps_custom_headers_and_body() {
+    let (origin, target) = two_origins().await;
+    let mut source = keyed_post(origin.url("/es"), RedirectPolicy::default());
+    assert_eq!(next_ok(&mut source).await, SseItem::Open);
+    assert_eq!(next_message(&mut source).await.data(), "elsewhere");
+    let there = &target.requests()[0];
+    assert_eq!(there.method, "POST");
+    assert_eq!(there.header("x-api-key"), Some("k3y"));
+    assert_eq!(there.header("content-type"), Some("application/json"));
+    assert_eq!(there.body, b"{\"secret\":1}");
+    assert_eq!(there.header("authorization"), None);
+    assert_eq!(RedirectPolicy::default(), RedirectPolicy::Follow);
+}
+
+/// `SameOrigin` follows a redirect within the origin (headers and body kept), and refuses the
+/// next hop to another origin: a typed, fatal error, and the other origin sees nothing.
+#[tokio::test]
+async fn same_origin_policy_refuses_a_cross_origin_redirect() {
+    let (origin, target) = two_origins().await;
+    let mut source = keyed_post(origin.url("/hop"), RedirectPolicy::SameOrigin);
+    let error = next_err(&mut source).await;
+    match &error {
+        ClientError::RedirectBlocked { status, location } => {
+            assert_eq!(*status, StatusCode::TEMPORARY_REDIRECT);
+            assert_eq!(*location, target.url("/stream"));
+        }
+        other => panic!("expected RedirectBlocked, got {other:?}"),
+    }
+    assert!(error.is_fatal());
+    assert_eq!(source.ready_state(), ReadyState::Closed);
+    expect_end(&mut source).await;
+    tokio::time::sleep(150 * MS).await;
+    assert_eq!(target.connections(), 0);
+    let requests = origin.requests();
+    let paths: Vec<_> = requests.iter().map(|r| r.path.as_str()).collect();
+    assert_eq!(paths, ["/hop", "/es"]); // the same-origin hop was followed, then no reconnection
+    assert_eq!(requests[1].method, "POST");
+    assert_eq!(requests[1].header("x-api-key"), Some("k3y"));
+    assert_eq!(requests[1].header("authorization"), Some("Bearer secret"));
+    assert_eq!(requests[1].body, b"{\"secret\":1}");
+}
+
+/// `SameOrigin` follows same-origin redirects to the stream, and they stick as usual.
+#[tokio::test]
+async fn same_origin_policy_follows_redirects_within_the_origin() {
+    let server = Server::redirect_first_then(
+        "307 Temporary Redirect",
+        ("/es", "/es/moved"),
+        "id: 1\ndata: a\n\n",
+        "data: b\n\n",
+    )
+    .await;
+    let mut source = keyed_post(server.url("/es"), RedirectPolicy::SameOrigin);
+    assert_eq!(next_ok(&mut source).await, SseItem::Open);
+    assert_eq!(next_message(&mut source).await.data(), "a");
+    assert!(!next_err(&mut source).await.is_fatal());
+    assert_eq!(next_ok(&mut source).await, SseItem::Open);
+    assert_eq!(next_message(&mut source).await.data(), "b");
+    let requests = server.requests();
+    let paths: Vec<_> = requests.iter().map(|r| r.path.as_str()).collect();
+    assert_eq!(paths, ["/es", "/es/moved", "/es/moved"]);
+    for request in &requests[1..] {
+        assert_eq!(request.method, "POST");
+        assert_eq!(request.header("x-api-key"), Some("k3y"));
+        assert_eq!(request.body, b"{\"secret\":1}");
+    }
+}
+
+/// `Never` refuses even a same-origin redirect.
+#[tokio::test]
+async fn never_policy_refuses_every_redirect() {
+    let server = Server::redirect_first_then("302 Found", ("/es", "/es/moved"), "", "").await;
+    let mut source = EventSource::builder(server.url("/es"))
+        .redirects(RedirectPolicy::Never)
+        .reconnect(quick())
+        .build()
+        .unwrap();
+    let error = next_err(&mut source).await;
+    assert!(
+        matches!(&error, ClientError::RedirectBlocked { status, location }
+            if *status == StatusCode::FOUND && *location == server.url("/es/moved")),
+        "{error:?}"
+    );
+    assert!(error.is_fatal());
+    expect_end(&mut source).await;
+    tokio::time::sleep(150 * MS).await;
+    assert_eq!(server.connections(), 1);
 }
