@@ -459,6 +459,8 @@ impl EventSource {
         }
         self.attempts = 0;
         self.dispatched = false;
+        // The response head came in: the idle clock restarts.
+        self.last_bytes = Instant::now();
         // Where the redirects led, and a method they changed, hold for every reconnection.
         self.request.clone_from(&self.in_flight);
         self.shared.set_ready(ReadyState::Open);

@@ -955,6 +955,29 @@ async fn keep_alive_comments_within_the_idle_timeout_never_cut_the_stream() {
     source.close();
 }
 
+/// The clock restarts when the response head comes in: a slow head and then a slow first
+/// event, each within the timeout but not together, are no timeout.
+#[tokio::test]
+async fn the_idle_clock_restarts_at_the_response_head() {
+    let server = Server::start(|mut conn: Conn| async move {
+        tokio::time::sleep(450 * MS).await;
+        conn.sse("").await;
+        tokio::time::sleep(450 * MS).await;
+        conn.write("data: late\n\n").await;
+        conn.hold().await;
+    })
+    .await;
+    let mut source = EventSource::builder(server.url("/"))
+        .idle_timeout(600 * MS)
+        .reconnect(quick())
+        .build()
+        .unwrap();
+    assert_eq!(next_ok(&mut source).await, SseItem::Open);
+    assert_eq!(next_message(&mut source).await.data(), "late");
+    assert_eq!(server.connections(), 1);
+    source.close();
+}
+
 /// The idle timeout can be turned off; a silent stream then stays open.
 #[tokio::test]
 async fn no_idle_timeout_waits_on_silence() {
