@@ -7,8 +7,8 @@ mod common;
 
 use common::Server;
 use conformance::broker;
-use ssekit_warp::broker::{Broker, RequestInfo};
-use ssekit_warp::{LastEventId, Rejected, Shutdown, Sse};
+use ssekit_warp::broker::Broker;
+use ssekit_warp::{BrokerRequest, LastEventId, Rejected, Shutdown, Sse};
 use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::reply::{Reply, Response};
@@ -20,7 +20,7 @@ fn routes(broker: &Broker) -> impl FnOnce(Shutdown) -> BoxedFilter<(Response,)> 
             .and(warp::get())
             .and(ssekit_warp::broker_request())
             .and(ssekit_warp::last_event_id())
-            .map(move |request: RequestInfo, last: LastEventId| {
+            .map(move |BrokerRequest(request), last: LastEventId| {
                 match broker.admit_query(&request) {
                     Ok(ticket) => Sse::from_broadcast(&ticket, &last)
                         .shutdown_on(shutdown.signal())
