@@ -52,7 +52,9 @@ async fn refusals_answer_with_the_status_ssekit_decides() {
         .unwrap_err();
     let response = PublishRejected::from(error.clone()).error_response();
     assert_eq!(response.status(), 400);
-    let body = actix_web::body::to_bytes(response.into_body()).await.unwrap();
+    let body = actix_web::body::to_bytes(response.into_body())
+        .await
+        .unwrap();
     assert_eq!(body, error.to_string());
     let response = PublishRejected(PublishError::TooManyTopics).error_response();
     assert_eq!(response.status(), 503);

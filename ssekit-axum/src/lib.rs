@@ -171,19 +171,19 @@ use futures_core::Stream;
 use ssekit::SseBody;
 use ssekit::headers::{CONNECTION_KEEP_ALIVE, RESPONSE_HEADERS};
 
+/// The server crate this one is glue for: the body, headers, `Last-Event-ID` rules, the hub,
+/// the broker and the protocol (`ssekit::proto`).
+pub use ssekit;
 /// The topic broker of `ssekit`: serve a [`broker::Ticket`] with [`Sse::from_broadcast`],
 /// refuse with [`Rejected`] (subscriptions) and [`PublishRejected`] (publishes), read the
 /// request with [`BrokerRequest`].
 pub use ssekit::broker;
 pub use ssekit::hub::{Hub, HubConfig, LagPolicy, Resume, Subscription};
+pub use ssekit::proto::{EventName, event_name};
 pub use ssekit::{
     Broadcast, Event, EventBuilder, EventError, Frame, IntoFrame, KeepAlive, ReceiverStream,
     Shutdown,
 };
-/// The server crate this one is glue for: the body, headers, `Last-Event-ID` rules, the hub,
-/// the broker and the protocol (`ssekit::proto`).
-pub use ssekit;
-pub use ssekit::proto::{EventName, event_name};
 
 /// An event stream response: `Sse::new(stream)`, returned from a handler.
 ///

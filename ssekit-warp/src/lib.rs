@@ -166,19 +166,19 @@ use warp::Filter;
 use warp::http::header::{HeaderName, HeaderValue};
 use warp::reply::{Reply, Response};
 
+/// The server crate this one is glue for: the body, headers, `Last-Event-ID` rules, the hub,
+/// the broker and the protocol (`ssekit::proto`).
+pub use ssekit;
 /// The topic broker of `ssekit`: serve a [`broker::Ticket`] with [`Sse::from_broadcast`]
 /// (or [`broadcast`]), refuse with [`Rejected`] (subscriptions) and [`PublishRejected`]
 /// (publishes), read the request with [`broker_request`].
 pub use ssekit::broker;
 pub use ssekit::hub::{Hub, HubConfig, LagPolicy, Resume, Subscription};
+pub use ssekit::proto::{EventName, event_name};
 pub use ssekit::{
     Broadcast, Event, EventBuilder, EventError, Frame, IntoFrame, KeepAlive, ReceiverStream,
     Shutdown,
 };
-/// The server crate this one is glue for: the body, headers, `Last-Event-ID` rules, the hub,
-/// the broker and the protocol (`ssekit::proto`).
-pub use ssekit;
-pub use ssekit::proto::{EventName, event_name};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 

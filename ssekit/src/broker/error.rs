@@ -182,7 +182,10 @@ mod tests {
 
         assert_eq!(PublishError::Topic(TopicError::Empty).status(), 400);
         assert_eq!(PublishError::Id("x".into()).status(), 400);
-        assert_eq!(PublishError::Denied(Denied::MissingCredentials).status(), 403);
+        assert_eq!(
+            PublishError::Denied(Denied::MissingCredentials).status(),
+            403
+        );
         assert_eq!(PublishError::TooManyTopics.status(), 503);
         assert_eq!(PublishError::IdSource.status(), 500);
     }
