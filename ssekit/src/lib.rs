@@ -42,6 +42,8 @@
 //! - `jwt`: `broker::jwt`, a ready JWT (HS256/RS256) authorization hook for the broker, with
 //!   Mercure-style claims.
 //! - `metrics`: the broker reports through the `metrics` facade (see [`broker::metrics`]).
+//! - `serde`: `EventBuilder::json_data`, JSON event data (the protocol crate's `serde`
+//!   feature, forwarded so that users name one crate).
 //!
 //! The crate needs tokio's timers (for keep-alive) and nothing else of a runtime; the hub is
 //! runtime-agnostic (a mutex and wakers).
