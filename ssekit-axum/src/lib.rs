@@ -159,6 +159,12 @@ use futures_core::Stream;
 use ssekit::SseBody;
 use ssekit::headers::{CONNECTION_KEEP_ALIVE, RESPONSE_HEADERS};
 
+#[cfg(feature = "edge")]
+#[cfg_attr(docsrs, doc(cfg(feature = "edge")))]
+mod edge;
+#[cfg(feature = "edge")]
+pub use edge::{Serve, serve};
+
 /// The topic broker of `ssekit`: serve a [`broker::Ticket`] with [`Sse::from_broadcast`],
 /// refuse with [`Rejected`], read the request with [`BrokerRequest`].
 pub use ssekit::broker;

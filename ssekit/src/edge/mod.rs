@@ -363,6 +363,9 @@ impl Edge {
                     .http1()
                     .timer(TokioTimer::new())
                     .header_read_timeout(head_timeout);
+                // As `axum::serve` does (extended CONNECT, RFC 8441, for WebSockets over
+                // HTTP/2), so that the app's HTTP/2 settings are the framework's own.
+                builder.http2().enable_connect_protocol();
                 let io = TokioIo::new(Rewind::new(read, socket));
                 let _ = builder.serve_connection_with_upgrades(io, app).await;
             }
