@@ -154,6 +154,12 @@ use warp::Filter;
 use warp::http::header::{HeaderName, HeaderValue};
 use warp::reply::{Reply, Response};
 
+#[cfg(feature = "edge")]
+#[cfg_attr(docsrs, doc(cfg(feature = "edge")))]
+mod edge;
+#[cfg(feature = "edge")]
+pub use edge::{Serve, serve};
+
 /// The topic broker of `ssekit`: serve a [`broker::Ticket`] with [`Sse::from_broadcast`]
 /// (or [`broadcast`]), refuse with [`Rejected`], read the request with [`broker_request`].
 pub use ssekit::broker;
