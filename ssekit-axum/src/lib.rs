@@ -171,6 +171,12 @@ use futures_core::Stream;
 use ssekit::SseBody;
 use ssekit::headers::{CONNECTION_KEEP_ALIVE, RESPONSE_HEADERS};
 
+#[cfg(feature = "edge")]
+#[cfg_attr(docsrs, doc(cfg(feature = "edge")))]
+mod edge;
+#[cfg(feature = "edge")]
+pub use edge::{Serve, serve};
+
 /// The server crate this one is glue for: the body, headers, `Last-Event-ID` rules, the hub,
 /// the broker and the protocol (`ssekit::proto`).
 pub use ssekit;

@@ -166,6 +166,12 @@ use warp::Filter;
 use warp::http::header::{HeaderName, HeaderValue};
 use warp::reply::{Reply, Response};
 
+#[cfg(feature = "edge")]
+#[cfg_attr(docsrs, doc(cfg(feature = "edge")))]
+mod edge;
+#[cfg(feature = "edge")]
+pub use edge::{Serve, serve};
+
 /// The server crate this one is glue for: the body, headers, `Last-Event-ID` rules, the hub,
 /// the broker and the protocol (`ssekit::proto`).
 pub use ssekit;

@@ -60,6 +60,9 @@
 mod body;
 mod broadcast;
 pub mod broker;
+#[cfg(feature = "edge")]
+#[cfg_attr(docsrs, doc(cfg(feature = "edge")))]
+pub mod edge;
 pub mod headers;
 pub mod hub;
 pub mod last_event_id;
