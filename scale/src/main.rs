@@ -372,30 +372,77 @@ fn idle(args: &Args) -> Result<(), String> {
     let n = args.connections;
     println!("\n### {n} idle connections: server memory\n");
     println!(
-        "| server | connected | RSS before (MiB) | RSS with {n} (MiB) | per connection (KiB) |"
+        "Server: VmRSS delta. Load generator: this process's VmRSS delta (the clients run on a \
+         thread of it). Kernel: the slab caches' delta (`/proc/slabinfo`, sockets, epoll items, \
+         file structures...) plus TCP buffer pages (`/proc/net/sockstat` `TCP mem`), for both ends \
+         of every loopback connection.\n"
     );
-    println!("|---|---:|---:|---:|---:|");
+    println!(
+        "| server | connected | RSS before (MiB) | RSS with {n} (MiB) | per connection (KiB) | load generator per connection (KiB) | kernel per connection, both ends (KiB) |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|");
     for name in &args.servers {
         let server = Server::start(name, 4096)?;
         thread::sleep(Duration::from_millis(500));
         let before = server.rss_kib();
+        let (own_before, kernel_before) = (own_rss_kib(), kernel_kib());
         let clients = Clients::start(options(server.url(), n, 120.0));
         clients.settled(n, Duration::from_secs(60));
         thread::sleep(Duration::from_secs(2));
         let after = server.rss_kib();
+        let (own_after, kernel_after) = (own_rss_kib(), kernel_kib());
         let connected = clients.progress.connected();
         let report = clients.finish()?;
+        let per = |delta: u64| delta as f64 / connected.max(1) as f64;
         println!(
-            "| {name} | {connected}/{n} | {} | {} | {:.2} |",
+            "| {name} | {connected}/{n} | {} | {} | {:.2} | {:.2} | {:.2} |",
             mib(before),
             mib(after),
-            after.saturating_sub(before) as f64 / connected.max(1) as f64
+            per(after.saturating_sub(before)),
+            per(own_after.saturating_sub(own_before)),
+            per(kernel_after.saturating_sub(kernel_before)),
         );
         if report.failures > 0 {
             eprintln!("{name}: {:?}", report.errors);
         }
     }
     Ok(())
+}
+
+/// This process's VmRSS in KiB (the load generator's side).
+fn own_rss_kib() -> u64 {
+    field(
+        &std::fs::read_to_string("/proc/self/status").unwrap_or_default(),
+        "VmRSS:",
+    )
+}
+
+/// The kernel memory that grows with connections, in KiB: every slab cache's objects
+/// (`/proc/slabinfo`: `num_objs * objsize`; root only, 0 otherwise) plus the pages of TCP
+/// buffers (`/proc/net/sockstat`, `TCP: ... mem N`).
+fn kernel_kib() -> u64 {
+    let slab: u64 = std::fs::read_to_string("/proc/slabinfo")
+        .unwrap_or_default()
+        .lines()
+        .skip(2)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let objects: u64 = fields.get(2)?.parse().ok()?;
+            let size: u64 = fields.get(3)?.parse().ok()?;
+            Some(objects * size)
+        })
+        .sum();
+    let tcp_pages: u64 = std::fs::read_to_string("/proc/net/sockstat")
+        .unwrap_or_default()
+        .lines()
+        .find(|line| line.starts_with("TCP:"))
+        .and_then(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let at = fields.iter().position(|f| *f == "mem")?;
+            fields.get(at + 1)?.parse().ok()
+        })
+        .unwrap_or(0);
+    slab / 1024 + tcp_pages * 4
 }
 
 fn connect(args: &Args) -> Result<(), String> {
