@@ -139,7 +139,7 @@ pub fn runtime() -> io::Result<tokio::runtime::Runtime> {
 
 /// The current Unix time in microseconds.
 pub fn unix_micros() -> u64 {
-    ssekit_cli::bench::unix_micros()
+    ssekit_bench::latency::unix_micros()
 }
 
 /// One event's data: the send time, and `pad` bytes of padding.
