@@ -3,7 +3,7 @@
 //!
 //! Each server under test (see `scale/src/lib.rs`) runs as its own process, started here and
 //! killed at the end of its case; the clients are `ssekit bench`'s machinery
-//! ([`ssekit_bench::run`]) on a thread of this process. The compared servers of a case run
+//! (the ssekit-bench crate, [`ssekit_bench::run`]) on a thread of this process. The compared servers of a case run
 //! back to back, in the same run. Server-side numbers come from `/proc/PID`: `status` (VmRSS),
 //! `stat` (utime, stime); write-type system calls from `perf stat` on the syscall
 //! tracepoints; listen-queue counters from `/proc/net/netstat` (system-wide). Prints one
