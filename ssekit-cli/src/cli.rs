@@ -91,7 +91,8 @@ pub(crate) enum Mode {
         after_help = help::WATCH_AFTER,
         help_template = help::TEMPLATE,
         disable_help_flag = true,
-        args_override_self = true
+        args_override_self = true,
+        allow_negative_numbers = true
     )]
     Watch(WatchArgs),
     /// Serve stdin as a live, resumable event stream
@@ -111,7 +112,8 @@ pub(crate) enum Mode {
         after_help = help::BENCH_AFTER,
         help_template = help::TEMPLATE,
         disable_help_flag = true,
-        args_override_self = true
+        args_override_self = true,
+        allow_negative_numbers = true
     )]
     Bench(BenchArgs),
     /// Print the events of a stream read from stdin as JSON lines (the default mode)
