@@ -7,22 +7,7 @@
 //! runs, and what the workspace's server-scale benchmark drives from a thread of its own while
 //! it watches the run through [`Progress`].
 //!
-//! ```no_run
-//! # async fn demo() -> Result<(), ssekit_bench::Error> {
-//! use std::sync::Arc;
-//! use std::time::Duration;
-//!
-//! let options = ssekit_bench::Options {
-//!     connections: 1000,
-//!     duration: Duration::from_secs(5),
-//!     ..ssekit_bench::Options::new("http://127.0.0.1:8845/events")
-//! };
-//! let report = ssekit_bench::run(&options, Arc::default()).await?;
-//! print!("{}", report.table());
-//! println!("{}", report.json());
-//! # Ok(())
-//! # }
-//! ```
+//! [`run`]'s documentation shows a run from start to report.
 //!
 //! ## How a connection works
 //!

@@ -449,6 +449,23 @@ fn ms(us: u64) -> String {
 /// [`Options::connect_concurrency`] at a time; the last [`Options::stalled`] of them
 /// never read.
 ///
+/// ```no_run
+/// # async fn demo() -> Result<(), ssekit_bench::Error> {
+/// use std::sync::Arc;
+/// use std::time::Duration;
+///
+/// let options = ssekit_bench::Options {
+///     connections: 1000,
+///     duration: Duration::from_secs(5),
+///     ..ssekit_bench::Options::new("http://127.0.0.1:8845/events")
+/// };
+/// let report = ssekit_bench::run(&options, Arc::default()).await?;
+/// print!("{}", report.table());
+/// println!("{}", report.json());
+/// # Ok(())
+/// # }
+/// ```
+///
 /// # Errors
 ///
 /// [`Error::Options`] when [`Options::check`] fails, [`Error::Resolve`] when the host has no
