@@ -16,7 +16,6 @@ use conformance::e2e::EventStream;
 use conformance::events::message;
 use conformance::redis_server::{RedisServer, entry_order};
 use ssekit_proto::{Event, MessageEvent};
-use ssekit_redis::broker::RequestInfo;
 use ssekit_redis::{RedisBroker, RedisBrokerConfig, RedisBrokerSubscription};
 
 const LIMIT: Duration = Duration::from_secs(20);
@@ -100,7 +99,7 @@ fn serve_actix(broker: RedisBroker) -> (SocketAddr, actix_web::dev::ServerHandle
 
 /// The warp instance.
 async fn serve_warp(broker: RedisBroker) -> (SocketAddr, tokio::task::JoinHandle<()>) {
-    use ssekit_warp::{LastEventId, Rejected, Sse};
+    use ssekit_warp::{BrokerRequest, LastEventId, Rejected, Sse};
     use warp::Filter;
     use warp::reply::Reply;
 
@@ -109,7 +108,7 @@ async fn serve_warp(broker: RedisBroker) -> (SocketAddr, tokio::task::JoinHandle
         .and(ssekit_warp::broker_request())
         .and(ssekit_warp::last_event_id())
         .map(
-            move |request: RequestInfo, last: LastEventId| match broker.admit_query(&request) {
+            move |BrokerRequest(request), last: LastEventId| match broker.admit_query(&request) {
                 Ok(ticket) => Sse::from_broadcast(&ticket, &last).into_response(),
                 Err(rejection) => Rejected(rejection).into_response(),
             },

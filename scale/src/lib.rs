@@ -182,10 +182,10 @@ pub fn spawn_publisher(mut publish: impl FnMut(String) + Send + 'static) {
     std::thread::spawn(move || {
         for line in io::stdin().lock().lines() {
             let Ok(line) = line else { break };
-            if let Some(command) = command(&line) {
-                if commands.send(command).is_err() {
-                    break;
-                }
+            if let Some(command) = command(&line)
+                && commands.send(command).is_err()
+            {
+                break;
             }
         }
         std::process::exit(0);

@@ -20,7 +20,8 @@ use ssekit_bench::{DRAIN, Options, Progress, Report, raise_fd_limit, run};
 /// The servers, in table order. `hub-axum` and `hub-warp` serve the way their adapter's docs
 /// recommend for many connections; `hub-X-defaults` is the same binary with `--defaults`
 /// (`axum::serve`, `warp::serve`, as most code has it). actix-web has nothing to set.
-const SERVERS: [&str; 9] = [
+const SERVERS: [&str; 10] = [
+    "hub-edge",
     "hub-axum",
     "hub-axum-defaults",
     "broker-axum",

@@ -109,6 +109,18 @@
 //! are closed by actix's keep-alive timeout (`HttpServer::keep_alive`, 5 s by default), and in
 //! any case after `HttpServer::shutdown_timeout`.
 //!
+//! ## Features
+//!
+//! `ssekit`'s features, forwarded under the same names, so this crate is the only SSE
+//! dependency of your `Cargo.toml`:
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `serde` | no | `Event::builder().json_data(&value)`: JSON event data |
+//! | `jwt` | no | `broker::jwt`: a JWT (HS256/RS256) authorization hook with Mercure-style claims |
+//! | `metrics` | no | the [`broker`] reports through the `metrics` facade (install any recorder, Prometheus's say) |
+//! | `signal` | no | `Shutdown::trigger_on_signals`: Ctrl-C and `SIGTERM` trigger a [`Shutdown`] |
+//!
 //! [actix-web]: https://docs.rs/actix-web/4
 
 use std::convert::Infallible;
@@ -120,18 +132,23 @@ use std::task::{Context, Poll};
 
 use actix_web::body::BoxBody;
 use actix_web::dev::Payload;
-use actix_web::http::Version;
 use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::{StatusCode, Version};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, Responder};
 use bytes::Bytes;
 use futures_core::Stream;
 use ssekit::SseBody;
 use ssekit::headers::{CONNECTION_KEEP_ALIVE, RESPONSE_HEADERS};
 
+/// The server crate this one is glue for: the body, headers, `Last-Event-ID` rules, the hub,
+/// the broker and the protocol (`ssekit::proto`).
+pub use ssekit;
 /// The topic broker of `ssekit`: serve a [`broker::Ticket`] with [`Sse::from_broadcast`],
-/// refuse with [`Rejected`], read the request with [`BrokerRequest`].
+/// refuse with [`Rejected`] (subscriptions) and [`PublishRejected`] (publishes), read the
+/// request with [`BrokerRequest`].
 pub use ssekit::broker;
 pub use ssekit::hub::{Hub, HubConfig, LagPolicy, Resume, Subscription};
+pub use ssekit::proto::{EventName, event_name};
 pub use ssekit::{
     Broadcast, Event, EventBuilder, EventError, Frame, IntoFrame, KeepAlive, ReceiverStream,
     Shutdown,
@@ -356,9 +373,11 @@ impl FromRequest for LastEventId {
     }
 }
 
-/// A subscribe or publish the [`broker`] refused, as a response: 400, 403 or 503 (with
-/// `Retry-After`), the reason as text. Return `Result<Sse<_>, Rejected>` from a handler and
-/// use `?` on [`Broker::admit`](broker::Broker::admit).
+/// A subscription the [`broker`] refused, as a response: [`Rejection::status`] (400, 403, or
+/// 503 with `Retry-After`), the reason as text. Return `Result<Sse<_>, Rejected>` from a
+/// handler and use `?` on [`Broker::admit`](broker::Broker::admit).
+///
+/// [`Rejection::status`]: broker::Rejection::status
 ///
 /// ```
 /// use actix_web::web;
@@ -391,19 +410,95 @@ impl fmt::Display for Rejected {
     }
 }
 
+impl StdError for Rejected {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        // Transparent: the message is the inner error's, so is its source.
+        self.0.source()
+    }
+}
+
 impl actix_web::ResponseError for Rejected {
-    fn status_code(&self) -> actix_web::http::StatusCode {
-        actix_web::http::StatusCode::from_u16(self.0.status())
-            .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR)
+    fn status_code(&self) -> StatusCode {
+        status_code(self.0.status())
     }
 
     fn error_response(&self) -> HttpResponse {
-        let mut response = HttpResponse::build(self.status_code());
-        if let Some(seconds) = self.0.retry_after_header() {
-            response.insert_header((actix_web::http::header::RETRY_AFTER, seconds));
-        }
-        response.body(self.0.to_string())
+        refusal(
+            self.0.status(),
+            self.0.to_string(),
+            self.0.retry_after_header(),
+        )
     }
+}
+
+/// A publish the [`broker`] refused, as a response: [`PublishError::status`] (400, 403, 500 or
+/// 503), the reason as text. Return `Result<_, PublishRejected>` from a handler and use `?` on
+/// [`Broker::publish_as`](broker::Broker::publish_as).
+///
+/// [`PublishError::status`]: broker::PublishError::status
+///
+/// ```
+/// use actix_web::web;
+/// use ssekit_actix_web::broker::{Broker, TOPIC_PARAM};
+/// use ssekit_actix_web::{BrokerRequest, Event, PublishRejected};
+///
+/// // `POST /publish?topic=rooms/42/chat`, the message as the body
+/// async fn publish(
+///     broker: web::Data<Broker>,
+///     BrokerRequest(request): BrokerRequest,
+///     message: String,
+/// ) -> Result<String, PublishRejected> {
+///     let topics = request.query_params(TOPIC_PARAM);
+///     let id = broker.publish_as(&request, &topics, Event::message(message))?;
+///     Ok(id.to_string())
+/// }
+/// # let _ = web::post().to(publish);
+/// ```
+#[derive(Debug)]
+pub struct PublishRejected(pub broker::PublishError);
+
+impl From<broker::PublishError> for PublishRejected {
+    fn from(error: broker::PublishError) -> PublishRejected {
+        PublishRejected(error)
+    }
+}
+
+impl fmt::Display for PublishRejected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl StdError for PublishRejected {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        // Transparent: the message is the inner error's, so is its source.
+        self.0.source()
+    }
+}
+
+impl actix_web::ResponseError for PublishRejected {
+    fn status_code(&self) -> StatusCode {
+        status_code(self.0.status())
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        refusal(self.0.status(), self.0.to_string(), None)
+    }
+}
+
+fn status_code(status: u16) -> StatusCode {
+    StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// A refusal as a plain-text response with its status and, for a 503, `Retry-After`.
+fn refusal(status: u16, reason: String, retry_after: Option<String>) -> HttpResponse {
+    let mut response = HttpResponse::build(status_code(status));
+    if let Some(seconds) = retry_after {
+        response.insert_header((actix_web::http::header::RETRY_AFTER, seconds));
+    }
+    response
+        .content_type("text/plain; charset=utf-8")
+        .body(reason)
 }
 
 /// The request as the [`broker`]'s authorization hook sees it (its headers and query string):

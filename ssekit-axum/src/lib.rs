@@ -141,6 +141,18 @@
 //! - Headers: [`ssekit::headers::RESPONSE_HEADERS`] and `Connection: keep-alive`, which
 //!   hyper removes from HTTP/2 responses (see [`ssekit::headers`] for why that is right).
 //!
+//! ## Features
+//!
+//! `ssekit`'s features, forwarded under the same names, so this crate is the only SSE
+//! dependency of your `Cargo.toml`:
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `serde` | no | `Event::builder().json_data(&value)`: JSON event data |
+//! | `jwt` | no | `broker::jwt`: a JWT (HS256/RS256) authorization hook with Mercure-style claims |
+//! | `metrics` | no | the [`broker`] reports through the `metrics` facade (install any recorder, Prometheus's say) |
+//! | `signal` | no | `Shutdown::trigger_on_signals`: Ctrl-C and `SIGTERM` trigger a [`Shutdown`] |
+//!
 //! [axum]: https://docs.rs/axum/0.8
 
 use std::convert::Infallible;
@@ -159,10 +171,21 @@ use futures_core::Stream;
 use ssekit::SseBody;
 use ssekit::headers::{CONNECTION_KEEP_ALIVE, RESPONSE_HEADERS};
 
+#[cfg(feature = "edge")]
+#[cfg_attr(docsrs, doc(cfg(feature = "edge")))]
+mod edge;
+#[cfg(feature = "edge")]
+pub use edge::{Serve, serve};
+
+/// The server crate this one is glue for: the body, headers, `Last-Event-ID` rules, the hub,
+/// the broker and the protocol (`ssekit::proto`).
+pub use ssekit;
 /// The topic broker of `ssekit`: serve a [`broker::Ticket`] with [`Sse::from_broadcast`],
-/// refuse with [`Rejected`], read the request with [`BrokerRequest`].
+/// refuse with [`Rejected`] (subscriptions) and [`PublishRejected`] (publishes), read the
+/// request with [`BrokerRequest`].
 pub use ssekit::broker;
 pub use ssekit::hub::{Hub, HubConfig, LagPolicy, Resume, Subscription};
+pub use ssekit::proto::{EventName, event_name};
 pub use ssekit::{
     Broadcast, Event, EventBuilder, EventError, Frame, IntoFrame, KeepAlive, ReceiverStream,
     Shutdown,
@@ -378,9 +401,11 @@ impl<S: Send + Sync> FromRequestParts<S> for LastEventId {
     }
 }
 
-/// A subscribe or publish the [`broker`] refused, as a response: 400, 403 or 503 (with
-/// `Retry-After`), the reason as text. Return `Result<Sse<_>, Rejected>` from a handler and
-/// use `?` on [`Broker::admit`](broker::Broker::admit).
+/// A subscription the [`broker`] refused, as a response: [`Rejection::status`] (400, 403, or
+/// 503 with `Retry-After`), the reason as text. Return `Result<Sse<_>, Rejected>` from a
+/// handler and use `?` on [`Broker::admit`](broker::Broker::admit).
+///
+/// [`Rejection::status`]: broker::Rejection::status
 ///
 /// ```
 /// use axum::extract::State;
@@ -410,22 +435,94 @@ impl From<broker::Rejection> for Rejected {
     }
 }
 
+impl fmt::Display for Rejected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for Rejected {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        // Transparent: the message is the inner error's, so is its source.
+        std::error::Error::source(&self.0)
+    }
+}
+
 impl IntoResponse for Rejected {
     fn into_response(self) -> Response {
-        let status = axum::http::StatusCode::from_u16(self.0.status())
-            .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
-        let mut response = (status, self.0.to_string()).into_response();
-        if let Some(value) = self
-            .0
-            .retry_after_header()
-            .and_then(|v| HeaderValue::from_str(&v).ok())
-        {
-            response
-                .headers_mut()
-                .insert(axum::http::header::RETRY_AFTER, value);
-        }
-        response
+        refusal(
+            self.0.status(),
+            self.0.to_string(),
+            self.0.retry_after_header(),
+        )
     }
+}
+
+/// A publish the [`broker`] refused, as a response: [`PublishError::status`] (400, 403, 500 or
+/// 503), the reason as text. Return `Result<_, PublishRejected>` from a handler and use `?` on
+/// [`Broker::publish_as`](broker::Broker::publish_as).
+///
+/// [`PublishError::status`]: broker::PublishError::status
+///
+/// ```
+/// use axum::extract::State;
+/// use ssekit_axum::broker::{Broker, TOPIC_PARAM};
+/// use ssekit_axum::{BrokerRequest, Event, PublishRejected};
+///
+/// // `POST /publish?topic=rooms/42/chat`, the message as the body
+/// async fn publish(
+///     State(broker): State<Broker>,
+///     BrokerRequest(request): BrokerRequest,
+///     message: String,
+/// ) -> Result<String, PublishRejected> {
+///     let topics = request.query_params(TOPIC_PARAM);
+///     let id = broker.publish_as(&request, &topics, Event::message(message))?;
+///     Ok(id.to_string())
+/// }
+/// let app: axum::Router = axum::Router::new()
+///     .route("/publish", axum::routing::post(publish))
+///     .with_state(Broker::new());
+/// # let _ = app;
+/// ```
+#[derive(Debug)]
+pub struct PublishRejected(pub broker::PublishError);
+
+impl From<broker::PublishError> for PublishRejected {
+    fn from(error: broker::PublishError) -> PublishRejected {
+        PublishRejected(error)
+    }
+}
+
+impl fmt::Display for PublishRejected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for PublishRejected {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        // Transparent: the message is the inner error's, so is its source.
+        std::error::Error::source(&self.0)
+    }
+}
+
+impl IntoResponse for PublishRejected {
+    fn into_response(self) -> Response {
+        refusal(self.0.status(), self.0.to_string(), None)
+    }
+}
+
+/// A refusal as a plain-text response with its status and, for a 503, `Retry-After`.
+fn refusal(status: u16, reason: String, retry_after: Option<String>) -> Response {
+    let status = axum::http::StatusCode::from_u16(status)
+        .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, reason).into_response();
+    if let Some(value) = retry_after.and_then(|v| HeaderValue::from_str(&v).ok()) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, value);
+    }
+    response
 }
 
 /// The request as the [`broker`]'s authorization hook sees it (its headers and query string):

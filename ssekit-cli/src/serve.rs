@@ -130,14 +130,13 @@ impl Publisher {
     }
 
     fn remember(&mut self, id: Arc<str>) {
-        if self.recent.len() == RECENT_IDS {
-            if let Some(old) = self.recent.pop_front() {
-                if let Some(count) = self.recent_count.get_mut(&old) {
-                    *count -= 1;
-                    if *count == 0 {
-                        self.recent_count.remove(&old);
-                    }
-                }
+        if self.recent.len() == RECENT_IDS
+            && let Some(old) = self.recent.pop_front()
+            && let Some(count) = self.recent_count.get_mut(&old)
+        {
+            *count -= 1;
+            if *count == 0 {
+                self.recent_count.remove(&old);
             }
         }
         *self.recent_count.entry(id.clone()).or_default() += 1;

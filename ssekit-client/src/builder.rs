@@ -1,11 +1,13 @@
 //! [`EventSourceBuilder`]: everything about the request an [`EventSource`] sends.
 
+use core::time::Duration;
+
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Client, Method, Url};
 use ssekit_proto::{Limits, Parser};
 
-use crate::{ClientError, EventSource, ReconnectPolicy};
+use crate::{ClientError, EventSource, ReconnectPolicy, RedirectPolicy};
 
 /// What an [`EventSource`] sends on every (re)connection.
 #[derive(Debug, Clone)]
@@ -17,11 +19,28 @@ pub(crate) struct Request {
     pub(crate) client: Client,
 }
 
+/// How an [`EventSource`] behaves across connections.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Settings {
+    pub(crate) reconnect: ReconnectPolicy,
+    pub(crate) redirects: RedirectPolicy,
+    /// `None`: no idle timeout.
+    pub(crate) idle_timeout: Option<Duration>,
+}
+
 /// Configures an [`EventSource`]; made by [`EventSource::builder`].
 ///
 /// Every setting applies to every connection the source makes: the first one and each
 /// reconnection (headers, method and body are sent again, so the body is [`Bytes`], cheap to
 /// re-send).
+///
+/// # Defaults that differ from a browser
+///
+/// | setting | default | browser |
+/// |---|---|---|
+/// | [`idle_timeout`](EventSourceBuilder::idle_timeout) | 60 s without a byte drops the connection and reconnects | waits forever |
+/// | [`reconnect`](EventSourceBuilder::reconnect) | backoff after repeated failures and after the second connection in a row that ended without an event ([`ReconnectPolicy`]) | the reconnection time, every time |
+/// | [`redirects`](EventSourceBuilder::redirects) | [`RedirectPolicy::Follow`]: as a browser; [`RedirectPolicy::SameOrigin`] keeps headers and body in one origin | follows |
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), ssekit_client::ClientError> {
@@ -50,11 +69,17 @@ pub struct EventSourceBuilder {
     #[cfg(feature = "rustls")]
     roots: Vec<reqwest::Certificate>,
     policy: ReconnectPolicy,
+    redirects: RedirectPolicy,
+    idle_timeout: Option<Duration>,
     limits: Limits,
     error: Option<ClientError>,
 }
 
 impl EventSourceBuilder {
+    /// The default [idle timeout](EventSourceBuilder::idle_timeout): 60 s, four times the
+    /// usual 15 s keep-alive and twice a 30 s one.
+    pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
     pub(crate) fn new(url: &str) -> EventSourceBuilder {
         EventSourceBuilder {
             url: parse_url(url),
@@ -66,6 +91,8 @@ impl EventSourceBuilder {
             #[cfg(feature = "rustls")]
             roots: Vec::new(),
             policy: ReconnectPolicy::new(),
+            redirects: RedirectPolicy::Follow,
+            idle_timeout: Some(EventSourceBuilder::DEFAULT_IDLE_TIMEOUT),
             limits: Limits::default(),
             error: None,
         }
@@ -142,9 +169,9 @@ impl EventSourceBuilder {
     /// builder that shape the default client (root certificates) do not apply to yours.
     ///
     /// Do not give it a total [`timeout`](reqwest::ClientBuilder::timeout): that cuts every
-    /// stream after that long. A
-    /// [`read_timeout`](reqwest::ClientBuilder::read_timeout) is the right tool to detect a
-    /// silent server (a timeout counts as a network error: the source reconnects).
+    /// stream after that long. The source's own
+    /// [`idle_timeout`](EventSourceBuilder::idle_timeout) detects a silent server with any
+    /// client.
     pub fn client(mut self, client: Client) -> EventSourceBuilder {
         self.client = Some(client);
         self
@@ -171,6 +198,44 @@ impl EventSourceBuilder {
     /// Sets the [`ReconnectPolicy`] (default [`ReconnectPolicy::new`]).
     pub fn reconnect(mut self, policy: ReconnectPolicy) -> EventSourceBuilder {
         self.policy = policy;
+        self
+    }
+
+    /// Sets the [`RedirectPolicy`]: which redirects are followed (default
+    /// [`RedirectPolicy::Follow`], every one, as a browser does). See [`RedirectPolicy`] for
+    /// what a redirect does to the method, body and headers, and when to choose
+    /// [`RedirectPolicy::SameOrigin`].
+    pub fn redirects(mut self, policy: RedirectPolicy) -> EventSourceBuilder {
+        self.redirects = policy;
+        self
+    }
+
+    /// Sets the idle read timeout (default 60 s, [`DEFAULT_IDLE_TIMEOUT`](Self::DEFAULT_IDLE_TIMEOUT)):
+    /// when no byte arrives for this long, the connection is dropped and treated as a network
+    /// error ([`ClientError::IdleTimeout`]): the source reconnects, with `Last-Event-ID`, after
+    /// the reconnection delay. The clock restarts at every byte received (keep-alive comments
+    /// count) and at every request sent; it covers the wait for the response head too.
+    /// `None` or [`Duration::ZERO`] turns it off: the source then waits on a silent server
+    /// forever, as a browser does.
+    ///
+    /// Keep it above the server's keep-alive interval (ssekit's default is 15 s; 30 s is
+    /// common) with room for delays on the way. Browsers have no such timeout; a server that
+    /// sends a huge `Content-Length` and then nothing would hold a browser's `EventSource`
+    /// forever.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// # fn run() -> Result<(), ssekit_client::ClientError> {
+    /// let quick = ssekit_client::EventSource::builder("http://127.0.0.1:8844/events")
+    ///     .idle_timeout(Duration::from_secs(20)) // the server sends a comment every 5 s
+    ///     .build()?;
+    /// let patient = ssekit_client::EventSource::builder("http://127.0.0.1:8844/events")
+    ///     .idle_timeout(None)
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn idle_timeout(mut self, timeout: impl Into<Option<Duration>>) -> EventSourceBuilder {
+        self.idle_timeout = timeout.into().filter(|t| !t.is_zero());
         self
     }
 
@@ -220,7 +285,12 @@ impl EventSourceBuilder {
             body: self.body,
             client,
         };
-        Ok(EventSource::from_parts(request, parser, self.policy))
+        let settings = Settings {
+            reconnect: self.policy,
+            redirects: self.redirects,
+            idle_timeout: self.idle_timeout,
+        };
+        Ok(EventSource::from_parts(request, parser, settings))
     }
 
     fn fail(&mut self, error: Box<dyn core::error::Error + Send + Sync>) {

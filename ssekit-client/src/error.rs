@@ -13,9 +13,9 @@ use ssekit_proto::ParseError;
 ///
 /// | variant | `is_fatal()` | ready state after it | what the source does |
 /// |---|---|---|---|
-/// | [`Transport`](ClientError::Transport), [`StreamEnded`](ClientError::StreamEnded), [`Redirect`](ClientError::Redirect) | `false` | `Connecting` | waits, then reconnects with `Last-Event-ID` |
+/// | [`Transport`](ClientError::Transport), [`StreamEnded`](ClientError::StreamEnded), [`IdleTimeout`](ClientError::IdleTimeout), [`Redirect`](ClientError::Redirect) | `false` | `Connecting` | waits, then reconnects with `Last-Event-ID` |
 /// | [`GaveUp`](ClientError::GaveUp) (one of those, once the [`ReconnectPolicy`](crate::ReconnectPolicy) gives up) | `true` | `Closed` | ends the stream |
-/// | [`Status`](ClientError::Status), [`ContentType`](ClientError::ContentType), [`Config`](ClientError::Config) | `true` | `Closed` | ends the stream, never retries |
+/// | [`Status`](ClientError::Status), [`ContentType`](ClientError::ContentType), [`RedirectBlocked`](ClientError::RedirectBlocked), [`Config`](ClientError::Config) | `true` | `Closed` | ends the stream, never retries |
 /// | [`Parse`](ClientError::Parse) | `false` | `Open` (unchanged) | drops that one event and reads on |
 ///
 /// ```no_run
@@ -48,6 +48,11 @@ pub enum ClientError {
     /// The server ended the response body. The browser treats this like a network error: it
     /// reconnects.
     StreamEnded,
+    /// No byte arrived for the [idle timeout](crate::EventSourceBuilder::idle_timeout) (holds
+    /// it): no response head that long after the request, or a body silent that long. The
+    /// connection is dropped and treated as a network error: the source reconnects. Browsers
+    /// have no such timeout.
+    IdleTimeout(core::time::Duration),
     /// The server answered with a status other than `200 OK` (`204 No Content` is how a
     /// server tells a client to stop). The connection is failed: no reconnection.
     Status(StatusCode),
@@ -63,9 +68,21 @@ pub enum ClientError {
     /// the source reconnects, as Chromium does to the URL of its last connection that opened
     /// (the redirects of the failed attempt do not count).
     Redirect(String),
+    /// The [`RedirectPolicy`](crate::RedirectPolicy) does not allow this redirect (for
+    /// [`SameOrigin`](crate::RedirectPolicy::SameOrigin), one to another origin; for
+    /// [`Never`](crate::RedirectPolicy::Never), any). Nothing was sent to `location`. As the
+    /// same request would get the same redirect, the connection is failed: no reconnection.
+    RedirectBlocked {
+        /// The redirect's status (`301`, `302`, `303`, `307` or `308`).
+        status: StatusCode,
+        /// Where it pointed: the `Location` resolved against the URL that answered, or the raw
+        /// `Location` value (lossily decoded) when it does not resolve to a URL.
+        location: String,
+    },
     /// The [`ReconnectPolicy`](crate::ReconnectPolicy) gave up: this error (a
-    /// [`Transport`](ClientError::Transport), [`StreamEnded`](ClientError::StreamEnded) or
-    /// [`Redirect`](ClientError::Redirect)) would have been followed by a reconnection, and
+    /// [`Transport`](ClientError::Transport), [`StreamEnded`](ClientError::StreamEnded),
+    /// [`IdleTimeout`](ClientError::IdleTimeout) or [`Redirect`](ClientError::Redirect)) would
+    /// have been followed by a reconnection, and
     /// the attempts allowed are used up. The source is closed.
     GaveUp(Box<ClientError>),
 }
@@ -86,11 +103,13 @@ impl ClientError {
         match self {
             ClientError::Transport(_)
             | ClientError::StreamEnded
+            | ClientError::IdleTimeout(_)
             | ClientError::Redirect(_)
             | ClientError::Parse(_) => false,
             ClientError::Config(_)
             | ClientError::Status(_)
             | ClientError::ContentType(_)
+            | ClientError::RedirectBlocked { .. }
             | ClientError::GaveUp(_) => true,
         }
     }
@@ -117,6 +136,9 @@ impl fmt::Display for ClientError {
             ClientError::Config(e) => write!(f, "invalid EventSource configuration: {e}"),
             ClientError::Transport(e) => write!(f, "network error: {e}"),
             ClientError::StreamEnded => f.write_str("the server ended the event stream"),
+            ClientError::IdleTimeout(timeout) => {
+                write!(f, "nothing received from the server for {timeout:?}")
+            }
             ClientError::Status(status) => {
                 write!(f, "the server answered {status} instead of 200 OK")
             }
@@ -128,6 +150,10 @@ impl fmt::Display for ClientError {
             }
             ClientError::Parse(e) => e.fmt(f),
             ClientError::Redirect(reason) => write!(f, "redirect not followed: {reason}"),
+            ClientError::RedirectBlocked { status, location } => write!(
+                f,
+                "the redirect policy does not allow the {status} redirect to {location}"
+            ),
             ClientError::GaveUp(e) => write!(f, "{e}; giving up (no more reconnections)"),
         }
     }
@@ -141,7 +167,9 @@ impl core::error::Error for ClientError {
             ClientError::Parse(e) => Some(e),
             ClientError::GaveUp(e) => Some(&**e),
             ClientError::StreamEnded
+            | ClientError::IdleTimeout(_)
             | ClientError::Redirect(_)
+            | ClientError::RedirectBlocked { .. }
             | ClientError::Status(_)
             | ClientError::ContentType(_) => None,
         }

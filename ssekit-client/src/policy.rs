@@ -8,27 +8,60 @@ use core::time::Duration;
 ///
 /// Let `base` be the reconnection time: the server's last valid `retry:` value if it sent one,
 /// otherwise [`reconnection_time`](ReconnectPolicy::reconnection_time) (3 s by default, as in
-/// browsers). Let `k` be the number of reconnection attempts since the last successful open
-/// (the `open` item), so `k = 0` for the first reconnection after a connection that was open.
-/// The source waits
+/// browsers). The source waits
 ///
 /// ```text
 /// k = 0:  delay = base
-/// k ≥ 1:  delay = min(base · 2^k, max(max_delay, base)) · (1 − jitter · u),   u uniform in [0, 1)
+/// k ≥ 1:  delay = min(max(base, floor) · 2^k, max(max_delay, base)) · (1 − jitter · u),   u uniform in [0, 1)
 /// ```
 ///
+/// where `k` counts what went wrong since things last went right:
+///
+/// ```text
+/// k = f + max(0, e − n)
+/// ```
+///
+/// - `f`: the reconnection attempts since the last successful open (the `open` item) that did
+///   not open (a network error, a failed redirect, no response within the
+///   [idle timeout](crate::EventSourceBuilder::idle_timeout)); `f = 0` for the first
+///   reconnection after a connection that was open.
+/// - `e`: the *empty connections* in a row, the one that just ended included: connections
+///   that opened and then ended (end of the body, network error, idle timeout) without
+///   dispatching a single event (an [`SseItem::Message`](crate::SseItem::Message)). Comments,
+///   `retry:` fields, an `id:` without `data:` and an event cut off by the end of the stream
+///   deliver no event. A connection that dispatches an event resets `e` to 0; attempts that
+///   never opened leave it as it is.
+/// - `n`: [`backoff_after_empty`](ReconnectPolicy::backoff_after_empty), 1 by default: the
+///   first empty connection is reconnected after `base` (a proxy that cut an idle stream), the
+///   ones after it back off. `None` never counts empty connections (`e` is taken as 0).
+///
 /// So a server that drops a healthy stream gets the reconnection it asked for, exactly; a
-/// server that keeps failing sees the waits double (capped at `max_delay`, 60 s by default, but
-/// never below the server's own `retry`), and with `jitter` (0.5 by default) many clients
-/// spread out instead of reconnecting in lockstep. With the defaults, a wait is never shorter
-/// than `base`. A successful open resets `k` to 0.
+/// server that keeps failing, or keeps answering `200 OK` and closing without an event, sees
+/// the waits double (capped at `max_delay`, 60 s by default, but never below the server's own
+/// `retry`), and with `jitter` (0.5 by default) many clients spread out instead of reconnecting
+/// in lockstep. The doubling starts from at least
+/// [`backoff_floor`](ReconnectPolicy::backoff_floor) (50 ms by default), so a server's
+/// `retry: 0` cannot turn repeated failures into a busy loop. With the defaults, a wait is
+/// never shorter than `base`.
+///
+/// ## A difference from browsers
+///
+/// Browsers reconnect after the reconnection time however often a server answers and closes:
+/// a server that answers `200 OK` with `retry: 0` and closes at once gets a new request as
+/// fast as the network allows (thousands a second). The standard allows backing off ("if the
+/// previous attempt failed, then user agents might introduce an exponential backoff delay");
+/// this client counts an empty connection like a failed attempt once there were more than `n`
+/// in a row. [`backoff_after_empty(None)`](ReconnectPolicy::backoff_after_empty) gives the
+/// browser's behaviour for empty connections (failed attempts still back off, which the
+/// standard allows and browsers do not do either).
 ///
 /// # Giving up
 ///
-/// [`max_retries`](ReconnectPolicy::max_retries) bounds `k`: when `k` reconnection attempts in a
+/// [`max_retries`](ReconnectPolicy::max_retries) bounds `f`: when `f` reconnection attempts in a
 /// row have not reached `open`, the next network error or end of stream closes the source
-/// instead (ready state `Closed`, that error is the last item). [`ReconnectPolicy::never`] is
-/// `max_retries(Some(0))`: never reconnect. The default retries forever, like a browser.
+/// instead (ready state `Closed`, that error is the last item). Empty connections opened, so
+/// they do not count here. [`ReconnectPolicy::never`] is `max_retries(Some(0))`: never
+/// reconnect. The default retries forever, like a browser.
 ///
 /// ```
 /// use std::time::Duration;
@@ -43,6 +76,9 @@ use core::time::Duration;
 /// assert_eq!(policy.backoff(base, 0, 0.7), Duration::from_secs(1));
 /// assert_eq!(policy.backoff(base, 3, 0.7), Duration::from_secs(8));
 /// assert_eq!(policy.backoff(base, 9, 0.7), Duration::from_secs(30)); // capped
+/// // `retry: 0` still backs off, from the floor (50 ms).
+/// assert_eq!(policy.backoff(Duration::ZERO, 0, 0.7), Duration::ZERO);
+/// assert_eq!(policy.backoff(Duration::ZERO, 2, 0.7), Duration::from_millis(200));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[must_use = "a policy does nothing until given to EventSourceBuilder::reconnect"]
@@ -51,6 +87,8 @@ pub struct ReconnectPolicy {
     max_delay: Duration,
     jitter: f64,
     max_retries: Option<u32>,
+    backoff_floor: Duration,
+    backoff_after_empty: Option<u32>,
 }
 
 impl Default for ReconnectPolicy {
@@ -66,14 +104,21 @@ impl ReconnectPolicy {
     pub const DEFAULT_MAX_DELAY: Duration = Duration::from_secs(60);
     /// The default jitter fraction: 0.5 (a repeated-failure wait is cut by up to half).
     pub const DEFAULT_JITTER: f64 = 0.5;
+    /// The default floor of the backoff: 50 ms (the doubling starts from at least this).
+    pub const DEFAULT_BACKOFF_FLOOR: Duration = Duration::from_millis(50);
+    /// The default number of empty connections in a row reconnected without backoff: 1.
+    pub const DEFAULT_BACKOFF_AFTER_EMPTY: Option<u32> = Some(1);
 
-    /// The defaults: 3 s reconnection time, backoff capped at 60 s, jitter 0.5, retry forever.
+    /// The defaults: 3 s reconnection time, backoff from at least 50 ms capped at 60 s,
+    /// jitter 0.5, backoff from the second empty connection in a row on, retry forever.
     pub const fn new() -> ReconnectPolicy {
         ReconnectPolicy {
             reconnection_time: ReconnectPolicy::DEFAULT_RECONNECTION_TIME,
             max_delay: ReconnectPolicy::DEFAULT_MAX_DELAY,
             jitter: ReconnectPolicy::DEFAULT_JITTER,
             max_retries: None,
+            backoff_floor: ReconnectPolicy::DEFAULT_BACKOFF_FLOOR,
+            backoff_after_empty: ReconnectPolicy::DEFAULT_BACKOFF_AFTER_EMPTY,
         }
     }
 
@@ -113,6 +158,30 @@ impl ReconnectPolicy {
         self
     }
 
+    /// Sets the floor of the backoff: a wait with `k ≥ 1` doubles from `max(base, floor)`, so
+    /// a tiny or zero `retry:` still backs off (default 50 ms). The first reconnection after an
+    /// open (`k = 0`) waits `base`, whatever the floor.
+    pub const fn backoff_floor(mut self, floor: Duration) -> ReconnectPolicy {
+        self.backoff_floor = floor;
+        self
+    }
+
+    /// Sets how many *empty connections* in a row (opened, then ended without dispatching an
+    /// event) are reconnected after the plain reconnection time; each one after those counts
+    /// like a failed attempt in the backoff (`n` in the [type docs](ReconnectPolicy)). Default
+    /// `Some(1)`; `Some(0)` backs off from the first empty connection; `None` never backs off
+    /// for empty connections, as browsers.
+    ///
+    /// ```
+    /// # use ssekit_client::ReconnectPolicy;
+    /// let browser_like = ReconnectPolicy::new().backoff_after_empty(None);
+    /// assert_eq!(browser_like.get_backoff_after_empty(), None);
+    /// ```
+    pub const fn backoff_after_empty(mut self, connections: Option<u32>) -> ReconnectPolicy {
+        self.backoff_after_empty = connections;
+        self
+    }
+
     /// The reconnection time used until the server sends `retry:` (set by
     /// [`reconnection_time`](Self::reconnection_time); getters are the setters' names with
     /// `get_`, as on `std::process::Command`).
@@ -135,6 +204,22 @@ impl ReconnectPolicy {
         self.max_retries
     }
 
+    /// The floor the backoff doubles from.
+    pub const fn get_backoff_floor(&self) -> Duration {
+        self.backoff_floor
+    }
+
+    /// How many empty connections in a row are reconnected without backoff; `None`: all.
+    pub const fn get_backoff_after_empty(&self) -> Option<u32> {
+        self.backoff_after_empty
+    }
+
+    /// How many of `empty` empty connections in a row count in `k` (`max(0, e − n)`).
+    pub(crate) fn empty_penalty(&self, empty: u32) -> u32 {
+        self.backoff_after_empty
+            .map_or(0, |free| empty.saturating_sub(free))
+    }
+
     /// The wait before reconnection attempt `k + 1`, given the reconnection time `base` and a
     /// random `unit` in `[0, 1)` (clamped), by the formula in the [type docs](ReconnectPolicy).
     ///
@@ -153,7 +238,10 @@ impl ReconnectPolicy {
             return base;
         }
         let cap = self.max_delay.max(base);
-        let grown = base.saturating_mul(1u32 << k.min(31)).min(cap);
+        let grown = base
+            .max(self.backoff_floor)
+            .saturating_mul(1u32 << k.min(31))
+            .min(cap);
         // The factor is in [0, 1] and `grown` is a finite Duration: `mul_f64` cannot overflow.
         grown.mul_f64(1.0 - self.jitter * unit_interval(unit))
     }
@@ -203,6 +291,30 @@ mod tests {
     fn server_retry_above_the_cap_still_wins() {
         let policy = ReconnectPolicy::new().jitter(0.0).max_delay(MS);
         assert_eq!(policy.backoff(5000 * MS, 3, 0.0), 5000 * MS);
+    }
+
+    #[test]
+    fn a_zero_retry_backs_off_from_the_floor() {
+        let policy = ReconnectPolicy::new().jitter(0.0);
+        let waits: Vec<_> = (0..4)
+            .map(|k| policy.backoff(Duration::ZERO, k, 0.0))
+            .collect();
+        assert_eq!(waits, [0, 100, 200, 400].map(|n| n * MS));
+        let no_floor = policy.backoff_floor(Duration::ZERO);
+        assert_eq!(no_floor.backoff(Duration::ZERO, 5, 0.0), Duration::ZERO);
+    }
+
+    #[test]
+    fn empty_connections_count_after_the_allowance() {
+        let policy = ReconnectPolicy::new();
+        assert_eq!(
+            (0..4).map(|e| policy.empty_penalty(e)).collect::<Vec<_>>(),
+            [0, 0, 1, 2]
+        );
+        let strict = policy.backoff_after_empty(Some(0));
+        assert_eq!(strict.empty_penalty(1), 1);
+        let browser = policy.backoff_after_empty(None);
+        assert_eq!(browser.empty_penalty(u32::MAX), 0);
     }
 
     #[test]

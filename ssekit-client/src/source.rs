@@ -18,10 +18,11 @@ use reqwest::header::{
 };
 use reqwest::{Method, Response, StatusCode, Url};
 use ssekit_proto::{MessageEvent, ParseError, Parsed, Parser};
+use tokio::time::{Instant, Sleep};
 
-use crate::builder::Request;
+use crate::builder::{Request, Settings};
 use crate::policy::random_unit;
-use crate::{ClientError, EventSourceBuilder, ReconnectPolicy};
+use crate::{ClientError, EventSourceBuilder, ReconnectPolicy, RedirectPolicy};
 
 /// The connection state, as the browser's `EventSource.readyState` shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -141,7 +142,7 @@ enum State {
         pos: usize,
     },
     /// Waiting out the reconnection delay.
-    Waiting(Pin<Box<tokio::time::Sleep>>),
+    Waiting(Pin<Box<Sleep>>),
     /// Closed for good.
     Closed,
 }
@@ -161,13 +162,15 @@ enum State {
 ///   ([`current_url`](EventSource::current_url)), with the method and body it left
 ///   (a `301`/`302` of a `POST`, or a `303` of anything but `GET`/`HEAD`, makes a body-less
 ///   `GET`, without `Content-Type` and the other body headers). A redirect to another origin
-///   drops `Authorization`, `Cookie` and `Proxy-Authorization`. A `Location` that does not
+///   drops `Authorization`, `Cookie` and `Proxy-Authorization` and keeps your other headers
+///   (and a `307`/`308` body); [`RedirectPolicy::SameOrigin`] refuses it instead
+///   ([`ClientError::RedirectBlocked`], the connection fails). A `Location` that does not
 ///   parse or is not `http`/`https`, or a 21st redirect, is a network error
 ///   ([`ClientError::Redirect`]). With a [`client`](EventSourceBuilder::client) of your own
 ///   that follows redirects itself, the source still reconnects to the final URL, but it
-///   cannot see a method change: build that client with
-///   [`redirect::Policy::none()`](reqwest::redirect::Policy::none) to leave redirects to the
-///   source.
+///   cannot see a method change, and the [`RedirectPolicy`] does not apply: build that client
+///   with [`redirect::Policy::none()`](reqwest::redirect::Policy::none) to leave redirects to
+///   the source.
 /// - A response other than `200 OK`, or whose MIME type is not `text/event-stream` (parameters
 ///   and case ignored), *fails* the connection: an `Err`, ready state
 ///   [`Closed`](ReadyState::Closed), the stream ends, no retry.
@@ -177,6 +180,10 @@ enum State {
 ///   [`ReconnectPolicy`] for the formula; the server's `retry:` sets its base) a new request
 ///   goes out carrying the last event ID. The parser, its last event ID and the reconnection
 ///   time carry over.
+/// - Unlike a browser, a connection on which nothing arrives for the
+///   [idle timeout](EventSourceBuilder::idle_timeout) (60 s by default) is dropped and
+///   reestablished the same way ([`ClientError::IdleTimeout`]), and a server that keeps
+///   answering and closing without an event is backed off from (see [`ReconnectPolicy`]).
 /// - [`close`](EventSource::close) (or a [`Handle`]) ends the stream promptly, with no error.
 ///
 /// Nothing happens until the stream is polled. It needs a tokio runtime (reqwest and the
@@ -205,6 +212,19 @@ pub struct EventSource {
     /// when the attempt opens.
     in_flight: Request,
     policy: ReconnectPolicy,
+    redirect_policy: RedirectPolicy,
+    /// `None`: no idle timeout.
+    idle_timeout: Option<Duration>,
+    /// The idle timer of the connection in progress (armed at each request sent); it fires
+    /// at `last_bytes + idle_timeout`, re-armed lazily when bytes came in since.
+    idle: Option<Pin<Box<Sleep>>>,
+    /// When the connection in progress last sent or received something.
+    last_bytes: Instant,
+    /// Whether the open connection dispatched an event.
+    dispatched: bool,
+    /// Connections in a row that opened and ended without dispatching an event (`e` of the
+    /// backoff formula).
+    empty: u32,
     parser: Parser,
     state: State,
     /// Items to yield before driving the state machine again.
@@ -228,6 +248,8 @@ impl fmt::Debug for EventSource {
             .field("ready_state", &self.ready_state())
             .field("last_event_id", &self.last_event_id())
             .field("policy", &self.policy)
+            .field("redirects", &self.redirect_policy)
+            .field("idle_timeout", &self.idle_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -248,17 +270,19 @@ impl EventSource {
         EventSourceBuilder::new(url.as_ref())
     }
 
-    pub(crate) fn from_parts(
-        request: Request,
-        parser: Parser,
-        policy: ReconnectPolicy,
-    ) -> EventSource {
+    pub(crate) fn from_parts(request: Request, parser: Parser, settings: Settings) -> EventSource {
         EventSource {
             url: request.url.clone(),
             in_flight: request.clone(),
             redirects: 0,
             request,
-            policy,
+            policy: settings.reconnect,
+            redirect_policy: settings.redirects,
+            idle_timeout: settings.idle_timeout,
+            idle: None,
+            last_bytes: Instant::now(),
+            dispatched: false,
+            empty: 0,
             parser,
             state: State::Idle,
             queue: VecDeque::new(),
@@ -379,6 +403,32 @@ impl EventSource {
         self.reconnect_delay = None;
         self.shared.set_ready(ReadyState::Connecting);
         self.state = State::Connecting(Box::pin(builder.send()));
+        if let Some(timeout) = self.idle_timeout {
+            self.last_bytes = Instant::now();
+            let deadline = self.last_bytes + timeout;
+            match &mut self.idle {
+                Some(sleep) => sleep.as_mut().reset(deadline),
+                None => self.idle = Some(Box::pin(tokio::time::sleep_until(deadline))),
+            }
+        }
+    }
+
+    /// `Ready` when nothing arrived on the connection in progress for the idle timeout;
+    /// `Pending` (with the waker registered) otherwise, and always without a timeout.
+    fn poll_idle(&mut self, cx: &mut Context<'_>) -> Poll<Duration> {
+        let (Some(timeout), Some(sleep)) = (self.idle_timeout, self.idle.as_mut()) else {
+            return Poll::Pending;
+        };
+        loop {
+            ready!(sleep.as_mut().poll(cx));
+            // Bytes that came in since the timer was armed move the deadline; the timer is
+            // re-armed here, not at every chunk.
+            let deadline = self.last_bytes + timeout;
+            if deadline <= Instant::now() {
+                return Poll::Ready(timeout);
+            }
+            sleep.as_mut().reset(deadline);
+        }
     }
 
     /// Checks a response: follows a redirect, opens the stream, or fails the connection.
@@ -393,7 +443,8 @@ impl EventSource {
             if let Some(location) = response.headers().get(LOCATION) {
                 return match self.redirect(status, location) {
                     Ok(()) => self.send(),
-                    Err(reason) => self.reestablish(ClientError::Redirect(reason)),
+                    Err(error) if error.is_fatal() => self.fail(error),
+                    Err(error) => self.reestablish(error),
                 };
             }
             // Without a `Location` a redirect status is just a response that is not 200.
@@ -407,6 +458,9 @@ impl EventSource {
             return self.fail(ClientError::ContentType(value));
         }
         self.attempts = 0;
+        self.dispatched = false;
+        // The response head came in: the idle clock restarts.
+        self.last_bytes = Instant::now();
         // Where the redirects led, and a method they changed, hold for every reconnection.
         self.request.clone_from(&self.in_flight);
         self.shared.set_ready(ReadyState::Open);
@@ -418,23 +472,38 @@ impl EventSource {
         self.queue.push_back(Ok(SseItem::Open));
     }
 
-    /// Applies a redirect to the current request, as Fetch's "HTTP-redirect fetch" does;
-    /// `Err` with the reason when it is a network error.
-    fn redirect(&mut self, status: StatusCode, location: &HeaderValue) -> Result<(), String> {
+    /// Applies a redirect to the current request, as Fetch's "HTTP-redirect fetch" does, if
+    /// the redirect policy allows it. `Err`: [`ClientError::Redirect`] when it is a network
+    /// error, [`ClientError::RedirectBlocked`] when the policy refuses it.
+    fn redirect(&mut self, status: StatusCode, location: &HeaderValue) -> Result<(), ClientError> {
         let text = String::from_utf8_lossy(location.as_bytes());
-        if self.redirects >= MAX_REDIRECTS {
-            return Err(format!(
-                "more than {MAX_REDIRECTS} redirects (the last to {text:?})"
-            ));
-        }
         // Relative to the URL that answered with the redirect.
-        let mut next = self
-            .in_flight
-            .url
-            .join(&text)
-            .map_err(|e| format!("redirect to {text:?}: {e}"))?;
+        let resolved = self.in_flight.url.join(&text);
+        let blocked = match (self.redirect_policy, &resolved) {
+            (RedirectPolicy::Follow, _) => false,
+            (RedirectPolicy::SameOrigin, Ok(next)) => next.origin() != self.in_flight.url.origin(),
+            // A `Location` that does not parse is a network error, as under `Follow`.
+            (RedirectPolicy::SameOrigin, Err(_)) => false,
+            (RedirectPolicy::Never, _) => true,
+        };
+        if blocked {
+            let location = match &resolved {
+                Ok(url) => url.to_string(),
+                Err(_) => text.into_owned(),
+            };
+            return Err(ClientError::RedirectBlocked { status, location });
+        }
+        if self.redirects >= MAX_REDIRECTS {
+            return Err(ClientError::Redirect(format!(
+                "more than {MAX_REDIRECTS} redirects (the last to {text:?})"
+            )));
+        }
+        let mut next =
+            resolved.map_err(|e| ClientError::Redirect(format!("redirect to {text:?}: {e}")))?;
         if !matches!(next.scheme(), "http" | "https") {
-            return Err(format!("redirect to {text:?}: not an http or https URL"));
+            return Err(ClientError::Redirect(format!(
+                "redirect to {text:?}: not an http or https URL"
+            )));
         }
         if next.fragment().is_none() {
             next.set_fragment(self.in_flight.url.fragment());
@@ -470,6 +539,9 @@ impl EventSource {
     /// A network error or the end of the body: discard the partial event (and its `id:`),
     /// then reconnect (or give up, as the policy says).
     fn reestablish(&mut self, error: ClientError) {
+        if matches!(self.state, State::Open { .. }) && !self.dispatched {
+            self.empty = self.empty.saturating_add(1);
+        }
         for item in self.parser.finish() {
             if let Some(item) = item_of(item) {
                 self.queue.push_back(item);
@@ -482,9 +554,12 @@ impl EventSource {
         {
             return self.fail(ClientError::GaveUp(Box::new(error)));
         }
+        let k = self
+            .attempts
+            .saturating_add(self.policy.empty_penalty(self.empty));
         let delay = self
             .policy
-            .backoff(self.reconnection_time(), self.attempts, random_unit());
+            .backoff(self.reconnection_time(), k, random_unit());
         self.attempts = self.attempts.saturating_add(1);
         self.reconnect_delay = Some(delay);
         self.shared.set_ready(ReadyState::Connecting);
@@ -553,13 +628,18 @@ impl Stream for EventSource {
                     ready!(sleep.as_mut().poll(cx));
                     this.connect();
                 }
-                State::Connecting(pending) => match ready!(pending.as_mut().poll(cx)) {
-                    Ok(response) => this.accept(response),
+                State::Connecting(pending) => match pending.as_mut().poll(cx) {
+                    Poll::Ready(Ok(response)) => this.accept(response),
                     // reqwest refused to build the request: retrying is futile.
-                    Err(error) if error.is_builder() => {
+                    Poll::Ready(Err(error)) if error.is_builder() => {
                         this.fail(ClientError::Config(Box::new(error)));
                     }
-                    Err(error) => this.reestablish(ClientError::Transport(error)),
+                    Poll::Ready(Err(error)) => this.reestablish(ClientError::Transport(error)),
+                    Poll::Pending => {
+                        let timeout = ready!(this.poll_idle(cx));
+                        // Dropping the request closes its connection.
+                        this.reestablish(ClientError::IdleTimeout(timeout));
+                    }
                 },
                 State::Open { body, chunk, pos } => {
                     if *pos < chunk.len() {
@@ -567,17 +647,31 @@ impl Stream for EventSource {
                         let out = this.parser.parse_next(&mut rest);
                         *pos = chunk.len() - rest.len();
                         if let Some(item) = out.and_then(item_of) {
+                            if let Ok(SseItem::Message(_)) = item {
+                                this.dispatched = true;
+                                this.empty = 0;
+                            }
                             return Poll::Ready(Some(item));
                         }
                         continue;
                     }
-                    match ready!(body.as_mut().poll_next(cx)) {
-                        Some(Ok(bytes)) => {
+                    match body.as_mut().poll_next(cx) {
+                        Poll::Ready(Some(Ok(bytes))) => {
                             *chunk = bytes;
                             *pos = 0;
+                            if this.idle_timeout.is_some() {
+                                this.last_bytes = Instant::now();
+                            }
                         }
-                        Some(Err(error)) => this.reestablish(ClientError::Transport(error)),
-                        None => this.reestablish(ClientError::StreamEnded),
+                        Poll::Ready(Some(Err(error))) => {
+                            this.reestablish(ClientError::Transport(error));
+                        }
+                        Poll::Ready(None) => this.reestablish(ClientError::StreamEnded),
+                        Poll::Pending => {
+                            let timeout = ready!(this.poll_idle(cx));
+                            // Dropping the body (in `reestablish`) closes the connection.
+                            this.reestablish(ClientError::IdleTimeout(timeout));
+                        }
                     }
                 }
             }

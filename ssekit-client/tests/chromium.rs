@@ -17,6 +17,7 @@
 //! |---|---|---|
 //! | `cut before the response on a reconnect`, `storm of failures before the response` | delays | ssekit-client backs off after repeated failures (50 ms, then up to 100, 200, 400 ms, jittered, see `ReconnectPolicy`); the standard allows it ("if the previous attempt failed, then user agents might introduce an exponential backoff delay"), Chromium waits the plain reconnection time every time |
 //! | `307 to a target that cuts`, `redirect loop on a reconnect` | delays | the same backoff after the failed attempt |
+//! | `connections that end without an event` | delays | ssekit-client counts a connection that opened and ended without dispatching an event as empty and, from the second empty one in a row, backs off as after a failed attempt (`ReconnectPolicy::backoff_after_empty`); Chromium reconnects after the reconnection time however often that happens |
 //! | `a response head cut by the end of the connection` | everything after that response | HTTP, not EventSource: Chromium takes a response head cut by the end of the connection (no blank line) as complete and opens the stream; hyper (under reqwest) rejects the incomplete message, a network error, and ssekit-client reconnects |
 //! | `id holding U+0001` | the reconnection's `Last-Event-ID` | the ID is no valid HTTP header value (RFC 9110, section 5.5): Chromium sends the raw byte, ssekit-client sends the request without the header (documented on `EventSource::last_event_id`) |
 //! | `charset other than UTF-8` | everything after the response | Chromium fails a `text/event-stream` response whose `charset` parameter is not `utf-8`; the standard ignores MIME type parameters (an event stream is always UTF-8), and so does ssekit-client |
@@ -513,6 +514,20 @@ fn scenarios() -> Vec<Scenario> {
             ],
         }),
         scenario(
+            "connections that end without an event",
+            vec![
+                sse(format!("{R50}data: a\n\n")),
+                sse(": nothing\n"),
+                sse("retry: 50\n\n"),
+                sse("id: 3\n\n: still nothing\n"),
+                sse("data: b\n\n"),
+            ],
+        )
+        .allow(Allow::Delays(
+            "ssekit-client backs off from the second connection in a row that dispatched no \
+             event (ReconnectPolicy::backoff_after_empty); Chromium waits the reconnection time",
+        )),
+        scenario(
             "storm of failures before the response",
             vec![sse(format!("{R50}data: a\n\n")), cut(), cut(), cut()],
         )
@@ -883,7 +898,9 @@ fn delays_agree(browser: &[Duration], client: &[Duration]) -> bool {
 fn differences(scenario: &Scenario, browser: &Observed, client: &Observed) -> Vec<String> {
     let mut out = Vec::new();
     if client.timed_out {
-        out.push(format!("ssekit-client's run did not end within {RUN_LIMIT:?}"));
+        out.push(format!(
+            "ssekit-client's run did not end within {RUN_LIMIT:?}"
+        ));
     }
     if browser.timed_out {
         out.push(format!("Chromium's run did not end within {RUN_LIMIT:?}"));

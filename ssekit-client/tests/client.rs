@@ -4,9 +4,11 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt;
 use reqwest::StatusCode;
 use ssekit_client::{
-    ClientError, EventSource, Limits, MessageEvent, ReadyState, ReconnectPolicy, SseItem,
+    ClientError, EventSource, Limits, MessageEvent, ReadyState, ReconnectPolicy, RedirectPolicy,
+    SseItem,
 };
 use support::{Conn, Server, expect_end, next, next_err, next_message, next_ok};
 
@@ -433,7 +435,8 @@ async fn no_reconnect_policy_closes_at_the_end_of_the_stream() {
 }
 
 /// Connection refused over and over: the waits back off (20 ms, then more than 20 ms, then
-/// more than 40 ms) and `max_retries` gives up.
+/// more than 40 ms; the floor the doubling starts from is lowered to the 20 ms base here) and
+/// `max_retries` gives up.
 #[tokio::test]
 async fn repeated_failures_back_off_and_max_retries_gives_up() {
     let addr = {
@@ -441,7 +444,7 @@ async fn repeated_failures_back_off_and_max_retries_gives_up() {
         listener.local_addr().unwrap()
     }; // closed again: connecting is refused
     let mut source = EventSource::builder(format!("http://{addr}/"))
-        .reconnect(quick().max_retries(Some(3)))
+        .reconnect(quick().backoff_floor(20 * MS).max_retries(Some(3)))
         .build()
         .unwrap();
     let start = Instant::now();
@@ -839,4 +842,360 @@ async fn a_redirect_to_another_scheme_is_a_network_error() {
     assert_eq!(next_ok(&mut source).await, SseItem::Open);
     assert_eq!(next_message(&mut source).await.data(), "back");
     assert_eq!(server.requests()[1].path, "/es");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Silence and empty connections (issue 25, item 8).
+
+/// The head of a `200 OK` event stream announcing a 10 GiB body.
+const HUGE_HEAD: &str =
+    "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: 10737418240\r\n\r\n";
+
+/// A server announces a 10 GiB body, sends one event and then nothing: after the idle timeout
+/// the client drops the connection (the server sees it closed) and reconnects with
+/// `Last-Event-ID`.
+#[tokio::test]
+async fn a_silent_server_is_dropped_after_the_idle_timeout_and_reconnected() {
+    let held = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let server = Server::start({
+        let held = held.clone();
+        move |mut conn: Conn| {
+            let held = held.clone();
+            async move {
+                conn.write(HUGE_HEAD).await;
+                if conn.request.index == 0 {
+                    conn.write("id: 1\ndata: a\n\n").await;
+                }
+                let start = Instant::now();
+                conn.hold().await; // until the client closes the connection
+                held.lock().unwrap().push(start.elapsed());
+            }
+        }
+    })
+    .await;
+    let mut source = EventSource::builder(server.url("/huge"))
+        .idle_timeout(300 * MS)
+        .reconnect(quick())
+        .build()
+        .unwrap();
+    assert_eq!(next_ok(&mut source).await, SseItem::Open);
+    assert_eq!(next_message(&mut source).await.data(), "a");
+    let silent = Instant::now();
+    let error = next_err(&mut source).await;
+    let waited = silent.elapsed();
+    assert!(
+        matches!(error, ClientError::IdleTimeout(t) if t == 300 * MS),
+        "{error:?}"
+    );
+    assert!(!error.is_fatal());
+    assert!(
+        waited >= 280 * MS && waited < Duration::from_secs(2),
+        "timed out after {waited:?}"
+    );
+    assert_eq!(source.ready_state(), ReadyState::Connecting);
+    assert_eq!(next_ok(&mut source).await, SseItem::Open);
+    assert_eq!(server.connections(), 2);
+    assert_eq!(server.requests()[1].header("last-event-id"), Some("1"));
+    // The first connection was closed by the client, not left open.
+    tokio::time::sleep(100 * MS).await;
+    let held = held.lock().unwrap().clone();
+    assert_eq!(held.len(), 1, "{held:?}");
+    assert!(held[0] < Duration::from_secs(2), "{held:?}");
+    source.close();
+}
+
+/// A server that reads the request and never answers: the idle timeout covers the wait for the
+/// response head too, and that attempt counts as failed.
+#[tokio::test]
+async fn a_server_that_never_answers_is_dropped_after_the_idle_timeout() {
+    let server = Server::start(|conn: Conn| async move { conn.hold().await }).await;
+    let mut source = EventSource::builder(server.url("/"))
+        .idle_timeout(200 * MS)
+        .reconnect(quick().max_retries(Some(1)))
+        .build()
+        .unwrap();
+    let start = Instant::now();
+    let error = next_err(&mut source).await;
+    assert!(matches!(error, ClientError::IdleTimeout(_)), "{error:?}");
+    assert!(start.elapsed() >= 180 * MS, "{:?}", start.elapsed());
+    let error = next_err(&mut source).await;
+    assert!(
+        matches!(&error, ClientError::GaveUp(e) if matches!(**e, ClientError::IdleTimeout(_))),
+        "{error:?}"
+    );
+    expect_end(&mut source).await;
+    assert_eq!(server.connections(), 2);
+}
+
+/// Keep-alive comments more often than the idle timeout keep a stream open indefinitely: here
+/// a comment every 100 ms for 1.5 s against a 400 ms timeout, then an event.
+#[tokio::test]
+async fn keep_alive_comments_within_the_idle_timeout_never_cut_the_stream() {
+    let server = Server::start(|mut conn: Conn| async move {
+        conn.sse("").await;
+        for _ in 0..15 {
+            tokio::time::sleep(100 * MS).await;
+            conn.write(":\n").await;
+        }
+        conn.write("data: still here\n\n").await;
+        conn.hold().await;
+    })
+    .await;
+    let mut source = EventSource::builder(server.url("/"))
+        .idle_timeout(400 * MS)
+        .reconnect(quick())
+        .build()
+        .unwrap();
+    assert_eq!(next_ok(&mut source).await, SseItem::Open);
+    let start = Instant::now();
+    assert_eq!(next_message(&mut source).await.data(), "still here");
+    assert!(start.elapsed() >= Duration::from_millis(1400));
+    assert_eq!(source.ready_state(), ReadyState::Open);
+    assert_eq!(server.connections(), 1);
+    source.close();
+}
+
+/// The clock restarts when the response head comes in: a slow head and then a slow first
+/// event, each within the timeout but not together, are no timeout.
+#[tokio::test]
+async fn the_idle_clock_restarts_at_the_response_head() {
+    let server = Server::start(|mut conn: Conn| async move {
+        tokio::time::sleep(450 * MS).await;
+        conn.sse("").await;
+        tokio::time::sleep(450 * MS).await;
+        conn.write("data: late\n\n").await;
+        conn.hold().await;
+    })
+    .await;
+    let mut source = EventSource::builder(server.url("/"))
+        .idle_timeout(600 * MS)
+        .reconnect(quick())
+        .build()
+        .unwrap();
+    assert_eq!(next_ok(&mut source).await, SseItem::Open);
+    assert_eq!(next_message(&mut source).await.data(), "late");
+    assert_eq!(server.connections(), 1);
+    source.close();
+}
+
+/// The idle timeout can be turned off; a silent stream then stays open.
+#[tokio::test]
+async fn no_idle_timeout_waits_on_silence() {
+    let server = Server::start(|mut conn: Conn| async move {
+        conn.write(HUGE_HEAD).await;
+        conn.hold().await;
+    })
+    .await;
+    for off in [None, Some(Duration::ZERO)] {
+        let mut source = EventSource::builder(server.url("/"))
+            .idle_timeout(off)
+            .build()
+            .unwrap();
+        assert_eq!(next_ok(&mut source).await, SseItem::Open);
+        let quiet = tokio::time::timeout(Duration::from_millis(500), source.next()).await;
+        assert!(quiet.is_err(), "{off:?}: {quiet:?}");
+        assert_eq!(source.ready_state(), ReadyState::Open);
+    }
+    assert_eq!(server.connections(), 2);
+}
+
+/// A server that answers `200 OK` with `retry: 0` and closes at once, with the default policy:
+/// a browser reconnects thousands of times a second; this client backs off from the second empty
+/// connection in a row, so only a few connections fit in 2 s.
+#[tokio::test]
+async fn a_server_that_closes_at_once_with_retry_0_is_backed_off_from() {
+    let server = Server::start(|mut conn: Conn| async move {
+        conn.sse("retry: 0\n\n").await;
+    })
+    .await;
+    let mut source = EventSource::new(server.url("/")).unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    let mut delays = Vec::new();
+    while let Ok(item) = tokio::time::timeout_at(deadline, source.next()).await {
+        match item {
+            Some(Ok(SseItem::Open | SseItem::Retry(_))) => {}
+            Some(Err(ClientError::StreamEnded)) => delays.push(source.reconnect_delay().unwrap()),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let connections = server.connections();
+    assert!(
+        (3..=8).contains(&connections),
+        "{connections} connections in 2 s; waits {delays:?}"
+    );
+    assert_eq!(delays[0], Duration::ZERO); // the first empty connection: the server's retry
+    // Then the backoff, from the 50 ms floor: (50, 100] ms, (100, 200] ms, ...
+    assert!(delays[1] > 50 * MS && delays[1] <= 100 * MS, "{delays:?}");
+    assert!(delays[2] > 100 * MS && delays[2] <= 200 * MS, "{delays:?}");
+    source.close();
+}
+
+/// The empty-connection backoff grows while connections deliver nothing (comments and `retry`
+/// are not events), is reset by a connection that dispatches an event, and is off with
+/// `backoff_after_empty(None)` (the browser's behaviour).
+#[tokio::test]
+async fn an_event_resets_the_empty_connection_backoff() {
+    let server = Server::start(|mut conn: Conn| async move {
+        let body = match conn.request.index {
+            3 => "retry: 0\ndata: x\n\n",
+            _ => "retry: 0\n: just a comment\nid: 5\n\ndata: cut",
+        };
+        conn.sse(body).await;
+    })
+    .await;
+    let waits = |policy: ReconnectPolicy, count: usize| {
+        let url = server.url("/");
+        async move {
+            let mut source = EventSource::builder(url).reconnect(policy).build().unwrap();
+            let mut delays = Vec::new();
+            while delays.len() < count {
+                if let Some(Err(error)) = next(&mut source).await {
+                    assert!(matches!(error, ClientError::StreamEnded), "{error:?}");
+                    delays.push(source.reconnect_delay().unwrap());
+                }
+            }
+            source.close();
+            delays
+        }
+    };
+    let delays = waits(ReconnectPolicy::new().jitter(0.0), 5).await;
+    assert_eq!(delays, [0, 100, 200, 0, 0].map(|n| n * MS));
+    let browser_like = ReconnectPolicy::new().jitter(0.0).backoff_after_empty(None);
+    assert_eq!(waits(browser_like, 3).await, [Duration::ZERO; 3]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Redirect policies (issue 25, item 9).
+
+/// Two origins (two ports on 127.0.0.1): `origin` answers `/es` with a `307` to `target`'s
+/// `/stream` (and `/hop` with a `307` to `/es`, same origin); `target` streams.
+async fn two_origins() -> (Server, Server) {
+    let target = Server::start(|mut conn: Conn| async move {
+        conn.sse("data: elsewhere\n\n").await;
+        conn.hold().await;
+    })
+    .await;
+    let elsewhere = format!("Location: {}\r\n", target.url("/stream"));
+    let origin = Server::start(move |mut conn: Conn| {
+        let elsewhere = elsewhere.clone();
+        async move {
+            match conn.request.path.as_str() {
+                "/hop" => {
+                    conn.respond("307 Temporary Redirect", "Location: /es\r\n", "")
+                        .await;
+                }
+                _ => {
+                    conn.respond("307 Temporary Redirect", &elsewhere, "").await;
+                }
+            }
+        }
+    })
+    .await;
+    (origin, target)
+}
+
+/// A `POST` with a key, credentials and a body, to `url`, under `policy`.
+fn keyed_post(url: String, policy: RedirectPolicy) -> EventSource {
+    EventSource::builder(url)
+        .method(reqwest::Method::POST)
+        .header("X-Api-Key", "k3y")
+        .header("Authorization", "Bearer secret")
+        .header("Content-Type", "application/json")
+        .body("{\"secret\":1}")
+        .redirects(policy)
+        .reconnect(quick())
+        .build()
+        .expect("a valid source")
+}
+
+/// The default follows a `307` to another origin as Fetch does: method, body and custom headers
+/// go along, `Authorization` does not.
+#[tokio::test]
+async fn by_default_a_cross_origin_307_keeps_custom_headers_and_body() {
+    let (origin, target) = two_origins().await;
+    let mut source = keyed_post(origin.url("/es"), RedirectPolicy::default());
+    assert_eq!(next_ok(&mut source).await, SseItem::Open);
+    assert_eq!(next_message(&mut source).await.data(), "elsewhere");
+    let there = &target.requests()[0];
+    assert_eq!(there.method, "POST");
+    assert_eq!(there.header("x-api-key"), Some("k3y"));
+    assert_eq!(there.header("content-type"), Some("application/json"));
+    assert_eq!(there.body, b"{\"secret\":1}");
+    assert_eq!(there.header("authorization"), None);
+    assert_eq!(RedirectPolicy::default(), RedirectPolicy::Follow);
+}
+
+/// `SameOrigin` follows a redirect within the origin (headers and body kept), and refuses the
+/// next hop to another origin: a typed, fatal error, and the other origin sees nothing.
+#[tokio::test]
+async fn same_origin_policy_refuses_a_cross_origin_redirect() {
+    let (origin, target) = two_origins().await;
+    let mut source = keyed_post(origin.url("/hop"), RedirectPolicy::SameOrigin);
+    let error = next_err(&mut source).await;
+    match &error {
+        ClientError::RedirectBlocked { status, location } => {
+            assert_eq!(*status, StatusCode::TEMPORARY_REDIRECT);
+            assert_eq!(*location, target.url("/stream"));
+        }
+        other => panic!("expected RedirectBlocked, got {other:?}"),
+    }
+    assert!(error.is_fatal());
+    assert_eq!(source.ready_state(), ReadyState::Closed);
+    expect_end(&mut source).await;
+    tokio::time::sleep(150 * MS).await;
+    assert_eq!(target.connections(), 0);
+    let requests = origin.requests();
+    let paths: Vec<_> = requests.iter().map(|r| r.path.as_str()).collect();
+    assert_eq!(paths, ["/hop", "/es"]); // the same-origin hop was followed, then no reconnection
+    assert_eq!(requests[1].method, "POST");
+    assert_eq!(requests[1].header("x-api-key"), Some("k3y"));
+    assert_eq!(requests[1].header("authorization"), Some("Bearer secret"));
+    assert_eq!(requests[1].body, b"{\"secret\":1}");
+}
+
+/// `SameOrigin` follows same-origin redirects to the stream, and they stick as usual.
+#[tokio::test]
+async fn same_origin_policy_follows_redirects_within_the_origin() {
+    let server = Server::redirect_first_then(
+        "307 Temporary Redirect",
+        ("/es", "/es/moved"),
+        "id: 1\ndata: a\n\n",
+        "data: b\n\n",
+    )
+    .await;
+    let mut source = keyed_post(server.url("/es"), RedirectPolicy::SameOrigin);
+    assert_eq!(next_ok(&mut source).await, SseItem::Open);
+    assert_eq!(next_message(&mut source).await.data(), "a");
+    assert!(!next_err(&mut source).await.is_fatal());
+    assert_eq!(next_ok(&mut source).await, SseItem::Open);
+    assert_eq!(next_message(&mut source).await.data(), "b");
+    let requests = server.requests();
+    let paths: Vec<_> = requests.iter().map(|r| r.path.as_str()).collect();
+    assert_eq!(paths, ["/es", "/es/moved", "/es/moved"]);
+    for request in &requests[1..] {
+        assert_eq!(request.method, "POST");
+        assert_eq!(request.header("x-api-key"), Some("k3y"));
+        assert_eq!(request.body, b"{\"secret\":1}");
+    }
+}
+
+/// `Never` refuses even a same-origin redirect.
+#[tokio::test]
+async fn never_policy_refuses_every_redirect() {
+    let server = Server::redirect_first_then("302 Found", ("/es", "/es/moved"), "", "").await;
+    let mut source = EventSource::builder(server.url("/es"))
+        .redirects(RedirectPolicy::Never)
+        .reconnect(quick())
+        .build()
+        .unwrap();
+    let error = next_err(&mut source).await;
+    assert!(
+        matches!(&error, ClientError::RedirectBlocked { status, location }
+            if *status == StatusCode::FOUND && *location == server.url("/es/moved")),
+        "{error:?}"
+    );
+    assert!(error.is_fatal());
+    expect_end(&mut source).await;
+    tokio::time::sleep(150 * MS).await;
+    assert_eq!(server.connections(), 1);
 }

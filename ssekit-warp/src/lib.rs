@@ -138,6 +138,18 @@
 //! - Headers: [`ssekit::headers::RESPONSE_HEADERS`] and `Connection: keep-alive`, which
 //!   hyper removes from HTTP/2 responses (see [`ssekit::headers`] for why that is right).
 //!
+//! ## Features
+//!
+//! `ssekit`'s features, forwarded under the same names, so this crate is the only SSE
+//! dependency of your `Cargo.toml`:
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `serde` | no | `Event::builder().json_data(&value)`: JSON event data |
+//! | `jwt` | no | `broker::jwt`: a JWT (HS256/RS256) authorization hook with Mercure-style claims |
+//! | `metrics` | no | the [`broker`] reports through the `metrics` facade (install any recorder, Prometheus's say) |
+//! | `signal` | no | `Shutdown::trigger_on_signals`: Ctrl-C and `SIGTERM` trigger a [`Shutdown`] |
+//!
 //! [warp]: https://docs.rs/warp/0.4
 
 use std::convert::Infallible;
@@ -154,10 +166,21 @@ use warp::Filter;
 use warp::http::header::{HeaderName, HeaderValue};
 use warp::reply::{Reply, Response};
 
+#[cfg(feature = "edge")]
+#[cfg_attr(docsrs, doc(cfg(feature = "edge")))]
+mod edge;
+#[cfg(feature = "edge")]
+pub use edge::{Serve, serve};
+
+/// The server crate this one is glue for: the body, headers, `Last-Event-ID` rules, the hub,
+/// the broker and the protocol (`ssekit::proto`).
+pub use ssekit;
 /// The topic broker of `ssekit`: serve a [`broker::Ticket`] with [`Sse::from_broadcast`]
-/// (or [`broadcast`]), refuse with [`Rejected`], read the request with [`broker_request`].
+/// (or [`broadcast`]), refuse with [`Rejected`] (subscriptions) and [`PublishRejected`]
+/// (publishes), read the request with [`broker_request`].
 pub use ssekit::broker;
 pub use ssekit::hub::{Hub, HubConfig, LagPolicy, Resume, Subscription};
+pub use ssekit::proto::{EventName, event_name};
 pub use ssekit::{
     Broadcast, Event, EventBuilder, EventError, Frame, IntoFrame, KeepAlive, ReceiverStream,
     Shutdown,
@@ -385,24 +408,27 @@ pub fn last_event_id() -> impl Filter<Extract = (LastEventId,), Error = Infallib
         })
 }
 
-/// A subscribe or publish the [`broker`] refused, as a reply: 400, 403 or 503 (with
-/// `Retry-After`), the reason as text.
+/// A subscription the [`broker`] refused, as a reply: [`Rejection::status`] (400, 403, or 503
+/// with `Retry-After`), the reason as text.
+///
+/// [`Rejection::status`]: broker::Rejection::status
 ///
 /// ```
 /// use ssekit_warp::broker::Broker;
-/// use ssekit_warp::{LastEventId, Rejected};
-/// use warp::Filter;
+/// use ssekit_warp::{BrokerRequest, LastEventId, Rejected};
+/// use warp::{Filter, Reply};
 ///
 /// let broker = Broker::new();
 /// // `GET /events?topic=rooms/42/*&topic=users/7`
 /// let events = warp::path("events")
 ///     .and(ssekit_warp::broker_request())
 ///     .and(ssekit_warp::last_event_id())
-///     .map(move |request, last: LastEventId| match broker.admit_query(&request) {
-///         Ok(ticket) => ssekit_warp::broadcast(&ticket, &last).into_response(),
-///         Err(rejection) => Rejected(rejection).into_response(),
+///     .map(move |BrokerRequest(request), last: LastEventId| {
+///         match broker.admit_query(&request) {
+///             Ok(ticket) => ssekit_warp::broadcast(&ticket, &last).into_response(),
+///             Err(rejection) => Rejected(rejection).into_response(),
+///         }
 ///     });
-/// # use warp::Reply;
 /// # let _ = events;
 /// ```
 #[derive(Debug)]
@@ -414,28 +440,105 @@ impl From<broker::Rejection> for Rejected {
     }
 }
 
-impl Reply for Rejected {
-    fn into_response(self) -> Response {
-        let status = warp::http::StatusCode::from_u16(self.0.status())
-            .unwrap_or(warp::http::StatusCode::INTERNAL_SERVER_ERROR);
-        let mut response = warp::reply::with_status(self.0.to_string(), status).into_response();
-        if let Some(value) = self
-            .0
-            .retry_after_header()
-            .and_then(|v| HeaderValue::from_str(&v).ok())
-        {
-            response
-                .headers_mut()
-                .insert(warp::http::header::RETRY_AFTER, value);
-        }
-        response
+impl fmt::Display for Rejected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
     }
 }
 
-/// A filter extracting the request as the [`broker`]'s authorization hook sees it (its headers
-/// and query string); it never rejects.
-pub fn broker_request() -> impl Filter<Extract = (broker::RequestInfo,), Error = Infallible> + Clone
-{
+impl std::error::Error for Rejected {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        // Transparent: the message is the inner error's, so is its source.
+        std::error::Error::source(&self.0)
+    }
+}
+
+impl Reply for Rejected {
+    fn into_response(self) -> Response {
+        refusal(
+            self.0.status(),
+            self.0.to_string(),
+            self.0.retry_after_header(),
+        )
+    }
+}
+
+/// A publish the [`broker`] refused, as a reply: [`PublishError::status`] (400, 403, 500 or
+/// 503), the reason as text.
+///
+/// [`PublishError::status`]: broker::PublishError::status
+///
+/// ```
+/// use ssekit_warp::broker::{Broker, TOPIC_PARAM};
+/// use ssekit_warp::{BrokerRequest, Event, PublishRejected};
+/// use warp::{Filter, Reply};
+///
+/// let broker = Broker::new();
+/// // `POST /publish?topic=rooms/42/chat`, the message as the body
+/// let publish = warp::path("publish")
+///     .and(warp::post())
+///     .and(ssekit_warp::broker_request())
+///     .and(warp::body::bytes())
+///     .map(move |BrokerRequest(request), body: warp::hyper::body::Bytes| {
+///         let topics = request.query_params(TOPIC_PARAM);
+///         let message = Event::message(String::from_utf8_lossy(&body));
+///         match broker.publish_as(&request, &topics, message) {
+///             Ok(id) => id.to_string().into_response(),
+///             Err(error) => PublishRejected(error).into_response(),
+///         }
+///     });
+/// # let _ = publish;
+/// ```
+#[derive(Debug)]
+pub struct PublishRejected(pub broker::PublishError);
+
+impl From<broker::PublishError> for PublishRejected {
+    fn from(error: broker::PublishError) -> PublishRejected {
+        PublishRejected(error)
+    }
+}
+
+impl fmt::Display for PublishRejected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for PublishRejected {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        // Transparent: the message is the inner error's, so is its source.
+        std::error::Error::source(&self.0)
+    }
+}
+
+impl Reply for PublishRejected {
+    fn into_response(self) -> Response {
+        refusal(self.0.status(), self.0.to_string(), None)
+    }
+}
+
+/// A refusal as a plain-text reply with its status and, for a 503, `Retry-After`.
+fn refusal(status: u16, reason: String, retry_after: Option<String>) -> Response {
+    let status = warp::http::StatusCode::from_u16(status)
+        .unwrap_or(warp::http::StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = warp::reply::with_status(reason, status).into_response();
+    if let Some(value) = retry_after.and_then(|v| HeaderValue::from_str(&v).ok()) {
+        response
+            .headers_mut()
+            .insert(warp::http::header::RETRY_AFTER, value);
+    }
+    response
+}
+
+/// The request as the [`broker`]'s authorization hook sees it (its headers and query string),
+/// extracted by [`broker_request`]: the same type as `ssekit-axum`'s and `ssekit-actix-web`'s
+/// extractor.
+#[derive(Debug, Clone)]
+pub struct BrokerRequest(pub broker::RequestInfo);
+
+/// A filter extracting the request as the [`broker`]'s authorization hook sees it, a
+/// [`BrokerRequest`]; it never rejects.
+pub fn broker_request() -> impl Filter<Extract = (BrokerRequest,), Error = Infallible> + Clone {
     let query = warp::query::raw()
         .map(Some)
         .or(warp::any().map(|| None))
@@ -443,7 +546,7 @@ pub fn broker_request() -> impl Filter<Extract = (broker::RequestInfo,), Error =
     warp::header::headers_cloned().and(query).map(
         |headers: warp::http::HeaderMap, query: Option<String>| {
             let pairs = headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes()));
-            broker::RequestInfo::from_parts(pairs, query.as_deref())
+            BrokerRequest(broker::RequestInfo::from_parts(pairs, query.as_deref()))
         },
     )
 }

@@ -42,6 +42,8 @@
 //! - `jwt`: `broker::jwt`, a ready JWT (HS256/RS256) authorization hook for the broker, with
 //!   Mercure-style claims.
 //! - `metrics`: the broker reports through the `metrics` facade (see [`broker::metrics`]).
+//! - `serde`: `EventBuilder::json_data`, JSON event data (the protocol crate's `serde`
+//!   feature, forwarded so that users name one crate).
 //!
 //! The crate needs tokio's timers (for keep-alive) and nothing else of a runtime; the hub is
 //! runtime-agnostic (a mutex and wakers).
@@ -58,6 +60,9 @@
 mod body;
 mod broadcast;
 pub mod broker;
+#[cfg(feature = "edge")]
+#[cfg_attr(docsrs, doc(cfg(feature = "edge")))]
+pub mod edge;
 pub mod headers;
 pub mod hub;
 pub mod last_event_id;

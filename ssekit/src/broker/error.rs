@@ -94,25 +94,55 @@ impl fmt::Display for Rejection {
 
 impl std::error::Error for Rejection {}
 
-/// Why a publish was refused. Nothing was published.
+/// Why a publish was refused. Nothing was published. Each adapter answers it with
+/// [`PublishError::status`] (`PublishRejected` in `ssekit-axum`, `ssekit-actix-web` and
+/// `ssekit-warp`), as it answers a [`Rejection`] with [`Rejection::status`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum PublishError {
-    /// A topic name is malformed, or there are too many or none.
+    /// A topic name is malformed, or there are too many or none: `400 Bad Request`.
     Topic(TopicError),
-    /// Every topic slot is in use and none is idle ([`BrokerConfig::max_topics`](super::BrokerConfig::max_topics)).
+    /// Every topic slot is in use and none is idle
+    /// ([`BrokerConfig::max_topics`](super::BrokerConfig::max_topics)):
+    /// `503 Service Unavailable`, without `Retry-After` (when a slot frees depends on the
+    /// subscribers, not on a timer).
     TooManyTopics,
-    /// The [`Authorize`](super::Authorize) hook refused it ([`Broker::publish_as`](super::Broker::publish_as)).
+    /// The [`Authorize`](super::Authorize) hook refused it
+    /// ([`Broker::publish_as`](super::Broker::publish_as)): `403 Forbidden`.
     Denied(Denied),
     /// [`Broker::publish_with_id`](super::Broker::publish_with_id): the id is not one of the
     /// broker's [`ExternalIds`](super::ExternalIds), cannot be an SSE id (CR, LF or NUL), or is
-    /// not after the last event's.
+    /// not after the last event's: `400 Bad Request`.
     Id(String),
     /// The broker takes external ids and [`Broker::publish`](super::Broker::publish) was
     /// called, or it numbers events itself and
     /// [`Broker::publish_with_id`](super::Broker::publish_with_id) was called (see
-    /// [`BrokerConfig::external_ids`](super::BrokerConfig::external_ids)).
+    /// [`BrokerConfig::external_ids`](super::BrokerConfig::external_ids)): the server's code
+    /// and its configuration disagree, so `500 Internal Server Error`.
     IdSource,
+}
+
+impl PublishError {
+    /// The HTTP status code to answer with, decided here for every adapter: 400 for a bad
+    /// topic or id, 403 when the hook refused, 503 when no topic slot is free, 500 when the
+    /// broker was called the wrong way for its configuration ([`PublishError::IdSource`]).
+    ///
+    /// ```
+    /// use ssekit::broker::{Broker, PublishError};
+    /// use ssekit::Event;
+    ///
+    /// let error = Broker::new().publish(["a*"], Event::message("x")).unwrap_err();
+    /// assert!(matches!(error, PublishError::Topic(_)));
+    /// assert_eq!(error.status(), 400);
+    /// ```
+    pub fn status(&self) -> u16 {
+        match self {
+            PublishError::Topic(_) | PublishError::Id(_) => 400,
+            PublishError::Denied(_) => 403,
+            PublishError::TooManyTopics => 503,
+            PublishError::IdSource => 500,
+        }
+    }
 }
 
 impl fmt::Display for PublishError {
@@ -132,5 +162,31 @@ impl std::error::Error for PublishError {}
 impl From<TopicError> for PublishError {
     fn from(e: TopicError) -> Self {
         PublishError::Topic(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_refusal_has_its_status() {
+        let unavailable = Rejection::Unavailable {
+            limit: Limit::Topics,
+            retry_after: Duration::from_millis(1500),
+        };
+        assert_eq!(Rejection::BadRequest(TopicError::Empty).status(), 400);
+        assert_eq!(Rejection::Denied(Denied::MissingCredentials).status(), 403);
+        assert_eq!(unavailable.status(), 503);
+        assert_eq!(unavailable.retry_after_header().as_deref(), Some("1"));
+
+        assert_eq!(PublishError::Topic(TopicError::Empty).status(), 400);
+        assert_eq!(PublishError::Id("x".into()).status(), 400);
+        assert_eq!(
+            PublishError::Denied(Denied::MissingCredentials).status(),
+            403
+        );
+        assert_eq!(PublishError::TooManyTopics.status(), 503);
+        assert_eq!(PublishError::IdSource.status(), 500);
     }
 }

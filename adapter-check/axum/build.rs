@@ -1,0 +1,13 @@
+//! Picks the workspace README's snippets that use `ssekit-axum` and no other adapter (see
+//! `../readme_snippets.rs`).
+
+include!("../readme_snippets.rs");
+
+fn main() {
+    let readme = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md");
+    let count = write_readme_snippets(&readme, "ssekit_axum");
+    assert!(
+        count > 0,
+        "no snippet of the workspace README uses ssekit_axum alone"
+    );
+}
