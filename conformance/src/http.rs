@@ -26,6 +26,7 @@
 use std::io;
 use std::net::SocketAddr;
 
+use ssekit_bench::chunked::{ChunkedDecoder, Step};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -110,9 +111,9 @@ pub enum BodyEnd {
     Aborted,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 enum Framing {
-    Chunked,
+    Chunked(ChunkedDecoder),
     Length(u64),
     Close,
     Done,
@@ -180,7 +181,7 @@ impl Response {
             .header("transfer-encoding")
             .is_some_and(|te| te.to_ascii_lowercase().contains("chunked"))
         {
-            Framing::Chunked
+            Framing::Chunked(ChunkedDecoder::new())
         } else if let Some(len) = response.header("content-length") {
             Framing::Length(len.parse().map_err(|_| invalid("bad content-length"))?)
         } else {
@@ -231,37 +232,36 @@ impl Response {
                 self.framing = Framing::Length(left - n as u64);
                 Ok(Some(self.buf.drain(..n).collect()))
             }
-            Framing::Chunked => {
-                let line_end = self.line_end().await?;
-                let line = String::from_utf8_lossy(&self.buf[..line_end]).into_owned();
-                let size = line.split(';').next().unwrap_or_default().trim();
-                let size =
-                    usize::from_str_radix(size, 16).map_err(|_| invalid("bad chunk size"))?;
-                if size > MAX_CHUNK {
-                    return Err(invalid("chunk too large"));
-                }
-                self.buf.drain(..line_end + 2);
-                if size == 0 {
-                    // Trailers, up to the empty line.
-                    loop {
-                        let end = self.line_end().await?;
-                        self.buf.drain(..end + 2);
-                        if end == 0 {
-                            break;
+            Framing::Chunked(ref mut decoder) => {
+                // One chunk's data, which may come in several reads.
+                let mut data = Vec::new();
+                loop {
+                    let (used, step) = decoder.step(&self.buf).map_err(invalid)?;
+                    let (chunk_end, done) = match step {
+                        Step::Data(piece) => {
+                            if data.len() + piece.len() > MAX_CHUNK {
+                                return Err(invalid("chunk too large"));
+                            }
+                            data.extend_from_slice(piece);
+                            (false, false)
                         }
+                        Step::ChunkEnd => (true, false),
+                        Step::Done => (false, true),
+                        Step::NeedMore => (false, false),
+                    };
+                    self.buf.drain(..used);
+                    if chunk_end {
+                        return Ok(Some(data));
                     }
-                    self.framing = Framing::Done;
-                    return Ok(None);
+                    if done {
+                        self.framing = Framing::Done;
+                        return Ok(None);
+                    }
+                    if self.buf.is_empty() && read_more(&mut self.stream, &mut self.buf).await? == 0
+                    {
+                        return Err(io::ErrorKind::UnexpectedEof.into());
+                    }
                 }
-                while self.buf.len() < size + 2 {
-                    self.fill().await?;
-                }
-                if &self.buf[size..size + 2] != b"\r\n" {
-                    return Err(invalid("chunk not followed by CRLF"));
-                }
-                let data: Vec<u8> = self.buf.drain(..size).collect();
-                self.buf.drain(..2);
-                Ok(Some(data))
             }
         }
     }
@@ -281,19 +281,6 @@ impl Response {
     /// The connection, for tests that go on using it (the body must have been read).
     pub fn into_stream(self) -> TcpStream {
         self.stream
-    }
-
-    /// Index of the next CRLF in the buffer, reading until there is one.
-    async fn line_end(&mut self) -> io::Result<usize> {
-        loop {
-            if let Some(i) = find(&self.buf, b"\r\n") {
-                return Ok(i);
-            }
-            if self.buf.len() > MAX_HEAD {
-                return Err(invalid("line too long"));
-            }
-            self.fill().await?;
-        }
     }
 
     /// Reads more bytes; the end of the connection is an error (the framing wants more).
@@ -316,6 +303,6 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-fn invalid(what: &str) -> io::Error {
+fn invalid(what: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, what)
 }

@@ -19,6 +19,7 @@ use std::thread::sleep;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
+use ssekit_bench::chunked::ChunkedDecoder;
 
 /// The names Chromium goes by on `PATH`.
 const CHROMIUM_NAMES: &[&str] = &["chromium", "chromium-browser", "google-chrome"];
@@ -369,39 +370,30 @@ fn read_response(stream: &mut TcpStream) -> Result<Vec<u8>, String> {
         }
         return Ok(buf[body_start..body_start + length].to_vec());
     }
-    while read(&mut buf)? {
-        if header("transfer-encoding").is_some_and(|te| te.contains("chunked"))
-            && buf.ends_with(b"0\r\n\r\n")
-        {
-            break;
-        }
-    }
-    let body = &buf[body_start..];
     if header("transfer-encoding").is_some_and(|te| te.contains("chunked")) {
-        dechunk(body).ok_or_else(|| "bad chunked body".into())
-    } else {
-        Ok(body.to_vec())
+        let mut decoder = ChunkedDecoder::new();
+        let mut body = Vec::new();
+        let mut decode = |bytes: &[u8], body: &mut Vec<u8>| {
+            decoder
+                .decode(bytes, |data| body.extend_from_slice(data))
+                .map_err(|e| format!("chunked body: {e}"))
+        };
+        let mut done = decode(&buf[body_start..], &mut body)?;
+        while !done {
+            let start = buf.len();
+            if !read(&mut buf)? {
+                return Err("connection closed inside the chunked body".into());
+            }
+            done = decode(&buf[start..], &mut body)?;
+        }
+        return Ok(body);
     }
+    while read(&mut buf)? {}
+    Ok(buf[body_start..].to_vec())
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-/// Decodes a complete chunked HTTP/1.1 body.
-fn dechunk(mut body: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = find(body, b"\r\n")?;
-        let size_text = std::str::from_utf8(&body[..line_end]).ok()?;
-        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
-        body = &body[line_end + 2..];
-        if size == 0 {
-            return Some(out);
-        }
-        out.extend_from_slice(body.get(..size)?);
-        body = body.get(size + 2..)?;
-    }
 }
 
 /// Standard base64 (WebDriver screenshots).
@@ -435,8 +427,4 @@ fn decode_base64(text: &str) -> Option<Vec<u8>> {
 fn helpers_decode() {
     assert_eq!(decode_base64("aGVsbG8=").unwrap(), b"hello");
     assert_eq!(decode_base64("aGk=").unwrap(), b"hi");
-    assert_eq!(
-        dechunk(b"5\r\nhello\r\n1;x=y\r\n!\r\n0\r\n\r\n").unwrap(),
-        b"hello!"
-    );
 }

@@ -139,7 +139,7 @@ pub fn runtime() -> io::Result<tokio::runtime::Runtime> {
 
 /// The current Unix time in microseconds.
 pub fn unix_micros() -> u64 {
-    ssekit_cli::bench::unix_micros()
+    ssekit_bench::latency::unix_micros()
 }
 
 /// One event's data: the send time, and `pad` bytes of padding.
@@ -182,10 +182,10 @@ pub fn spawn_publisher(mut publish: impl FnMut(String) + Send + 'static) {
     std::thread::spawn(move || {
         for line in io::stdin().lock().lines() {
             let Ok(line) = line else { break };
-            if let Some(command) = command(&line) {
-                if commands.send(command).is_err() {
-                    break;
-                }
+            if let Some(command) = command(&line)
+                && commands.send(command).is_err()
+            {
+                break;
             }
         }
         std::process::exit(0);

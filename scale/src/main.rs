@@ -3,7 +3,7 @@
 //!
 //! Each server under test (see `scale/src/lib.rs`) runs as its own process, started here and
 //! killed at the end of its case; the clients are `ssekit bench`'s machinery
-//! ([`ssekit_cli::bench::run`]) on a thread of this process. The compared servers of a case run
+//! (the ssekit-bench crate, [`ssekit_bench::run`]) on a thread of this process. The compared servers of a case run
 //! back to back, in the same run. Server-side numbers come from `/proc/PID`: `status` (VmRSS),
 //! `stat` (utime, stime); write-type system calls from `perf stat` on the syscall
 //! tracepoints; listen-queue counters from `/proc/net/netstat` (system-wide). Prints one
@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use ssekit_cli::bench::{BenchOptions, DRAIN, Progress, Report, raise_fd_limit, run};
+use ssekit_bench::{DRAIN, Options, Progress, Report, raise_fd_limit, run};
 
 /// The servers, in table order. `hub-axum` and `hub-warp` serve the way their adapter's docs
 /// recommend for many connections; `hub-X-defaults` is the same binary with `--defaults`
@@ -311,7 +311,7 @@ struct Clients {
 }
 
 impl Clients {
-    fn start(options: BenchOptions) -> Clients {
+    fn start(options: Options) -> Clients {
         let progress = Arc::new(Progress::default());
         let watched = progress.clone();
         let thread = thread::spawn(move || {
@@ -320,6 +320,7 @@ impl Clients {
                 .build()
                 .map_err(|e| e.to_string())?
                 .block_on(run(&options, watched))
+                .map_err(|e| e.to_string())
         });
         Clients { progress, thread }
     }
@@ -347,16 +348,12 @@ impl Clients {
     }
 }
 
-fn options(url: String, connections: usize, seconds: f64) -> BenchOptions {
-    BenchOptions {
-        url,
+fn options(url: String, connections: usize, seconds: f64) -> Options {
+    Options {
         connections,
         duration: Duration::from_secs_f64(seconds),
         connect_concurrency: 256,
-        last_event_id: None,
-        events: None,
-        stalled: 0,
-        json: false,
+        ..Options::new(url)
     }
 }
 

@@ -1,20 +1,22 @@
-//! The manual pages `--help` prints: [`MAIN`] (`ssekit --help`, which also documents the
-//! stdin parse mode), [`WATCH`] (`ssekit watch --help`, `ssekit URL --help`) and [`SERVE`]
-//! (`ssekit serve --help`) and [`BENCH`] (`ssekit bench --help`).
+//! The manual's prose, for clap's `long_about` and `after_long_help` (the options document
+//! themselves in `cli.rs`): `ssekit --help` (which also documents the stdin parse mode),
+//! `ssekit watch --help` (and `ssekit URL --help`), `ssekit serve --help`, `ssekit bench
+//! --help`.
 
-/// `ssekit --help`: every mode, the parse mode in full.
-pub const MAIN: &str = "\
-NAME
-    ssekit - watch, serve and parse Server-Sent Events streams
-
-SYNOPSIS
-    ssekit [watch] URL [--json | --raw] [--event NAME]... [--count N] [--timeout S]
+/// The usage line of `ssekit --help`: every mode.
+pub(crate) const MAIN_USAGE: &str = "\
+ssekit [watch] <URL> [--json | --raw] [--event NAME]... [--count N] [--timeout S]
             [-H 'Name: value']... [-X METHOD] [-d DATA] [--last-event-id ID] [--no-reconnect]
             [--cacert FILE]
     ssekit serve [--listen ADDR] [--format lines|sse|json] [--exit-on-eof]
-    ssekit bench URL [--connections N] [--duration S] [--json] [--last-event-id ID] ...
-    ssekit [--chunk-size N | --splits I,J,K]  < STREAM
+    ssekit bench <URL> [--connections N] [--duration S] [--json] [--last-event-id ID] ...
+    ssekit [parse] [--chunk-size N | --splits I,J,K]  < STREAM";
 
+/// The NAME section of the main manual.
+pub(crate) const MAIN_NAME: &str = "NAME\n    ssekit - watch, serve and parse Server-Sent Events streams (and load-test their servers)";
+
+/// `ssekit --help`: what each mode does, the parse mode in full.
+pub(crate) const MAIN_ABOUT: &str = "\
 DESCRIPTION
     watch   Connects to an http:// or https:// URL as a browser's EventSource does
             (reconnecting with Last-Event-ID) and prints each event as it arrives: readable
@@ -28,18 +30,17 @@ DESCRIPTION
             per connection, delivery latency, connect time and failures. See
             `ssekit bench --help`.
 
-    parse   With no URL and no mode, reads an event stream from stdin and prints what a
-            client would see, one JSON object per line:
+    parse   With no URL and no mode (or `ssekit parse`), reads an event stream from stdin and
+            prints what a client would see, one JSON object per line:
               {\"type\":..,\"data\":..,\"id\":..}  each dispatched event (id: the last event ID)
               {\"retry\":N}                    each accepted retry value
               {\"last_event_id\":..}           once, after the end of input
-            Nothing else goes to stdout; size limits are off (the input is in memory).
+            Nothing else goes to stdout; size limits are off (the input is in memory). The
+            options below cut the input into chunks before it is fed to the parser (the output
+            is the same in any chunking: that is what they test).";
 
-PARSE OPTIONS
-    --chunk-size N     feed the parser consecutive N-byte chunks (default: all of stdin at once)
-    --splits I,J,K     feed it the chunks between these byte offsets (any order)
-    -h, --help         print this manual
-
+/// `ssekit --help`, after the options.
+pub(crate) const MAIN_AFTER: &str = "\
 EXIT STATUS
     0     success (watch: the stream ended cleanly or --count was reached)
     1     ssekit itself failed (writing stdout, reading stdin, binding the address,
@@ -55,62 +56,57 @@ EXAMPLES
     printf 'data: x\\r\\n\\r\\n' | ssekit --chunk-size 1
     ssekit http://127.0.0.1:8844/stream
     ssekit http://127.0.0.1:8844/stream --json --count 10 | jq -r 'select(.type).data'
-    tail -f app.log | ssekit serve --listen 127.0.0.1:8845
-";
+    tail -f app.log | ssekit serve --listen 127.0.0.1:8845";
+
+/// The NAME section of the parse manual.
+pub(crate) const PARSE_NAME: &str =
+    "NAME\n    ssekit parse - print the events of an event stream read from stdin, as JSON lines";
+
+/// `ssekit parse --help`.
+pub(crate) const PARSE_ABOUT: &str = "\
+DESCRIPTION
+    Reads an event stream from stdin and prints what a client would see, one JSON object per
+    line:
+      {\"type\":..,\"data\":..,\"id\":..}  each dispatched event (id: the last event ID)
+      {\"retry\":N}                    each accepted retry value
+      {\"last_event_id\":..}           once, after the end of input
+    Nothing else goes to stdout; size limits are off (the input is in memory). `ssekit` with no
+    URL and no mode does the same.";
+
+/// `ssekit parse --help`, after the options.
+pub(crate) const PARSE_AFTER: &str = "\
+EXIT STATUS
+    0     success
+    1     reading stdin or writing stdout failed
+    2     bad arguments
+
+EXAMPLES
+    printf 'event: hi\\ndata: a\\ndata: b\\n\\n' | ssekit parse
+    printf 'data: x\\r\\n\\r\\n' | ssekit parse --splits 7,8";
+
+/// The NAME section of the watch manual.
+pub(crate) const WATCH_NAME: &str =
+    "NAME\n    ssekit watch - print the events of an event stream as they arrive";
 
 /// `ssekit watch --help`.
-pub const WATCH: &str = "\
-NAME
-    ssekit watch - print the events of an event stream as they arrive
-
-SYNOPSIS
-    ssekit [watch] URL [OPTIONS]
-
+pub(crate) const WATCH_ABOUT: &str = "\
 DESCRIPTION
     Connects to URL (http:// or https://) as a browser's EventSource does: it sends
-    Accept: text/event-stream, and after a network error or the end of the stream it
-    reconnects after the server's retry: time (3 s until the server sets one, backing off on
-    repeated failures), sending Last-Event-ID. A 204 No Content, another status than 200 or
-    another Content-Type than text/event-stream stops it for good.
+    Accept: text/event-stream, and after a network error or the end of the stream it reconnects
+    after the server's retry: time (3 s until the server sets one, backing off on repeated
+    failures), sending Last-Event-ID. A 204 No Content, another status than 200 or another
+    Content-Type than text/event-stream stops it for good. `watch` may be left out:
+    `ssekit URL [OPTIONS]` is the same.
 
-    Events go to stdout; notices (connected, reconnecting, errors) go to stderr. By default
-    each event is one readable line, more data lines indented below the first:
+    Events go to stdout; notices (connected, reconnecting, errors) go to stderr. By default each
+    event is one readable line, more data lines indented below the first:
         [+1.234s] TYPE id=ID  DATA
-    (+1.234s: when it was received, counted from the start; id=ID: the last event ID, left
-    out while there is none). On a terminal the time, type and id are coloured, unless the
-    NO_COLOR environment variable is set; never in --json or --raw output.
+    (+1.234s: when it was received, counted from the start; id=ID: the last event ID, left out
+    while there is none). On a terminal the time, type and id are coloured, unless the NO_COLOR
+    environment variable is set; never in --json or --raw output.";
 
-OUTPUT
-    --json             one JSON object per line, as the parse mode prints them:
-                       {\"type\":..,\"data\":..,\"id\":..} per event, {\"retry\":N} per retry
-                       change, {\"last_event_id\":..} once at the end
-    --raw              each event re-encoded as SSE wire text (event:, id: when it changed,
-                       data: lines, a blank line; retry: N for a retry change): what the
-                       client parsed, not the bytes received, so comments and line ends are
-                       normalised. `ssekit` (parse mode) reads it back to the --json output.
-
-SELECTING AND STOPPING
-    --event NAME       print only events of type NAME (repeatable; plain events are
-                       `message`)
-    --count N          stop after printing N events (exit 0)
-    --timeout S        stop after S seconds (decimals allowed), whatever happens (exit 124)
-    --no-reconnect     stop at the first network error or end of stream instead of
-                       reconnecting
-
-REQUEST
-    -H, --header 'Name: value'
-                       send this request header on every connection (repeatable): Cookie,
-                       Authorization, ...
-    -X, --method METHOD
-                       the request method (default GET, or POST with --data)
-    -d, --data DATA    send DATA as the request body on every connection; @FILE sends the
-                       file, @- sends stdin. Sets Content-Type: application/json unless a
-                       --header gives one.
-    --last-event-id ID send Last-Event-ID: ID on the first connection (resume where a
-                       previous run stopped)
-    --cacert FILE      for https://, also trust the PEM certificate(s) in FILE (a private
-                       CA, a self-signed server); the built-in webpki roots stay trusted
-
+/// `ssekit watch --help`, after the options.
+pub(crate) const WATCH_AFTER: &str = "\
 EXIT STATUS
     0     the stream ended cleanly (the server ended it with --no-reconnect), --count was
           reached, or stdout was closed
@@ -137,17 +133,14 @@ EXAMPLES
             --no-reconnect
     Record a stream as SSE text and replay it to browsers:
         ssekit http://127.0.0.1:8844/stream --raw > events.txt
-        ssekit serve --format sse < events.txt
-";
+        ssekit serve --format sse < events.txt";
+
+/// The NAME section of the serve manual.
+pub(crate) const SERVE_NAME: &str =
+    "NAME\n    ssekit serve - serve stdin as a live, resumable event stream";
 
 /// `ssekit serve --help`.
-pub const SERVE: &str = "\
-NAME
-    ssekit serve - serve stdin as a live, resumable event stream
-
-SYNOPSIS
-    ssekit serve [--listen ADDR] [--format lines|sse|json] [--exit-on-eof]
-
+pub(crate) const SERVE_ABOUT: &str = "\
 DESCRIPTION
     Reads stdin as it arrives and publishes each event to every connected client, through a
     resumable hub: it keeps the last 1024 events (8 MiB at most), so a client that reconnects
@@ -158,32 +151,17 @@ DESCRIPTION
         http://ADDR/events   the event stream (text/event-stream)
         http://ADDR/         a page that shows the events (an EventSource on /events)
 
-    The address goes to stderr at start (`serving on http://ADDR/`). When stdin ends, the
-    server keeps serving what it holds, until Ctrl-C or SIGTERM (or --exit-on-eof).
+    The address goes to stderr at start (`serving on http://ADDR/`). When stdin ends, the server
+    keeps serving what it holds, until Ctrl-C or SIGTERM (or --exit-on-eof).
 
-    Events get ids 1, 2, 3, ... from the hub, unless the input gives its own (--format sse
-    or json): an id that differs from the previous event's is kept; an event that repeats
-    the previous id (SSE ids persist from event to event) is numbered by the hub. An input
-    id that a recent event already has (a number the hub gave, say) is sent all the same,
-    with a warning on stderr: a client resuming with it goes on after the later event.
+    Events get ids 1, 2, 3, ... from the hub, unless the input gives its own (--format sse or
+    json): an id that differs from the previous event's is kept; an event that repeats the
+    previous id (SSE ids persist from event to event) is numbered by the hub. An input id that a
+    recent event already has (a number the hub gave, say) is sent all the same, with a warning on
+    stderr: a client resuming with it goes on after the later event.";
 
-OPTIONS
-    --listen ADDR      the address to listen on (default 127.0.0.1:8845; port 0 picks a free
-                       port; a bare PORT means 127.0.0.1:PORT)
-    --format FORMAT    how stdin is read:
-                       lines  each line is the data of one `message` event (the default;
-                              invalid UTF-8 is replaced by U+FFFD)
-                       sse    SSE wire text, parsed as a client would (event:, id:, data:,
-                              retry:); whole events, several data lines each
-                       json   one JSON object per line: {\"event\":..,\"data\":..,\"id\":..}
-                              (\"type\" for \"event\", as --json prints it; \"retry\": ms;
-                              data that is not a string is sent as compact JSON; a line
-                              without \"data\" sends nothing, its retry goes with the next
-                              event; other keys are ignored). A bad line is reported on
-                              stderr and skipped.
-    --exit-on-eof      when stdin ends, let every client receive what is left, then exit
-    -h, --help         print this manual
-
+/// `ssekit serve --help`, after the options.
+pub(crate) const SERVE_AFTER: &str = "\
 EXIT STATUS
     0     stopped by Ctrl-C, SIGTERM or --exit-on-eof
     1     the address could not be bound
@@ -198,30 +176,28 @@ EXAMPLES
         (echo '{\"event\":\"deploy\",\"data\":{\"step\":1}}'; sleep 1;
          echo '{\"event\":\"deploy\",\"data\":{\"step\":2}}') | ssekit serve --format json
     Relay a remote stream to local browsers:
-        ssekit http://127.0.0.1:8844/stream --json | ssekit serve --format json
-";
+        ssekit http://127.0.0.1:8844/stream --json | ssekit serve --format json";
+
+/// The NAME section of the bench manual.
+pub(crate) const BENCH_NAME: &str =
+    "NAME\n    ssekit bench - load an event stream with many connections and measure delivery";
 
 /// `ssekit bench --help`.
-pub const BENCH: &str = "\
-NAME
-    ssekit bench - load an event stream with many connections and measure delivery
-
-SYNOPSIS
-    ssekit bench URL [--connections N] [--duration S] [--connect-concurrency N]
-                  [--last-event-id ID] [--events N] [--stalled N] [--json]
-
+pub(crate) const BENCH_ABOUT: &str = "\
 DESCRIPTION
     Opens N HTTP/1.1 connections to URL (http:// only) from one thread, each a GET with
-    Accept: text/event-stream, and parses each response body (chunked or not) as an event
-    stream. At most --connect-concurrency connections are connecting at a time (TCP
-    connect until the response head); a failed connect is retried up to 8 times with
-    backoff (50 ms, doubling, at most 1 s). A response other than 200 text/event-stream is
-    a failure. Connections are not reopened: one the server ends counts as ended.
+    Accept: text/event-stream, and parses each response body (chunked or not) as an event stream.
+    At most --connect-concurrency connections are connecting at a time (TCP connect until the
+    response head); a failed connect is retried up to 8 times with backoff (50 ms, doubling, at
+    most 1 s). A response other than 200 text/event-stream is a failure. Connections are not
+    reopened: one the server ends counts as ended.
 
     The run stops after --duration seconds, counted from its start, or earlier when every
-    connection is done (ended, failed, or reached --events). The soft limit on open files
-    is raised toward the hard one when N needs it.
+    connection is done (ended, failed, or reached --events). The soft limit on open files is
+    raised toward the hard one when N needs it. The load generator is the ssekit-bench crate.";
 
+/// `ssekit bench --help`, after the options.
+pub(crate) const BENCH_AFTER: &str = "\
 LATENCY CONVENTION
     An event whose data is a decimal Unix time, or a JSON object with a numeric field
     \"t\", carries its send time: in microseconds (recommended, e.g. 1764000000000000),
@@ -230,28 +206,13 @@ LATENCY CONVENTION
     machine). Other events are counted but not timed. `sse-reset` events (a resumable hub
     signalling lost events) are counted apart, not as events.
 
-OPTIONS
-    -c, --connections N        connections to open (default 100)
-    -d, --duration S           stop after S seconds (decimals allowed; default 10)
-    --connect-concurrency N    connections connecting at once (default 64); N equal to
-                               --connections opens them all at once
-    --last-event-id ID         send Last-Event-ID: ID on every connection
-    --events N                 a connection closes after N events (the run ends when all
-                               are done)
-    --stalled N                the last N connections read the response head and then
-                               nothing (clients that do not drain; their receive buffer is
-                               set to 4 KiB); 4 s before the end they drain to learn
-                               whether the server ended them
-    --json                     one JSON object instead of the table
-    -h, --help                 print this manual
-
 OUTPUT
     The table: connections (asked, connected, failed, ended by the server), stalled ones
     (and how many the server ended), events and events/s, events per reading connection
     (min, avg, max), sse-reset events (and how many connections got fewer events than
-    the most and no sse-reset: losses nobody signalled), then p50/p99/max in milliseconds of delivery
-    latency, connect time (first attempt to response head) and time to first event (first
-    attempt to first event), and the first distinct errors.
+    the most and no sse-reset: losses nobody signalled), then p50/p99/max in milliseconds of
+    delivery latency, connect time (first attempt to response head) and time to first event
+    (first attempt to first event), and the first distinct errors.
 
     --json prints the same as one object, durations in microseconds:
       {\"connections\":N,\"connected\":N,\"failures\":N,\"ended_by_server\":N,
@@ -275,5 +236,13 @@ EXAMPLES
             -d 20 --json | jq '.connect_us'
     A server fed with timestamps (microseconds), 100 clients, 5 s:
         (while sleep 0.1; do date +%s%6N; done) | ssekit serve --listen 127.0.0.1:8845 &
-        ssekit bench http://127.0.0.1:8845/events -c 100 -d 5
-";
+        ssekit bench http://127.0.0.1:8845/events -c 100 -d 5";
+
+/// The layout of every manual page: `-h` and `--help` both print it whole (the about text
+/// brings its DESCRIPTION heading: clap trims the text's leading space).
+pub(crate) const TEMPLATE: &str = "\
+{before-help}SYNOPSIS
+    {usage}
+
+{about-with-newline}
+{all-args}{after-help}";

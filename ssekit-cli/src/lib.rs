@@ -1,21 +1,24 @@
-//! The pieces of the `ssekit` binary, one module a mode:
+//! The library half of the `ssekit` command-line tool: what its modes do, for a program that
+//! wants the same behaviour without spawning the binary. The command line itself (clap) and
+//! the manual pages live in the binary; the load generator behind `ssekit bench` is the
+//! [`ssekit-bench`](https://docs.rs/ssekit-bench) crate.
 //!
-//! - [`url`]: watch mode, `ssekit [watch] URL`: an EventSource that prints what it receives
-//!   ([`output`]: readable, JSON lines or SSE text).
-//! - [`serve`]: serve mode, `ssekit serve`: stdin as a resumable event stream over HTTP.
-//! - [`bench`](mod@bench): bench mode, `ssekit bench URL`: many connections to one event stream,
-//!   counting events and measuring delivery latency.
-//! - this module: the stdin parse mode (argument parsing, chunking, JSON-lines output), and
-//!   the flag reader every mode shares.
+//! - [`url`]: watch mode, `ssekit [watch] URL`: [`url::UrlOptions`] and [`url::run`], an
+//!   EventSource that prints what it receives ([`output`]: readable, JSON lines or SSE text),
+//!   and [`url::Outcome`], the exit status it ends with.
+//! - [`serve`]: serve mode, `ssekit serve`: [`serve::ServeOptions`] and [`serve::run`], stdin
+//!   as a resumable event stream over HTTP, and the readers that turn lines, SSE text or JSON
+//!   lines into events.
+//! - this module: the stdin parse mode, `ssekit [parse]`: [`Chunking`] (how the input is cut
+//!   before it is fed to the parser) and [`JsonLines`] (the JSON-lines output every mode's
+//!   `--json` shares).
 //!
-//! [`help`] holds the manual pages `--help` prints.
+//! `ssekit --help` and each mode's `--help` are the manual.
 
 use std::io::{self, Write};
 
 use ssekit_proto::{ParseError, Parsed};
 
-pub mod bench;
-pub mod help;
 pub mod output;
 pub mod serve;
 pub mod url;
@@ -50,79 +53,6 @@ impl Chunking {
             }
         }
     }
-}
-
-/// Command-line arguments read one by one; a flag's value follows it (`--flag value`) or is
-/// part of it (`--flag=value`).
-pub(crate) struct Flags<'a> {
-    args: core::slice::Iter<'a, String>,
-    flag: &'a str,
-    inline: Option<&'a str>,
-}
-
-impl<'a> Flags<'a> {
-    pub(crate) fn new(args: &'a [String]) -> Self {
-        Flags {
-            args: args.iter(),
-            flag: "",
-            inline: None,
-        }
-    }
-
-    /// The next argument: a flag without its `=value`, or any other argument as it is.
-    pub(crate) fn next_arg(&mut self) -> Option<&'a str> {
-        let arg = self.args.next()?;
-        (self.flag, self.inline) = match arg.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => (flag, Some(value)),
-            _ => (arg.as_str(), None),
-        };
-        Some(self.flag)
-    }
-
-    /// The value of the flag [`Flags::next_arg`] returned last.
-    pub(crate) fn value(&mut self) -> Result<String, String> {
-        self.inline
-            .take()
-            .or_else(|| self.args.next().map(String::as_str))
-            .map(str::to_owned)
-            .ok_or_else(|| format!("{} needs a value", self.flag))
-    }
-}
-
-/// Parses the command line (without the program name). `Ok(None)` means `--help`.
-pub fn parse_args(args: &[String]) -> Result<Option<Chunking>, String> {
-    let mut chunking = Chunking::Whole;
-    let mut args = Flags::new(args);
-    while let Some(flag) = args.next_arg() {
-        match flag {
-            "-h" | "--help" => return Ok(None),
-            "--chunk-size" => {
-                let v = args.value()?;
-                let n: usize = v
-                    .trim()
-                    .parse()
-                    .map_err(|_| format!("--chunk-size: not a number: {v:?}"))?;
-                if n == 0 {
-                    return Err("--chunk-size must be at least 1".into());
-                }
-                chunking = Chunking::Size(n);
-            }
-            "--splits" => {
-                let v = args.value()?;
-                let mut cuts = Vec::new();
-                for part in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-                    cuts.push(
-                        part.parse::<usize>()
-                            .map_err(|_| format!("--splits: not an offset: {part:?}"))?,
-                    );
-                }
-                cuts.sort_unstable();
-                chunking = Chunking::Splits(cuts);
-            }
-            other => return Err(format!("unknown argument {other:?}")),
-        }
-    }
-    Ok(Some(chunking))
 }
 
 /// Writes parser outputs as JSON lines.
@@ -182,79 +112,29 @@ pub fn json_string(text: &str) -> String {
 mod tests {
     use super::*;
 
-    fn args(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| s.to_string()).collect()
-    }
-
     #[test]
-    fn flag_values_follow_or_are_inline() {
-        for form in [&["--chunk-size", "7"][..], &["--chunk-size=7"]] {
-            assert_eq!(parse_args(&args(form)), Ok(Some(Chunking::Size(7))));
-        }
+    fn chunkings_cover_the_input() {
+        let input = b"0123456789";
+        assert_eq!(Chunking::Whole.chunks(input), [&input[..]]);
         assert_eq!(
-            parse_args(&args(&["--splits=9,3", "--chunk-size", "2"])),
-            Ok(Some(Chunking::Size(2)))
+            Chunking::Size(4).chunks(input),
+            [&b"0123"[..], b"4567", b"89"]
         );
         assert_eq!(
-            parse_args(&args(&["--splits", "9, 3,"])),
-            Ok(Some(Chunking::Splits(vec![3, 9])))
-        );
-        assert_eq!(
-            parse_args(&args(&["--chunk-size"])),
-            Err("--chunk-size needs a value".to_owned())
-        );
-        assert_eq!(parse_args(&args(&["-h", "--bogus"])), Ok(None));
-        assert_eq!(
-            parse_args(&args(&["--bogus=1"])),
-            Err("unknown argument \"--bogus\"".to_owned())
+            Chunking::Splits(vec![0, 3, 3, 20]).chunks(input),
+            [&b""[..], b"012", b"", b"3456789", b""]
         );
     }
 
     #[test]
-    fn url_mode_takes_the_url_and_inline_values() {
-        let options = url::parse_url_args(&args(&[
-            "--last-event-id=7",
-            "http://127.0.0.1:1/a?b=c",
-            "--header",
-            "X-A: 1",
-            "-X",
-            "put",
-            "--timeout=0.25",
-            "--event",
-            "a",
-            "--event=b",
-        ]))
-        .unwrap()
-        .unwrap();
-        assert_eq!(options.url, "http://127.0.0.1:1/a?b=c");
-        assert_eq!(options.last_event_id.as_deref(), Some("7"));
-        assert_eq!(options.headers, [("X-A".to_owned(), "1".to_owned())]);
-        assert_eq!(options.method, "PUT");
-        assert_eq!(options.timeout, Some(std::time::Duration::from_millis(250)));
-        assert_eq!(options.events, ["a", "b"]);
-        let post = url::parse_url_args(&args(&["http://h/", "-d", "{}"]))
-            .unwrap()
-            .unwrap();
+    fn json_lines() {
+        let mut out = JsonLines::new(Vec::new());
+        let event = ssekit_proto::MessageEvent::new("t", "a\"b", "1");
+        out.item(Ok(Parsed::Event(event))).expect("write");
+        out.last_event_id("1").expect("write");
         assert_eq!(
-            (post.method.as_str(), post.body.as_deref()),
-            ("POST", Some(&b"{}"[..]))
-        );
-        for bad in [
-            &["http://h/", "--count", "0"][..],
-            &["http://h/", "--timeout", "-1"],
-            &["http://h/", "--timeout", "NaN"],
-            &["http://h/", "--timeout", "inf"],
-            &["http://h/", "--timeout", "1e400"],
-            &["http://h/", "--json", "--raw"],
-            &["http://h/", "-X", "BAD METHOD"],
-            &["http://h/", "-d", "a", "-d", "b"],
-            &["http://h/", "-d", "@/nonexistent/file"],
-        ] {
-            assert!(url::parse_url_args(&args(bad)).is_err(), "{bad:?}");
-        }
-        assert_eq!(
-            url::parse_url_args(&args(&["--header"])).err(),
-            Some("--header needs a value".to_owned())
+            String::from_utf8(out.into_inner()).expect("UTF-8"),
+            "{\"type\":\"t\",\"data\":\"a\\\"b\",\"id\":\"1\"}\n{\"last_event_id\":\"1\"}\n"
         );
     }
 }

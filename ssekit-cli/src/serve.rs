@@ -1,6 +1,6 @@
 //! Serve mode: `ssekit serve [--listen ADDR] [--format lines|sse|json] [--exit-on-eof]`
-//! publishes stdin into a resumable [`Hub`] served with `ssekit-axum` (see
-//! [`crate::help::SERVE`]).
+//! publishes stdin into a resumable [`Hub`] served with `ssekit-axum` (`ssekit serve --help`
+//! is the manual).
 //!
 //! The readers ([`read_lines`], [`read_sse`], [`read_json`]) run on a thread of their own
 //! (stdin is blocking) and publish straight into the hub, which needs no runtime.
@@ -18,8 +18,6 @@ use axum::routing::get;
 use serde_json::Value;
 use ssekit_axum::{Event, Hub, LastEventId, Shutdown, Sse, Subscription};
 use ssekit_proto::{Parsed, Parser};
-
-use crate::Flags;
 
 /// The address `serve` listens on without `--listen`.
 pub const DEFAULT_LISTEN: SocketAddr =
@@ -42,7 +40,7 @@ pub enum InputFormat {
     Lines,
     /// SSE wire text, parsed with [`ssekit_proto::Parser`].
     Sse,
-    /// One JSON object per line (see [`crate::help::SERVE`]).
+    /// One JSON object per line: `{"event":..,"data":..,"id":..}` (see [`json_event`]).
     Json,
 }
 
@@ -55,52 +53,6 @@ pub struct ServeOptions {
     pub format: InputFormat,
     /// `--exit-on-eof`.
     pub exit_on_eof: bool,
-}
-
-/// Parses a serve-mode command line (after `serve`). `Ok(None)` means `--help`.
-///
-/// ```
-/// use ssekit_cli::serve::{InputFormat, parse_serve_args};
-///
-/// let args: Vec<String> = ["--listen", "0", "--format=sse"].map(String::from).into();
-/// let options = parse_serve_args(&args).unwrap().unwrap();
-/// assert_eq!(options.listen.to_string(), "127.0.0.1:0");
-/// assert_eq!(options.format, InputFormat::Sse);
-/// assert!(parse_serve_args(&["--format".to_owned(), "xml".to_owned()]).is_err());
-/// ```
-pub fn parse_serve_args(args: &[String]) -> Result<Option<ServeOptions>, String> {
-    let mut options = ServeOptions {
-        listen: DEFAULT_LISTEN,
-        format: InputFormat::Lines,
-        exit_on_eof: false,
-    };
-    let mut args = Flags::new(args);
-    while let Some(flag) = args.next_arg() {
-        match flag {
-            "-h" | "--help" => return Ok(None),
-            "--listen" => {
-                let v = args.value()?;
-                options.listen = match v.trim().parse::<u16>() {
-                    Ok(port) => SocketAddr::new(DEFAULT_LISTEN.ip(), port),
-                    Err(_) => v.trim().parse().map_err(|_| {
-                        format!("--listen: expected HOST:PORT (such as 127.0.0.1:8845), got {v:?}")
-                    })?,
-                };
-            }
-            "--format" => {
-                let v = args.value()?;
-                options.format = match v.trim() {
-                    "lines" => InputFormat::Lines,
-                    "sse" => InputFormat::Sse,
-                    "json" => InputFormat::Json,
-                    _ => return Err(format!("--format: expected lines, sse or json, got {v:?}")),
-                };
-            }
-            "--exit-on-eof" => options.exit_on_eof = true,
-            other => return Err(format!("unknown argument {other:?}")),
-        }
-    }
-    Ok(Some(options))
 }
 
 /// Publishes events into the hub, deciding their ids and remembering their types for the
@@ -178,14 +130,13 @@ impl Publisher {
     }
 
     fn remember(&mut self, id: Arc<str>) {
-        if self.recent.len() == RECENT_IDS {
-            if let Some(old) = self.recent.pop_front() {
-                if let Some(count) = self.recent_count.get_mut(&old) {
-                    *count -= 1;
-                    if *count == 0 {
-                        self.recent_count.remove(&old);
-                    }
-                }
+        if self.recent.len() == RECENT_IDS
+            && let Some(old) = self.recent.pop_front()
+            && let Some(count) = self.recent_count.get_mut(&old)
+        {
+            *count -= 1;
+            if *count == 0 {
+                self.recent_count.remove(&old);
             }
         }
         *self.recent_count.entry(id.clone()).or_default() += 1;

@@ -1,36 +1,17 @@
 //! Watch mode: `ssekit [watch] URL [OPTIONS]` watches an event stream with
-//! [`ssekit_client::EventSource`] and prints it in one [`Format`] (see [`crate::help::WATCH`]).
+//! [`ssekit_client::EventSource`] and prints it in one [`Format`] (`ssekit watch --help` is
+//! the manual).
 
 use std::error::Error;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use ssekit_client::reqwest::Method;
-use ssekit_client::reqwest::header::{HeaderName, HeaderValue};
 use ssekit_client::{ClientError, EventSource, ReadyState, ReconnectPolicy, SseItem};
 
-use crate::Flags;
 use crate::output::{Format, Printer};
-
-/// The flags that exist only in watch mode (any of them on a command line means watch mode).
-const URL_FLAGS: [&str; 14] = [
-    "--json",
-    "--raw",
-    "--event",
-    "--count",
-    "--timeout",
-    "-H",
-    "--header",
-    "-X",
-    "--method",
-    "-d",
-    "--data",
-    "--last-event-id",
-    "--no-reconnect",
-    "--cacert",
-];
 
 /// The options of watch mode.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,130 +50,6 @@ pub struct UrlOptions {
 pub fn is_url(arg: &str) -> bool {
     let lower = arg.get(..8).unwrap_or(arg).to_ascii_lowercase();
     lower.starts_with("http://") || lower.starts_with("https://")
-}
-
-/// Whether the command line asks for URL mode: it holds a URL or a URL-mode flag.
-pub fn wants_url_mode(args: &[String]) -> bool {
-    args.iter().any(|arg| {
-        let flag = arg.split_once('=').map_or(arg.as_str(), |(flag, _)| flag);
-        is_url(arg) || URL_FLAGS.contains(&flag)
-    })
-}
-
-/// Parses a watch-mode command line (without the program name and without `watch`).
-/// `Ok(None)` means `--help`.
-///
-/// ```
-/// let args: Vec<String> = ["http://h/e", "--json", "-H", "Cookie: a=b", "--no-reconnect"]
-///     .map(String::from)
-///     .into();
-/// let options = ssekit_cli::url::parse_url_args(&args).unwrap().unwrap();
-/// assert_eq!(options.headers, [("Cookie".to_owned(), "a=b".to_owned())]);
-/// assert_eq!(options.format, ssekit_cli::output::Format::Json);
-/// assert!(!options.reconnect);
-/// ```
-pub fn parse_url_args(args: &[String]) -> Result<Option<UrlOptions>, String> {
-    let mut url = None;
-    let mut method = None;
-    let mut options = UrlOptions {
-        url: String::new(),
-        format: Format::Readable,
-        events: Vec::new(),
-        count: None,
-        timeout: None,
-        method: Method::GET,
-        body: None,
-        headers: Vec::new(),
-        last_event_id: None,
-        reconnect: true,
-        cacert: None,
-    };
-    let mut args = Flags::new(args);
-    while let Some(flag) = args.next_arg() {
-        match flag {
-            "-h" | "--help" => return Ok(None),
-            "--json" | "--raw" => {
-                let format = if flag == "--json" {
-                    Format::Json
-                } else {
-                    Format::Raw
-                };
-                if options.format != Format::Readable && options.format != format {
-                    return Err("--json and --raw exclude each other".into());
-                }
-                options.format = format;
-            }
-            "--event" => options.events.push(args.value()?),
-            "--count" => {
-                let v = args.value()?;
-                match v.trim().parse::<u64>() {
-                    Ok(n) if n > 0 => options.count = Some(n),
-                    _ => return Err(format!("--count: expected a number above 0, got {v:?}")),
-                }
-            }
-            "--timeout" => {
-                let v = args.value()?;
-                let seconds = v.trim().parse::<f64>().ok().filter(|s| *s > 0.0);
-                match seconds.and_then(|s| Duration::try_from_secs_f64(s).ok()) {
-                    Some(timeout) => options.timeout = Some(timeout),
-                    None => return Err(format!("--timeout: expected seconds above 0, got {v:?}")),
-                }
-            }
-            "-X" | "--method" => {
-                let v = args.value()?;
-                let parsed = Method::from_bytes(v.trim().to_ascii_uppercase().as_bytes());
-                method = Some(parsed.map_err(|_| format!("{flag}: not an HTTP method: {v:?}"))?);
-            }
-            "-d" | "--data" => {
-                if options.body.is_some() {
-                    return Err(format!("{flag}: the request body was already given"));
-                }
-                options.body = Some(request_body(&args.value()?)?);
-            }
-            "--no-reconnect" => options.reconnect = false,
-            "--last-event-id" => options.last_event_id = Some(args.value()?),
-            "--cacert" => options.cacert = Some(args.value()?.into()),
-            "-H" | "--header" => {
-                let v = args.value()?;
-                let (name, value) = v
-                    .split_once(':')
-                    .filter(|(name, _)| !name.trim().is_empty())
-                    .ok_or_else(|| format!("{flag}: expected 'Name: value', got {v:?}"))?;
-                let (name, value) = (name.trim(), value.trim());
-                HeaderName::from_bytes(name.as_bytes())
-                    .map_err(|_| format!("{flag}: not a valid header name: {name:?}"))?;
-                HeaderValue::from_str(value)
-                    .map_err(|_| format!("{flag}: not a valid header value: {value:?}"))?;
-                options.headers.push((name.to_owned(), value.to_owned()));
-            }
-            _ if is_url(flag) && url.is_none() => url = Some(flag.to_owned()),
-            other => return Err(format!("unknown argument {other:?}")),
-        }
-    }
-    options.url = url.ok_or("missing the http:// or https:// URL")?;
-    options.method = method.unwrap_or(if options.body.is_some() {
-        Method::POST
-    } else {
-        Method::GET
-    });
-    Ok(Some(options))
-}
-
-/// The body `-d/--data VALUE` sends: `VALUE` itself, the contents of `FILE` for `@FILE`, or
-/// all of stdin for `@-`.
-fn request_body(value: &str) -> Result<Vec<u8>, String> {
-    match value.strip_prefix('@') {
-        None => Ok(value.as_bytes().to_vec()),
-        Some("-") => {
-            let mut body = Vec::new();
-            io::stdin()
-                .lock()
-                .read_to_end(&mut body)
-                .map_err(|e| format!("--data @-: reading stdin: {e}"))?;
-            Ok(body)
-        }
-        Some(path) => std::fs::read(path).map_err(|e| format!("--data @{path}: {e}")),
-    }
 }
 
 /// The [`EventSource`] that `options` describe: the one place watch mode sets up its
@@ -289,7 +146,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// The exit status documented in [`crate::help::WATCH`].
+    /// The exit status (`ssekit watch --help` documents it).
     pub fn exit_code(self) -> u8 {
         match self {
             Outcome::Ended => 0,

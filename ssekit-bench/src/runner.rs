@@ -1,29 +1,8 @@
-//! Bench mode: `ssekit bench URL [OPTIONS]` opens many event-stream connections to one
-//! `http://` URL and measures what they receive (see [`crate::help::BENCH`]).
-//!
-//! Every connection runs on one current-thread tokio runtime, as a small hand-written
-//! HTTP/1.1 client over a [`tokio::net::TcpStream`]: a `GET` request, the response head, the
-//! body (chunked, `Content-Length` or up to the end of the connection) fed straight into an
-//! [`ssekit_proto::Parser`] with [`Parser::feed_with`], so an event costs no allocation. Connects
-//! go through a small concurrency limit ([`BenchOptions::connect_concurrency`]) with retries
-//! and exponential backoff, so a server's listen queue is not flooded unless asked for.
-//!
-//! ## Latency convention
-//!
-//! An event whose data is a decimal Unix time, or a JSON object with a numeric field `"t"`
-//! holding one, carries its send time. The unit follows from the magnitude: seconds are not
-//! accepted; milliseconds (around 1.7e12), microseconds (1.7e15, the recommended unit) and
-//! nanoseconds (1.7e18) are. Its delivery latency is the receive time minus that time, on
-//! the same machine's clock. Events without one are counted, not timed.
-//!
-//! [`run`] does the work and returns a [`Report`], which prints as a table
-//! ([`Report::table`]) or one JSON object ([`Report::json`]); [`Progress`] lets a caller
-//! (the `scale` benchmark) watch a run while it goes on.
-
+use std::fmt;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use ssekit_proto::{ParsedRef, Parser};
@@ -31,7 +10,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::Semaphore;
 
-use crate::Flags;
+use crate::chunked::{ChunkedDecoder, ChunkedError};
+use crate::latency::{send_time_us, unix_micros};
 
 /// The largest response head accepted (status line and headers).
 const MAX_HEAD: usize = 16 * 1024;
@@ -57,111 +37,113 @@ pub const DRAIN: Duration = Duration::from_secs(4);
 /// The event type a resumable hub sends when events were lost (counted apart).
 const RESET_EVENT: &str = "sse-reset";
 
-/// The options of bench mode.
+/// What a run does: where it connects, how many connections, for how long. [`Options::new`]
+/// gives the defaults `ssekit bench` has.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BenchOptions {
-    /// The `http://HOST:PORT/PATH` URL.
+pub struct Options {
+    /// The `http://HOST:PORT/PATH` URL (`https://` is not supported).
     pub url: String,
-    /// `--connections N`: how many connections to open (default 100).
+    /// How many connections to open (default 100).
     pub connections: usize,
-    /// `--duration S`: how long the run lasts, from its start (default 10 s).
+    /// How long the run lasts, from its start (default 10 s).
     pub duration: Duration,
-    /// `--connect-concurrency N`: at most this many connections between starting to connect
-    /// and receiving the response head (default 64).
+    /// At most this many connections between starting to connect and receiving the response
+    /// head (default 64).
     pub connect_concurrency: usize,
-    /// `--last-event-id ID`: sent as `Last-Event-ID` on every connection.
+    /// Sent as `Last-Event-ID` on every connection (default none).
     pub last_event_id: Option<String>,
-    /// `--events N`: a connection closes after receiving N events; the run ends when every
-    /// connection is done.
+    /// A connection closes after receiving this many events; the run ends when every
+    /// connection is done (default none: no limit).
     pub events: Option<u64>,
-    /// `--stalled N`: this many of the connections read the response head, then nothing
-    /// until the end of the run (a client that does not drain); the report tells how many
-    /// of them the server ended.
+    /// This many of the connections (the last ones) read the response head, then nothing
+    /// until [`DRAIN`] before the end of the run (a client that does not drain); the report
+    /// tells how many of them the server ended (default 0).
     pub stalled: usize,
-    /// `--json`: print one JSON object instead of the table.
-    pub json: bool,
 }
 
-/// Parses a bench-mode command line (after `bench`). `Ok(None)` means `--help`.
-///
-/// ```
-/// let args: Vec<String> = ["http://127.0.0.1:8845/events", "--connections=500", "--json"]
-///     .map(String::from)
-///     .into();
-/// let options = ssekit_cli::bench::parse_bench_args(&args).unwrap().unwrap();
-/// assert_eq!(options.connections, 500);
-/// assert!(options.json);
-/// assert!(ssekit_cli::bench::parse_bench_args(&["--connections".to_owned(), "0".to_owned()]).is_err());
-/// ```
-pub fn parse_bench_args(args: &[String]) -> Result<Option<BenchOptions>, String> {
-    let mut url = None;
-    let mut options = BenchOptions {
-        url: String::new(),
-        connections: 100,
-        duration: Duration::from_secs(10),
-        connect_concurrency: 64,
-        last_event_id: None,
-        events: None,
-        stalled: 0,
-        json: false,
-    };
-    let mut args = Flags::new(args);
-    while let Some(flag) = args.next_arg() {
-        match flag {
-            "-h" | "--help" => return Ok(None),
-            "--json" => options.json = true,
-            "--connections" | "-c" => options.connections = positive(flag, &args.value()?)?,
-            "--connect-concurrency" => {
-                options.connect_concurrency = positive(flag, &args.value()?)?;
-            }
-            "--events" => options.events = Some(positive(flag, &args.value()?)? as u64),
-            "--stalled" => {
-                let v = args.value()?;
-                options.stalled = v
-                    .trim()
-                    .parse()
-                    .map_err(|_| format!("--stalled: expected a number, got {v:?}"))?;
-            }
-            "--duration" | "-d" => {
-                let v = args.value()?;
-                let seconds = v.trim().parse::<f64>().ok().filter(|s| *s > 0.0);
-                match seconds.and_then(|s| Duration::try_from_secs_f64(s).ok()) {
-                    Some(duration) => options.duration = duration,
-                    None => return Err(format!("--duration: expected seconds above 0, got {v:?}")),
-                }
-            }
-            "--last-event-id" => {
-                let id = args.value()?;
-                if id.contains(['\r', '\n', '\0']) {
-                    return Err("--last-event-id: CR, LF and NUL cannot be sent".into());
-                }
-                options.last_event_id = Some(id);
-            }
-            other if other.starts_with('-') => return Err(format!("unknown argument {other:?}")),
-            other => {
-                if url.replace(other.to_owned()).is_some() {
-                    return Err(format!("one URL only; {other:?} is a second one"));
-                }
-            }
+impl Options {
+    /// The defaults for `url`: 100 connections for 10 s, 64 connecting at once.
+    pub fn new(url: impl Into<String>) -> Options {
+        Options {
+            url: url.into(),
+            connections: 100,
+            duration: Duration::from_secs(10),
+            connect_concurrency: 64,
+            last_event_id: None,
+            events: None,
+            stalled: 0,
         }
     }
-    options.url = url.ok_or("bench needs a URL (http://HOST:PORT/PATH)")?;
-    Target::parse(&options.url)?;
-    if options.stalled > options.connections {
-        return Err(format!(
-            "--stalled {} is more than --connections {}",
-            options.stalled, options.connections
-        ));
+
+    /// Checks the options [`run`] would refuse: the URL (`http://HOST[:PORT][/PATH]`), zero
+    /// connections, duration or concurrency, more stalled connections than connections, a
+    /// `last_event_id` with CR, LF or NUL.
+    ///
+    /// ```
+    /// use ssekit_bench::Options;
+    ///
+    /// assert!(Options::new("http://127.0.0.1:8845/events").check().is_ok());
+    /// assert!(Options::new("https://127.0.0.1/").check().is_err());
+    /// let too_many = Options { stalled: 101, ..Options::new("http://h/") };
+    /// assert!(too_many.check().is_err());
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Options`], saying what is wrong.
+    pub fn check(&self) -> Result<(), Error> {
+        Target::parse(&self.url).map_err(Error::Options)?;
+        let bad = |what: &str| Err(Error::Options(what.to_owned()));
+        if self.connections == 0 {
+            return bad("connections: at least 1");
+        }
+        if self.connect_concurrency == 0 {
+            return bad("connect concurrency: at least 1");
+        }
+        if self.duration.is_zero() {
+            return bad("duration: above 0");
+        }
+        if self.events == Some(0) {
+            return bad("events: at least 1");
+        }
+        if self
+            .last_event_id
+            .as_ref()
+            .is_some_and(|id| id.contains(['\r', '\n', '\0']))
+        {
+            return bad("last event id: CR, LF and NUL cannot be sent");
+        }
+        if self.stalled > self.connections {
+            return Err(Error::Options(format!(
+                "{} stalled connections are more than the {} connections",
+                self.stalled, self.connections
+            )));
+        }
+        Ok(())
     }
-    Ok(Some(options))
 }
 
-fn positive(flag: &str, value: &str) -> Result<usize, String> {
-    match value.trim().parse::<usize>() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(format!("{flag}: expected a number above 0, got {value:?}")),
+/// Why a run could not happen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The options are unusable ([`Options::check`]).
+    Options(String),
+    /// The URL's host could not be resolved to an address.
+    Resolve(String),
+    /// A connection's task failed (panicked or was cancelled).
+    Task(String),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Options(what) | Error::Resolve(what) | Error::Task(what) => f.write_str(what),
+        }
     }
 }
+
+impl std::error::Error for Error {}
 
 /// Where the connections go: the parts of an `http://` URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -324,7 +306,7 @@ pub struct Report {
     pub per_connection: (u64, f64, u64),
     /// How long the run took.
     pub elapsed: Duration,
-    /// Delivery latency of the timed events (see the module docs), in microseconds.
+    /// Delivery latency of the timed events (see [`crate::latency`]), in microseconds.
     pub latency_us: Option<Percentiles>,
     /// Time from the first connect attempt to the response head, in microseconds.
     pub connect_us: Option<Percentiles>,
@@ -462,58 +444,43 @@ fn ms(us: u64) -> String {
     format!("{:.3}", us as f64 / 1000.0)
 }
 
-/// The current Unix time in microseconds.
-pub fn unix_micros() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as u64)
-}
-
-/// The send time an event's data carries, in Unix microseconds (see the module docs).
-///
-/// ```
-/// use ssekit_cli::bench::send_time_us;
-/// assert_eq!(send_time_us("1764000000000000"), Some(1_764_000_000_000_000));
-/// assert_eq!(send_time_us(r#"{"n":3,"t":1764000000000}"#), Some(1_764_000_000_000_000));
-/// assert_eq!(send_time_us("1764000000000000123"), Some(1_764_000_000_000_000));
-/// assert_eq!(send_time_us("hello"), None);
-/// ```
-pub fn send_time_us(data: &str) -> Option<u64> {
-    let digits = |s: &str| -> Option<u64> {
-        let end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-        s[..end].parse().ok()
-    };
-    let data = data.trim();
-    let value = if data.starts_with('{') {
-        let at = data.find("\"t\"")?;
-        let rest = data[at + 3..].trim_start().strip_prefix(':')?.trim_start();
-        digits(rest)?
-    } else if data.bytes().all(|b| b.is_ascii_digit()) {
-        data.parse().ok()?
-    } else {
-        return None;
-    };
-    match value {
-        v if v >= 100_000_000_000_000_000 => Some(v / 1000),
-        v if v >= 100_000_000_000_000 => Some(v),
-        v if v >= 100_000_000_000 => Some(v * 1000),
-        _ => None,
-    }
-}
-
 /// Runs the benchmark described by `options` on the current tokio runtime (one connection a
 /// task) and returns what was measured. The connections are opened in order, at most
-/// [`BenchOptions::connect_concurrency`] at a time; the last [`BenchOptions::stalled`] of them
+/// [`Options::connect_concurrency`] at a time; the last [`Options::stalled`] of them
 /// never read.
-pub async fn run(options: &BenchOptions, progress: Arc<Progress>) -> Result<Report, String> {
-    let target = Target::parse(&options.url)?;
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), ssekit_bench::Error> {
+/// use std::sync::Arc;
+/// use std::time::Duration;
+///
+/// let options = ssekit_bench::Options {
+///     connections: 1000,
+///     duration: Duration::from_secs(5),
+///     ..ssekit_bench::Options::new("http://127.0.0.1:8845/events")
+/// };
+/// let report = ssekit_bench::run(&options, Arc::default()).await?;
+/// print!("{}", report.table());
+/// println!("{}", report.json());
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Errors
+///
+/// [`Error::Options`] when [`Options::check`] fails, [`Error::Resolve`] when the host has no
+/// address, [`Error::Task`] when a connection's task failed. Connection failures are not
+/// errors: they are in the [`Report`].
+pub async fn run(options: &Options, progress: Arc<Progress>) -> Result<Report, Error> {
+    options.check()?;
+    let target = Target::parse(&options.url).map_err(Error::Options)?;
     let addrs: Vec<SocketAddr> = (target.host.as_str(), target.port)
         .to_socket_addrs()
-        .map_err(|e| format!("resolving {}: {e}", target.host))?
+        .map_err(|e| Error::Resolve(format!("resolving {}: {e}", target.host)))?
         .collect();
     let addr = *addrs
         .first()
-        .ok_or_else(|| format!("{} has no address", target.host))?;
+        .ok_or_else(|| Error::Resolve(format!("{} has no address", target.host)))?;
     raise_fd_limit(options.connections);
     let request: Arc<[u8]> = target.request(options.last_event_id.as_deref()).into();
     let start = Instant::now();
@@ -537,7 +504,7 @@ pub async fn run(options: &BenchOptions, progress: Arc<Progress>) -> Result<Repo
     while let Some(joined) = tasks.join_next().await {
         match joined {
             Ok(stats) => all.push(stats),
-            Err(e) => return Err(format!("a connection task failed: {e}")),
+            Err(e) => return Err(Error::Task(format!("a connection task failed: {e}"))),
         }
     }
     Ok(summarise(options.connections, start.elapsed(), all))
@@ -782,22 +749,26 @@ impl Connection {
         let now = begin.elapsed();
         let limit = self.events.unwrap_or(u64::MAX);
         let mut error = None;
-        let finished = body.decode(bytes, |chunk| {
-            parser.feed_with(chunk, |item| match item {
-                ParsedRef::Event(event) if event.event_type() == RESET_EVENT => stats.resets += 1,
-                ParsedRef::Event(event) if stats.events < limit => {
-                    stats.events += 1;
-                    stats.first_event.get_or_insert(now);
-                    if let Some(sent) = send_time_us(event.data()) {
-                        stats.latencies_us.push(received_us.saturating_sub(sent));
+        let finished = body
+            .decode(bytes, |chunk| {
+                parser.feed_with(chunk, |item| match item {
+                    ParsedRef::Event(event) if event.event_type() == RESET_EVENT => {
+                        stats.resets += 1
                     }
-                }
-                ParsedRef::Error(e) => {
-                    error.get_or_insert_with(|| e.to_string());
-                }
-                _ => {}
-            });
-        })?;
+                    ParsedRef::Event(event) if stats.events < limit => {
+                        stats.events += 1;
+                        stats.first_event.get_or_insert(now);
+                        if let Some(sent) = send_time_us(event.data()) {
+                            stats.latencies_us.push(received_us.saturating_sub(sent));
+                        }
+                    }
+                    ParsedRef::Error(e) => {
+                        error.get_or_insert_with(|| e.to_string());
+                    }
+                    _ => {}
+                });
+            })
+            .map_err(|e| e.to_string())?;
         if let Some(error) = error {
             stats.error.get_or_insert(error);
         }
@@ -929,35 +900,13 @@ enum Body {
     /// This many bytes left.
     Length(u64),
     /// `Transfer-Encoding: chunked`.
-    Chunked(Chunked),
-}
-
-/// Where a chunked decoder is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Chunked {
-    /// Reading the hex size (`size` so far; `ext` once a `;` extension started).
-    Size { size: u64, digits: u8, ext: bool },
-    /// Expecting the LF after the size line's CR.
-    SizeLf { size: u64 },
-    /// Inside a chunk's data, this many bytes left.
-    Data(u64),
-    /// Expecting the CRLF after a chunk's data (`seen` bytes of it read).
-    DataEnd { seen: u8 },
-    /// After the last chunk: trailers until an empty line (`at_line_start` when the last
-    /// bytes were a line end).
-    Trailers { at_line_start: bool },
-    /// The body is complete.
-    Done,
+    Chunked(ChunkedDecoder),
 }
 
 impl Body {
     fn new(head: &Head) -> Body {
         if head.chunked {
-            Body::Chunked(Chunked::Size {
-                size: 0,
-                digits: 0,
-                ext: false,
-            })
+            Body::Chunked(ChunkedDecoder::new())
         } else if let Some(length) = head.content_length {
             Body::Length(length)
         } else {
@@ -970,7 +919,7 @@ impl Body {
         &mut self,
         input: &'a [u8],
         mut out: impl FnMut(&'a [u8]),
-    ) -> Result<bool, &'static str> {
+    ) -> Result<bool, ChunkedError> {
         match self {
             Body::Close => {
                 if !input.is_empty() {
@@ -986,122 +935,14 @@ impl Body {
                 *left -= take as u64;
                 Ok(*left == 0)
             }
-            Body::Chunked(state) => decode_chunked(state, input, out),
+            Body::Chunked(decoder) => decoder.decode(input, out),
         }
     }
-}
-
-fn decode_chunked<'a>(
-    state: &mut Chunked,
-    mut input: &'a [u8],
-    mut out: impl FnMut(&'a [u8]),
-) -> Result<bool, &'static str> {
-    while !input.is_empty() {
-        match *state {
-            Chunked::Data(left) => {
-                let take = left.min(input.len() as u64) as usize;
-                out(&input[..take]);
-                input = &input[take..];
-                *state = if left == take as u64 {
-                    Chunked::DataEnd { seen: 0 }
-                } else {
-                    Chunked::Data(left - take as u64)
-                };
-                continue;
-            }
-            Chunked::Done => return Ok(true),
-            _ => {}
-        }
-        let byte = input[0];
-        input = &input[1..];
-        *state = match *state {
-            Chunked::Size { size, digits, ext } => match byte {
-                b'\r' if digits > 0 => Chunked::SizeLf { size },
-                _ if ext => Chunked::Size { size, digits, ext },
-                b';' | b' ' | b'\t' if digits > 0 => Chunked::Size {
-                    size,
-                    digits,
-                    ext: true,
-                },
-                _ => {
-                    let digit = (byte as char).to_digit(16).ok_or("bad chunk size")?;
-                    if digits >= 15 {
-                        return Err("chunk size too large");
-                    }
-                    Chunked::Size {
-                        size: size * 16 + u64::from(digit),
-                        digits: digits + 1,
-                        ext,
-                    }
-                }
-            },
-            Chunked::SizeLf { size } => match (byte, size) {
-                (b'\n', 0) => Chunked::Trailers {
-                    at_line_start: true,
-                },
-                (b'\n', size) => Chunked::Data(size),
-                _ => return Err("bad chunk size line"),
-            },
-            Chunked::DataEnd { seen: 0 } if byte == b'\r' => Chunked::DataEnd { seen: 1 },
-            Chunked::DataEnd { seen: 1 } if byte == b'\n' => Chunked::Size {
-                size: 0,
-                digits: 0,
-                ext: false,
-            },
-            Chunked::DataEnd { .. } => return Err("chunk data not followed by CRLF"),
-            Chunked::Trailers { at_line_start } => match byte {
-                b'\n' if at_line_start => Chunked::Done,
-                b'\n' => Chunked::Trailers {
-                    at_line_start: true,
-                },
-                b'\r' => Chunked::Trailers { at_line_start },
-                _ => Chunked::Trailers {
-                    at_line_start: false,
-                },
-            },
-            Chunked::Data(_) | Chunked::Done => unreachable!("handled above"),
-        };
-    }
-    Ok(*state == Chunked::Done)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn chunked(input: &[u8], cut: usize) -> (Vec<u8>, bool) {
-        let mut state = Chunked::Size {
-            size: 0,
-            digits: 0,
-            ext: false,
-        };
-        let mut out = Vec::new();
-        let mut finished = false;
-        for piece in input.chunks(cut) {
-            finished = decode_chunked(&mut state, piece, |b| out.extend_from_slice(b)).unwrap();
-        }
-        (out, finished)
-    }
-
-    #[test]
-    fn chunked_bodies_decode_in_any_cut() {
-        let wire = b"5\r\ndata:\r\n3;ext=1\r\n x\n\r\na\r\n\n\ndata: y\n\r\n0\r\nX-T: 1\r\n\r\n";
-        for cut in 1..wire.len() {
-            assert_eq!(
-                chunked(wire, cut),
-                (b"data: x\n\n\ndata: y\n".to_vec(), true),
-                "cut {cut}"
-            );
-        }
-        let open = b"4\r\nab\r\n";
-        assert_eq!(chunked(open, 3), (b"ab\r\n".to_vec(), false));
-        let mut state = Chunked::Size {
-            size: 0,
-            digits: 0,
-            ext: false,
-        };
-        assert!(decode_chunked(&mut state, b"zz\r\n", |_| {}).is_err());
-    }
 
     #[test]
     fn urls_and_heads() {
@@ -1131,38 +972,5 @@ mod tests {
         let p = Percentiles::of(&mut values).unwrap();
         assert_eq!((p.p50, p.p99, p.max, p.count), (50, 99, 100, 100));
         assert_eq!(Percentiles::of(&mut []), None);
-    }
-
-    #[test]
-    fn flags() {
-        let args = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let options = parse_bench_args(&args(&[
-            "http://127.0.0.1:1/e",
-            "-c",
-            "3",
-            "--duration=0.5",
-            "--stalled",
-            "1",
-            "--events",
-            "4",
-        ]))
-        .unwrap()
-        .unwrap();
-        assert_eq!(
-            (options.connections, options.stalled, options.events),
-            (3, 1, Some(4))
-        );
-        assert_eq!(options.duration, Duration::from_millis(500));
-        for bad in [
-            &["http://h/", "--connections", "0"][..],
-            &["http://h/", "--duration", "-1"],
-            &["http://h/", "--stalled", "2", "-c", "1"],
-            &["http://h/", "--bogus"],
-            &["https://h/"],
-            &[],
-            &["http://h/", "http://i/"],
-        ] {
-            assert!(parse_bench_args(&args(bad)).is_err(), "{bad:?}");
-        }
     }
 }
