@@ -237,10 +237,10 @@ impl Thread {
         let mut next_sweep = Instant::now() + every;
         loop {
             let timeout = next_sweep.saturating_duration_since(Instant::now());
-            if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
-                if e.kind() != io::ErrorKind::Interrupted {
-                    break;
-                }
+            if let Err(e) = self.poll.poll(&mut events, Some(timeout))
+                && e.kind() != io::ErrorKind::Interrupted
+            {
+                break;
             }
             for event in events.iter() {
                 let token = event.token();
@@ -448,13 +448,13 @@ impl Thread {
                 }
                 continue;
             }
-            if let Some((interval, frame)) = &keep_alive {
-                if now.saturating_sub(subscriber.last_write) >= *interval {
-                    self.scratch.clear();
-                    self.scratch.push(frame.clone());
-                    if let Wrote::Failed = write_frames(subscriber, &mut self.scratch, now) {
-                        self.close(slot, false);
-                    }
+            if let Some((interval, frame)) = &keep_alive
+                && now.saturating_sub(subscriber.last_write) >= *interval
+            {
+                self.scratch.clear();
+                self.scratch.push(frame.clone());
+                if let Wrote::Failed = write_frames(subscriber, &mut self.scratch, now) {
+                    self.close(slot, false);
                 }
             }
         }
