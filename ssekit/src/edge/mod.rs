@@ -70,7 +70,7 @@ use tokio::net::{TcpListener, TcpStream};
 use crate::broker::{Rejection, RequestInfo};
 use crate::{Broadcast, KeepAlive};
 use head::{HeadError, Routed};
-use reactor::{BoxSubscription, NewSubscriber, Reactor, Settings};
+use reactor::{BoxSubscription, NewSubscriber, Reactors, Settings};
 use rewind::Rewind;
 
 /// The edge's settings. Every bound has a default.
@@ -80,6 +80,7 @@ pub struct EdgeConfig {
     head_timeout: Duration,
     keep_alive: Option<KeepAlive>,
     stall_timeout: Duration,
+    reactor_threads: usize,
 }
 
 impl Default for EdgeConfig {
@@ -89,6 +90,7 @@ impl Default for EdgeConfig {
             head_timeout: Duration::from_secs(10),
             keep_alive: Some(KeepAlive::new()),
             stall_timeout: Duration::from_secs(5),
+            reactor_threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(8)),
         }
     }
 }
@@ -134,6 +136,19 @@ impl EdgeConfig {
         self
     }
 
+    /// How many reactor threads hold the subscribers (default: the number of CPUs, at most 8;
+    /// at least 1). Each is one epoll and one thread; a new subscriber goes to the next in turn,
+    /// so a burst to many subscribers is written by all of them at once.
+    pub fn reactor_threads(mut self, threads: usize) -> Self {
+        self.reactor_threads = threads.max(1);
+        self
+    }
+
+    /// The reactor threads ([`reactor_threads`](Self::reactor_threads)).
+    pub fn get_reactor_threads(&self) -> usize {
+        self.reactor_threads
+    }
+
     /// The head limit ([`head_limit`](Self::head_limit)).
     pub fn get_head_limit(&self) -> usize {
         self.head_limit
@@ -168,7 +183,7 @@ struct Inner {
     routes: Vec<Route>,
     /// The response head of every stream.
     stream_head: Bytes,
-    reactor: OnceLock<Reactor>,
+    reactor: OnceLock<Reactors>,
 }
 
 /// Event-stream routes served below the framework (see the [module docs](self)).
@@ -313,21 +328,24 @@ impl Edge {
 
     /// Subscribers connected now.
     pub fn subscribers(&self) -> usize {
-        self.inner.reactor.get().map_or(0, Reactor::subscribers)
+        self.inner.reactor.get().map_or(0, Reactors::subscribers)
     }
 
-    fn reactor(&self) -> io::Result<&Reactor> {
+    fn reactor(&self) -> io::Result<&Reactors> {
         if let Some(reactor) = self.inner.reactor.get() {
             return Ok(reactor);
         }
         let config = &self.inner.config;
-        let reactor = Reactor::start(Settings {
-            keep_alive: config
-                .keep_alive
-                .as_ref()
-                .map(|k| (k.get_interval(), k.frame().clone().into_bytes())),
-            stall_timeout: config.stall_timeout,
-        })?;
+        let reactor = Reactors::start(
+            config.reactor_threads,
+            Settings {
+                keep_alive: config
+                    .keep_alive
+                    .as_ref()
+                    .map(|k| (k.get_interval(), k.frame().clone().into_bytes())),
+                stall_timeout: config.stall_timeout,
+            },
+        )?;
         // Another task may have started one meanwhile: the loser's thread is stopped.
         if let Err(extra) = self.inner.reactor.set(reactor) {
             extra.stop();
@@ -444,7 +462,7 @@ fn is_connection_error(e: &io::Error) -> bool {
 /// One accepted connection until its head is routed.
 async fn connection<A, F>(
     inner: Arc<Inner>,
-    reactor: Reactor,
+    reactor: Reactors,
     mut socket: TcpStream,
     application: &A,
 ) where
