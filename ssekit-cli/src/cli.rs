@@ -14,7 +14,7 @@ use std::time::Duration;
 use clap::{Arg, ArgAction, ArgMatches, Args, Parser, Subcommand, ValueEnum};
 use ssekit_cli::Chunking;
 use ssekit_cli::output::Format;
-use ssekit_cli::serve::{DEFAULT_LISTEN, InputFormat, ServeOptions};
+use ssekit_cli::serve::{DEFAULT_LISTEN, Engine, InputFormat, ServeOptions};
 use ssekit_cli::url::{UrlOptions, is_url};
 use ssekit_client::reqwest::Method;
 use ssekit_client::reqwest::header::{HeaderName, HeaderValue};
@@ -307,6 +307,42 @@ pub(crate) struct ServeArgs {
     /// When stdin ends, let every client receive what is left, then exit
     #[arg(long)]
     exit_on_eof: bool,
+    /// What serves the event stream: edge or axum
+    #[arg(
+        long,
+        value_name = "ENGINE",
+        value_enum,
+        default_value_t = ServeEngine::Edge,
+        hide_possible_values = true,
+        long_help = "What serves the event stream:\n\
+                     edge   the edge (the default): the stream below the framework, a cursor and\n\
+                     \x20      a socket per client (ssekit::edge); the page through axum\n\
+                     axum   axum's own serving of the same hub (Sse::from_broadcast), for\n\
+                     \x20      comparison\n\
+                     Either way a request head must arrive within 10 s, and bound to a loopback\n\
+                     address only loopback Host names (localhost, 127.0.0.1, [::1]) are answered."
+    )]
+    engine: ServeEngine,
+    /// Close a connection whose request head has not arrived within S seconds (default 10)
+    #[arg(long, value_name = "S", default_value_t = 10.0, value_parser = head_seconds)]
+    head_timeout: f64,
+}
+
+/// `--head-timeout`: seconds above 0.
+fn head_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(seconds) if seconds > 0.0 && seconds.is_finite() => Ok(seconds),
+        _ => Err(format!("expected seconds above 0, got {text:?}")),
+    }
+}
+
+/// `serve --engine`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ServeEngine {
+    /// The edge: the stream below the framework
+    Edge,
+    /// axum's own serving, for comparison
+    Axum,
 }
 
 /// `serve --format`.
@@ -335,6 +371,11 @@ impl ServeArgs {
                 ServeFormat::Json => InputFormat::Json,
             },
             exit_on_eof: self.exit_on_eof,
+            engine: match self.engine {
+                ServeEngine::Edge => Engine::Edge,
+                ServeEngine::Axum => Engine::Axum,
+            },
+            head_timeout: std::time::Duration::from_secs_f64(self.head_timeout),
         }
     }
 }

@@ -47,6 +47,7 @@
 //! # }
 //! ```
 
+mod app;
 mod head;
 mod reactor;
 mod rewind;
@@ -184,6 +185,8 @@ struct Inner {
     /// The response head of every stream.
     stream_head: Bytes,
     reactor: OnceLock<Reactors>,
+    /// Triggered when the edge stops: ends the streams served on the framework path too.
+    stopped: crate::Shutdown,
 }
 
 /// Event-stream routes served below the framework (see the [module docs](self)).
@@ -243,6 +246,7 @@ impl Edge {
                 routes: Vec::new(),
                 stream_head: Bytes::from(head),
                 reactor: OnceLock::new(),
+                stopped: crate::Shutdown::new(),
             }),
             shutdown: None,
         }
@@ -257,6 +261,7 @@ impl Edge {
                 routes: Vec::new(),
                 stream_head: inner.stream_head.clone(),
                 reactor: OnceLock::new(),
+                stopped: crate::Shutdown::new(),
             });
         }
         Arc::get_mut(&mut self.inner).expect("unique after the copy")
@@ -358,6 +363,11 @@ impl Edge {
     /// HTTP/1.1 + HTTP/2 server with the bytes the edge read replayed first. For axum,
     /// `ssekit_axum::serve` wraps the `Router`; any tower service works through
     /// `hyper_util::service::TowerToHyperService`.
+    ///
+    /// A `GET` of a stream route that arrives where the edge cannot take the connection (on a
+    /// kept-alive connection that served the app first, as browsers reuse them, or over
+    /// HTTP/2) is served on the framework path: the same subscription through hyper, with the
+    /// edge's keep-alive and shutdown.
     pub async fn serve<S, B>(self, listener: TcpListener, app: S) -> io::Result<()>
     where
         S: Service<http::Request<Incoming>, Response = http::Response<B>>
@@ -367,11 +377,14 @@ impl Edge {
             + 'static,
         S::Future: Send + 'static,
         S::Error: Into<Box<dyn StdError + Send + Sync>>,
-        B: Body + Send + 'static,
-        B::Data: Send,
+        B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<Box<dyn StdError + Send + Sync>>,
     {
         let head_timeout = self.inner.config.head_timeout;
+        let app = app::EdgeApp {
+            inner: self.inner.clone(),
+            app,
+        };
         self.accept_loop(listener, move |socket: TcpStream, read: Vec<u8>| {
             let app = app.clone();
             async move {
@@ -443,6 +456,7 @@ impl Edge {
                     _ = signal.as_mut() => {}
                 }
                 reactor.stop();
+                self.inner.stopped.trigger();
             }
             None => accept.await,
         }
