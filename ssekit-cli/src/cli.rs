@@ -411,9 +411,57 @@ pub(crate) struct BenchArgs {
                      end they drain to learn whether the server ended them"
     )]
     stalled: usize,
+    /// Connect from these local addresses in turn (ADDR,ADDR,... or a range FIRST-LAST)
+    #[arg(
+        long,
+        value_name = "ADDRS",
+        value_parser = sources,
+        long_help = "Connect from these local addresses, in turn: a list (127.0.0.2,127.0.0.3)\n\
+                     or an IPv4 range (127.0.0.2-127.0.0.40). One client address has about\n\
+                     28 000 ports to connect from, so more connections to one server need\n\
+                     several; on loopback every 127.x.y.z works with no setting"
+    )]
+    source: Option<Sources>,
     /// One JSON object instead of the table
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+/// `bench --source`: the local addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Sources(Vec<std::net::IpAddr>);
+
+/// At most this many source addresses (a range of a /16 at most).
+const MAX_SOURCES: u32 = 65_536;
+
+fn sources(text: &str) -> Result<Sources, String> {
+    if let Some((first, last)) = text.split_once('-') {
+        let parse = |s: &str| {
+            s.trim()
+                .parse::<std::net::Ipv4Addr>()
+                .map(u32::from)
+                .map_err(|_| format!("expected an IPv4 range FIRST-LAST, got {text:?}"))
+        };
+        let (first, last) = (parse(first)?, parse(last)?);
+        if last < first || last - first >= MAX_SOURCES {
+            return Err(format!(
+                "the range {text:?} is empty or has more than {MAX_SOURCES} addresses"
+            ));
+        }
+        return Ok(Sources(
+            (first..=last)
+                .map(|n| std::net::IpAddr::V4(n.into()))
+                .collect(),
+        ));
+    }
+    text.split(',')
+        .map(|s| {
+            s.trim()
+                .parse()
+                .map_err(|_| format!("expected IP addresses separated by commas, got {s:?}"))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Sources)
 }
 
 impl BenchArgs {
@@ -426,6 +474,7 @@ impl BenchArgs {
             last_event_id: self.last_event_id.clone(),
             events: self.events.map(|n| n as u64),
             stalled: self.stalled,
+            sources: self.source.clone().map(|s| s.0).unwrap_or_default(),
             ..ssekit_bench::Options::new(self.url.as_str())
         };
         match options.check() {
