@@ -57,7 +57,6 @@
 //! # }).unwrap();
 //! ```
 
-use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -70,6 +69,7 @@ use ssekit_proto::{Event, Frame};
 use crate::Broadcast;
 use crate::body::WakerId;
 use crate::stall::Progress;
+use crate::window::{self, Slots, Window, WindowSettings};
 
 /// What happens to a subscriber that falls too far behind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,23 +88,15 @@ pub enum LagPolicy {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use = "settings do nothing until given to Hub::with_config"]
 pub struct HubConfig {
-    capacity: usize,
-    max_bytes: usize,
-    max_lag: usize,
-    stall_timeout: Duration,
+    window: WindowSettings,
     lag_policy: LagPolicy,
-    reset_event: String,
 }
 
 impl Default for HubConfig {
     fn default() -> Self {
         HubConfig {
-            capacity: 1024,
-            max_bytes: 8 << 20,
-            max_lag: 512,
-            stall_timeout: Duration::from_secs(5),
+            window: WindowSettings::new(1024, 8 << 20),
             lag_policy: LagPolicy::Disconnect,
-            reset_event: "sse-reset".into(),
         }
     }
 }
@@ -112,13 +104,13 @@ impl Default for HubConfig {
 impl HubConfig {
     /// Most events kept for replay (default 1024; at least 1).
     pub fn capacity(mut self, events: usize) -> Self {
-        self.capacity = events.max(1);
+        self.window.set_capacity(events);
         self
     }
 
     /// Most frame bytes kept for replay (default 8 MiB). The newest event is always kept.
     pub fn max_bytes(mut self, bytes: usize) -> Self {
-        self.max_bytes = bytes;
+        self.window.max_bytes = bytes;
         self
     }
 
@@ -130,7 +122,7 @@ impl HubConfig {
     /// `max_lag` well below the capacity, so that a disconnected subscriber's `Last-Event-ID`
     /// is still in the window when it comes back.
     pub fn max_lag(mut self, events: usize) -> Self {
-        self.max_lag = events.max(1);
+        self.window.set_max_lag(events);
         self
     }
 
@@ -152,29 +144,29 @@ impl HubConfig {
     /// is ended (or skipped ahead) `stall_timeout` after it fell `max_lag` events behind; its
     /// memory is bounded meanwhile, since a subscriber holds a cursor, not a queue.
     pub fn stall_timeout(mut self, timeout: Duration) -> Self {
-        self.stall_timeout = timeout;
+        self.window.stall_timeout = timeout;
         self
     }
 
     /// The replay window's capacity in events (set by [`capacity`](Self::capacity); getters
     /// are the setters' names with `get_`, as on `std::process::Command`).
     pub fn get_capacity(&self) -> usize {
-        self.capacity
+        self.window.capacity
     }
 
     /// The replay window's bound in frame bytes (set by [`max_bytes`](Self::max_bytes)).
     pub fn get_max_bytes(&self) -> usize {
-        self.max_bytes
+        self.window.max_bytes
     }
 
     /// See [`max_lag`](Self::max_lag).
     pub fn get_max_lag(&self) -> usize {
-        self.max_lag
+        self.window.max_lag
     }
 
     /// See [`stall_timeout`](Self::stall_timeout).
     pub fn get_stall_timeout(&self) -> Duration {
-        self.stall_timeout
+        self.window.stall_timeout
     }
 
     /// See [`lag_policy`](Self::lag_policy).
@@ -184,12 +176,7 @@ impl HubConfig {
 
     /// See [`reset_event`](Self::reset_event).
     pub fn get_reset_event(&self) -> &str {
-        &self.reset_event
-    }
-
-    /// Every how many publishes the hub sweeps for lagging subscribers.
-    fn sweep_interval(&self) -> u64 {
-        (self.max_lag as u64 / 4).max(1)
+        &self.window.reset_event
     }
 
     /// The policy for lagging subscribers (default [`LagPolicy::Disconnect`]).
@@ -204,30 +191,22 @@ impl HubConfig {
     /// the subscriber asked for, or the id of the last event it delivered (empty if none).
     /// Default `sse-reset`. A name with CR or LF is ignored.
     pub fn reset_event(mut self, name: impl Into<String>) -> Self {
-        let name = name.into();
-        if memchr::memchr2(b'\r', b'\n', name.as_bytes()).is_none() {
-            self.reset_event = name;
-        }
+        self.window.set_reset_event(name.into());
         self
     }
 }
 
-struct Entry {
-    seq: u64,
-    /// The event's own id; `None` when the hub assigned it (the sequence number in decimal),
-    /// so delivering such an event touches no reference count but the frame's.
-    id: Option<Arc<str>>,
-    frame: Frame,
-}
+/// What the hub keeps with an entry of its window: the event's own id; `None` when the hub
+/// assigned it (the sequence number in decimal), so delivering such an event touches no
+/// reference count but the frame's.
+type OwnId = Option<Arc<str>>;
 
-impl Entry {
-    /// Whether this entry's id is `id`, whose value as a hub-assigned id (a sequence number
-    /// in canonical decimal) is `as_seq`.
-    fn has_id(&self, id: &str, as_seq: Option<u64>) -> bool {
-        match &self.id {
-            Some(own) => **own == *id,
-            None => as_seq == Some(self.seq),
-        }
+/// Whether `entry`'s id is `id`, whose value as a hub-assigned id (a sequence number in
+/// canonical decimal) is `as_seq`.
+fn has_id(entry: &window::Entry<OwnId>, id: &str, as_seq: Option<u64>) -> bool {
+    match &entry.meta {
+        Some(own) => **own == *id,
+        None => as_seq == Some(entry.seq),
     }
 }
 
@@ -251,7 +230,7 @@ enum LastId {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Status {
-    /// No subscription uses the slot (it is in `free_slots`).
+    /// No subscription uses the slot (it is released in `State::slots`).
     Free,
     /// The subscription can still deliver.
     Live,
@@ -283,25 +262,17 @@ impl Slot {
 }
 
 struct State {
-    window: VecDeque<Entry>,
-    window_bytes: usize,
-    /// Sequence number of the next published event (the first is 1).
-    next_seq: u64,
+    window: Window<OwnId>,
     closed: bool,
     /// Wakers of subscribers that are caught up, with their slot.
     waiting: Vec<(usize, Waker)>,
-    slots: Vec<Slot>,
-    free_slots: Vec<usize>,
+    slots: Slots<Slot>,
     /// Slots with [`Status::Live`].
     subscribers: usize,
     spare: Vec<(usize, Waker)>,
 }
 
 impl State {
-    fn first_seq(&self) -> u64 {
-        self.window.front().map_or(self.next_seq, |e| e.seq)
-    }
-
     fn unregister(&mut self, slot: usize) {
         let index = std::mem::take(&mut self.slots[slot].waiting);
         if index == 0 {
@@ -330,7 +301,7 @@ struct Shared {
     /// publish (which also sweeps), a close. A subscription whose waker is registered and that
     /// finds it unchanged since has nothing to deliver, and answers `Pending` without the lock.
     version: AtomicU64,
-    /// `State::next_seq`, stored under the lock by every publish: what
+    /// The window's next sequence number, stored under the lock by every publish: what
     /// [`Subscription::size_hint`] reads to tell how many frames are ready without the lock.
     published: AtomicU64,
 }
@@ -340,7 +311,7 @@ impl Shared {
     fn reset_frame(&self, id: &str) -> Frame {
         // The name was checked for CR/LF in `HubConfig::reset_event`; data may be anything.
         Event::builder()
-            .event(self.config.reset_event.clone())
+            .event(self.config.window.reset_event.clone())
             .data(id)
             .build()
             .map(|e| e.to_frame())
@@ -353,11 +324,7 @@ impl Shared {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        // A panic while holding the lock cannot leave the state inconsistent in a way that
-        // matters more than stopping all subscribers would; keep serving.
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        window::lock(&self.state)
     }
 }
 
@@ -372,8 +339,8 @@ impl std::fmt::Debug for Hub {
         let state = self.shared.lock();
         f.debug_struct("Hub")
             .field("retained", &state.window.len())
-            .field("retained_bytes", &state.window_bytes)
-            .field("next_seq", &state.next_seq)
+            .field("retained_bytes", &state.window.bytes())
+            .field("next_seq", &state.window.next_seq())
             .field("subscribers", &state.subscribers)
             .finish()
     }
@@ -410,13 +377,10 @@ impl Hub {
             shared: Arc::new(Shared {
                 config,
                 state: Mutex::new(State {
-                    window: VecDeque::new(),
-                    window_bytes: 0,
-                    next_seq: 1,
+                    window: Window::new(),
                     closed: false,
                     waiting: Vec::new(),
-                    slots: Vec::new(),
-                    free_slots: Vec::new(),
+                    slots: Slots::new(),
                     subscribers: 0,
                     spare: Vec::new(),
                 }),
@@ -437,7 +401,7 @@ impl Hub {
     /// once; every subscriber and every replay shares it.
     pub fn publish(&self, event: Event) -> Arc<str> {
         let mut state = self.shared.lock();
-        let seq = state.next_seq;
+        let seq = state.window.next_seq();
         let (id, own, frame): (Arc<str>, bool, Frame) = match event.id() {
             Some(id) => (Arc::from(id), true, event.to_frame()),
             None => {
@@ -446,32 +410,18 @@ impl Hub {
                 (id, false, event.to_frame())
             }
         };
-        let waiters = self.append(&mut state, seq, own.then(|| id.clone()), frame);
+        let waiters = self.append(&mut state, own.then(|| id.clone()), frame);
         drop(state);
         self.wake(waiters);
         id
     }
 
-    fn append(
-        &self,
-        state: &mut State,
-        seq: u64,
-        id: Option<Arc<str>>,
-        frame: Frame,
-    ) -> Vec<(usize, Waker)> {
+    fn append(&self, state: &mut State, id: OwnId, frame: Frame) -> Vec<(usize, Waker)> {
         let config = &self.shared.config;
-        state.next_seq = seq + 1;
+        let seq = state.window.push(frame, id);
         self.shared.published.store(seq + 1, Ordering::Release);
         self.shared.version.fetch_add(1, Ordering::Release);
-        state.window_bytes += frame.len();
-        state.window.push_back(Entry { seq, id, frame });
-        while state.window.len() > config.capacity
-            || (state.window_bytes > config.max_bytes && state.window.len() > 1)
-        {
-            if let Some(old) = state.window.pop_front() {
-                state.window_bytes -= old.frame.len();
-            }
-        }
+        state.window.trim(&config.window);
         let spare = std::mem::take(&mut state.spare);
         let waiters = std::mem::replace(&mut state.waiting, spare);
         for (slot, _) in &waiters {
@@ -479,7 +429,7 @@ impl Hub {
             slot.waiting = 0;
             slot.progress.woken();
         }
-        if seq % config.sweep_interval() == 0 {
+        if seq % config.window.sweep_interval() == 0 {
             self.sweep(state);
         }
         waiters
@@ -492,16 +442,16 @@ impl Hub {
     fn sweep(&self, state: &mut State) {
         let config = &self.shared.config;
         let now = Instant::now();
-        let (next_seq, first) = (state.next_seq, state.first_seq());
+        let (next_seq, first) = (state.window.next_seq(), state.window.first_seq());
         for index in 0..state.slots.len() {
             let slot = &mut state.slots[index];
             if slot.status != Status::Live {
                 continue;
             }
-            let behind = slot.cursor < first || slot.lag(next_seq) > config.max_lag as u64;
+            let behind = slot.cursor < first || slot.lag(next_seq) > config.window.max_lag as u64;
             if !slot
                 .progress
-                .stalled(behind, slot.cursor, now, config.stall_timeout)
+                .stalled(behind, slot.cursor, now, config.window.stall_timeout)
             {
                 continue;
             }
@@ -544,15 +494,16 @@ impl Hub {
         // Parsed once, before the lock, not once per window entry the search looks at.
         let as_seq = last_event_id.and_then(sequence_of);
         let mut state = self.shared.lock();
-        let next_seq = state.next_seq;
+        let next_seq = state.window.next_seq();
         let (cursor, resume) = match last_event_id {
             None => (next_seq, Resume::Live),
-            Some(id) => match state.window.iter().rev().find(|e| e.has_id(id, as_seq)) {
+            Some(id) => match (state.window.entries().iter().rev()).find(|e| has_id(e, id, as_seq))
+            {
                 Some(entry) => (
                     entry.seq + 1,
                     Resume::Replayed((next_seq - entry.seq - 1) as usize),
                 ),
-                None => (state.first_seq(), Resume::Reset),
+                None => (state.window.first_seq(), Resume::Reset),
             },
         };
         let fresh = Slot {
@@ -562,16 +513,7 @@ impl Hub {
             status: Status::Live,
             progress: Progress::new(cursor),
         };
-        let slot = match state.free_slots.pop() {
-            Some(slot) => {
-                state.slots[slot] = fresh;
-                slot
-            }
-            None => {
-                state.slots.push(fresh);
-                state.slots.len() - 1
-            }
-        };
+        let slot = state.slots.insert(fresh);
         state.subscribers += 1;
         drop(state);
         Subscription {
@@ -613,7 +555,7 @@ impl Hub {
     /// How many events, and how many frame bytes, the replay window holds.
     pub fn retained(&self) -> (usize, usize) {
         let state = self.shared.lock();
-        (state.window.len(), state.window_bytes)
+        (state.window.len(), state.window.bytes())
     }
 }
 
@@ -689,7 +631,7 @@ impl Stream for Subscription {
         let mut guard = this.shared.lock();
         let state = &mut *guard;
         let slot = this.slot;
-        let (next_seq, first) = (state.next_seq, state.first_seq());
+        let (next_seq, first) = (state.window.next_seq(), state.window.first_seq());
         let entry = &mut state.slots[slot];
         entry.progress.polled();
         let skip_to = match entry.status {
@@ -700,7 +642,7 @@ impl Stream for Subscription {
             // Stalled, with `SkipToOldest`: at most `max_lag` events are left ahead of it.
             Status::Skip => {
                 entry.status = Status::Live;
-                Some(first.max(next_seq.saturating_sub(config.max_lag as u64)))
+                Some(first.max(next_seq.saturating_sub(config.window.max_lag as u64)))
             }
             // Ended by a publish's sweep while it was not polled.
             Status::Ended | Status::Free => {
@@ -723,9 +665,9 @@ impl Stream for Subscription {
             return Poll::Ready(Some(frame));
         }
         let cursor = entry.cursor;
-        if let Some(entry) = state.window.get((cursor - first) as usize) {
+        if let Some(entry) = state.window.get(cursor) {
             let frame = entry.frame.clone();
-            this.last_id = match &entry.id {
+            this.last_id = match &entry.meta {
                 Some(id) => LastId::Id(id.clone()),
                 None => LastId::Seq(entry.seq),
             };
@@ -787,6 +729,6 @@ impl Drop for Subscription {
         let mut state = self.shared.lock();
         state.end(self.slot);
         state.slots[self.slot].status = Status::Free;
-        state.free_slots.push(self.slot);
+        state.slots.release(self.slot);
     }
 }

@@ -65,6 +65,7 @@ mod receiver;
 #[cfg(feature = "signal")]
 pub mod signal;
 mod stall;
+mod window;
 
 pub use body::{IntoFrame, KeepAlive, Shutdown, SseBody};
 pub use broadcast::Broadcast;
