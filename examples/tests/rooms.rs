@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use conformance::e2e::EventStream;
 use conformance::http::Request;
+use conformance::wait::within;
 use examples::rooms_axum::{self, RoomsState};
 use ssekit_proto::MessageEvent;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -14,22 +15,20 @@ use tokio::net::TcpStream;
 
 const WAIT: Duration = Duration::from_secs(10);
 
-async fn within<F: std::future::Future>(future: F) -> F::Output {
-    tokio::time::timeout(WAIT, future).await.expect("timed out")
-}
-
 /// The status and body of a request sent over a raw HTTP/1.1 socket.
 async fn send(addr: SocketAddr, method: &str, target: &str, body: &str) -> (u16, String) {
-    let mut stream = within(TcpStream::connect(addr)).await.expect("connect");
+    let mut stream = within(WAIT, "a step", TcpStream::connect(addr))
+        .await
+        .expect("connect");
     let request = format!(
         "{method} {target} HTTP/1.1\r\nhost: {addr}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
         body.len()
     );
-    within(stream.write_all(request.as_bytes()))
+    within(WAIT, "a step", stream.write_all(request.as_bytes()))
         .await
         .expect("write");
     let mut response = Vec::new();
-    within(stream.read_to_end(&mut response))
+    within(WAIT, "a step", stream.read_to_end(&mut response))
         .await
         .expect("read");
     let response = String::from_utf8_lossy(&response).into_owned();
@@ -60,7 +59,7 @@ async fn rooms_and_private_notifications_stay_private() {
     let eight = state.token(8).expect("a token");
     // Another user's notifications: refused before any stream, for subscribe and publish.
     let target = format!("/events?topic=users/7&authorization={eight}");
-    let refused = within(Request::get(&target).send(addr))
+    let refused = within(WAIT, "a step", Request::get(&target).send(addr))
         .await
         .expect("request");
     assert_eq!(refused.status, 403);
@@ -91,5 +90,8 @@ async fn rooms_and_private_notifications_stay_private() {
 
     drop((alice, bob));
     state.shutdown.trigger();
-    within(server).await.expect("join").expect("served");
+    within(WAIT, "a step", server)
+        .await
+        .expect("join")
+        .expect("served");
 }

@@ -61,13 +61,14 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_core::Stream;
 use ssekit_proto::{Event, Frame};
 
 use crate::Broadcast;
 use crate::body::WakerId;
+use crate::clock::{Clock, ClockSetting};
 use crate::stall::Progress;
 use crate::window::{self, Slots, Window, WindowSettings};
 
@@ -145,6 +146,14 @@ impl HubConfig {
     /// memory is bounded meanwhile, since a subscriber holds a cursor, not a queue.
     pub fn stall_timeout(mut self, timeout: Duration) -> Self {
         self.window.stall_timeout = timeout;
+        self
+    }
+
+    /// Where the stall rule reads the time (default [`SystemClock`](crate::clock::SystemClock),
+    /// [`Instant::now`](std::time::Instant::now)); tests give a
+    /// [`ManualClock`](crate::clock::ManualClock). See [`clock`](crate::clock).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.window.clock = ClockSetting::new(clock);
         self
     }
 
@@ -441,7 +450,7 @@ impl Hub {
     /// count as a subscriber forever.
     fn sweep(&self, state: &mut State) {
         let config = &self.shared.config;
-        let now = Instant::now();
+        let now = config.window.clock.now();
         let (next_seq, first) = (state.window.next_seq(), state.window.first_seq());
         for index in 0..state.slots.len() {
             let slot = &mut state.slots[index];

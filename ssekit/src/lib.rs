@@ -17,6 +17,7 @@
 //!   bounded slow subscribers. `ssekit-redis` shares one across instances through Redis Streams.
 //! - [`broker::Broker`]: many topics behind one connection: topic patterns, one `Last-Event-ID`
 //!   for all of them, an authorization hook, admission limits, metrics.
+//! - [`clock`]: where the hub and the broker read the time, injectable for tests.
 //!
 //! ```
 //! use futures_util::StreamExt;
@@ -58,6 +59,7 @@
 mod body;
 mod broadcast;
 pub mod broker;
+pub mod clock;
 pub mod headers;
 pub mod hub;
 pub mod last_event_id;

@@ -13,6 +13,8 @@ use std::time::Duration;
 
 use ssekit_proto::Frame;
 
+use crate::clock::ClockSetting;
+
 /// Locks `mutex`, also when a panic poisoned it: a panic under the lock leaves nothing worse
 /// than stopping every subscriber would, so the hub and the broker keep serving.
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -35,6 +37,8 @@ pub(crate) struct WindowSettings {
     pub(crate) stall_timeout: Duration,
     /// The event name of reset frames.
     pub(crate) reset_event: String,
+    /// Where the stall rule reads the time.
+    pub(crate) clock: ClockSetting,
 }
 
 impl WindowSettings {
@@ -46,6 +50,7 @@ impl WindowSettings {
             max_lag: 512,
             stall_timeout: Duration::from_secs(5),
             reset_event: "sse-reset".into(),
+            clock: ClockSetting::default(),
         }
     }
 

@@ -153,7 +153,9 @@ fn live_eviction_resets_only_subscribers_that_lost_their_events() {
     let broker = Broker::with_config(
         BrokerConfig::default()
             .capacity(3)
-            .stall_timeout(Duration::from_secs(60)),
+            .stall_timeout(Duration::from_secs(60))
+            // Never moved: however slow the machine, nobody stalls.
+            .clock(ssekit::clock::ManualClock::new()),
     );
     let mut a = sub(&broker, &["a"]);
     let mut b = sub(&broker, &["b"]);

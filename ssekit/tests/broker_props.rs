@@ -205,7 +205,8 @@ fn run(ids: Ids, capacity: usize, idle: usize, allowances: Vec<Vec<usize>>, ops:
         .max_idle_topics(idle)
         .max_topics(64)
         .max_lag(1 << 20)
-        .stall_timeout(std::time::Duration::from_secs(3600));
+        .stall_timeout(std::time::Duration::from_secs(3600))
+        .clock(ssekit::clock::ManualClock::new());
     let config = match ids {
         Ids::Sequence => config,
         Ids::External => config.external_ids(ExternalIds::new("0", decimal_position)),

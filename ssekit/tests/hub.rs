@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use conformance::events::{Decoder, decode, message};
 use futures_util::StreamExt;
+use ssekit::clock::ManualClock;
 use ssekit::hub::{Hub, HubConfig, LagPolicy, Resume, Subscription};
 use ssekit_proto::Event;
 use ssekit_proto::Frame;
@@ -426,7 +427,13 @@ fn a_subscriber_that_is_polled_is_never_ended_for_lag() {
 #[test]
 fn a_stalled_subscriber_is_ended_after_the_stall_timeout() {
     let timeout = Duration::from_millis(100);
-    let hub = Hub::with_config(HubConfig::default().max_lag(8).stall_timeout(timeout));
+    let clock = ManualClock::new();
+    let hub = Hub::with_config(
+        HubConfig::default()
+            .max_lag(8)
+            .stall_timeout(timeout)
+            .clock(clock.clone()),
+    );
     let mut stuck = hub.subscribe(None);
     hub.publish(Event::message("0"));
     hub.publish(Event::message("1"));
@@ -435,7 +442,12 @@ fn a_stalled_subscriber_is_ended_after_the_stall_timeout() {
         hub.publish(Event::message(i.to_string()));
     }
     assert_eq!(hub.subscriber_count(), 1, "within the timeout");
-    std::thread::sleep(timeout + Duration::from_millis(20));
+    clock.advance(timeout - Duration::from_millis(1));
+    for i in 0..10 {
+        hub.publish(Event::message(i.to_string()));
+    }
+    assert_eq!(hub.subscriber_count(), 1, "just before the timeout");
+    clock.advance(Duration::from_millis(1));
     for i in 0..10 {
         hub.publish(Event::message(i.to_string()));
     }

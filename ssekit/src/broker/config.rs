@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use super::ExternalIds;
 use super::topic::{MAX_SELECTORS, MAX_TOPIC_LEN};
+use crate::clock::{Clock, ClockSetting};
 use crate::window::WindowSettings;
 
 /// Broker settings. Every bound has a default; all of them bound memory.
@@ -122,6 +123,13 @@ impl BrokerConfig {
     /// (default 5 s), as [`HubConfig::stall_timeout`](crate::hub::HubConfig::stall_timeout).
     pub fn stall_timeout(mut self, timeout: Duration) -> Self {
         self.window.stall_timeout = timeout;
+        self
+    }
+
+    /// Where the stall rule reads the time (default [`SystemClock`](crate::clock::SystemClock)),
+    /// as [`HubConfig::clock`](crate::hub::HubConfig::clock).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.window.clock = ClockSetting::new(clock);
         self
     }
 

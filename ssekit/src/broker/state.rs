@@ -4,7 +4,6 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::task::Waker;
-use std::time::Instant;
 
 use ssekit_proto::Frame;
 
@@ -493,7 +492,7 @@ impl State {
 
     /// Ends every stalled subscriber (see the module docs).
     pub(super) fn sweep(&mut self, config: &BrokerConfig) {
-        let now = Instant::now();
+        let now = config.window.clock.now();
         for index in 0..self.slots.len() {
             let slot = &mut self.slots[index];
             if slot.status != Status::Live {
