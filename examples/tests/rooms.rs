@@ -77,9 +77,20 @@ async fn rooms_and_private_notifications_stay_private() {
         .expect("publish");
     let publish = format!("/publish?topic=rooms/1/chat&authorization={eight}");
     let (status, body) = send(addr, "POST", &publish, "hi all").await;
-    assert_eq!((status, body.as_str()), (200, r#"{"id":2}"#));
-    assert_eq!(data(&alice.take(2).await), ["for 7 only", "hi all"]);
-    assert_eq!(data(&bob.take(1).await), ["hi all"], "nothing of users/7");
+    assert_eq!(status, 200, "{body}");
+    let posted: serde_json::Value = serde_json::from_str(&body).expect("a JSON body");
+    let posted = posted["id"].as_str().expect("a string id");
+    assert!(
+        posted.ends_with("-2"),
+        "the second event, after the epoch: {posted}"
+    );
+    let to_alice = alice.take(2).await;
+    assert_eq!(data(&to_alice), ["for 7 only", "hi all"]);
+    let to_bob = bob.take(1).await;
+    assert_eq!(data(&to_bob), ["hi all"], "nothing of users/7");
+    // The POST answers the id subscribers see (and resume from), epoch included.
+    assert_eq!(to_alice[1].last_event_id(), posted);
+    assert_eq!(to_bob[0].last_event_id(), posted);
 
     let (status, metrics) = send(addr, "GET", "/metrics", "").await;
     assert_eq!(status, 200);

@@ -16,7 +16,7 @@ use axum::extract::State;
 use axum::response::Html;
 use axum::routing::get;
 use serde_json::Value;
-use ssekit_axum::{Event, Hub, LastEventId, Shutdown, Sse, Subscription};
+use ssekit_axum::{Event, Hub, HubSubscription, LastEventId, Shutdown, Sse};
 use ssekit_proto::{Parsed, Parser};
 
 use crate::Flags;
@@ -355,7 +355,7 @@ struct AppState {
     types: Arc<Mutex<BTreeSet<String>>>,
 }
 
-async fn events(State(state): State<AppState>, last: LastEventId) -> Sse<Subscription> {
+async fn events(State(state): State<AppState>, last: LastEventId) -> Sse<HubSubscription> {
     Sse::from_broadcast(&state.hub, &last).shutdown_on(state.streams.signal())
 }
 

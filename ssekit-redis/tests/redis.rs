@@ -17,7 +17,7 @@ use conformance::wait::within;
 use futures_util::StreamExt;
 use ssekit_axum::{Event, LastEventId, Sse};
 use ssekit_proto::MessageEvent;
-use ssekit_redis::{RedisHub, RedisHubConfig, RedisSubscription, Resume};
+use ssekit_redis::{HubResume, RedisHub, RedisHubConfig, RedisHubSubscription};
 
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -76,7 +76,7 @@ async fn open(addr: SocketAddr, last_event_id: Option<&str>) -> EventStream {
 }
 
 /// Reads `n` events from an in-process subscription.
-async fn take(sub: &mut RedisSubscription, n: usize) -> Vec<MessageEvent> {
+async fn take(sub: &mut RedisHubSubscription, n: usize) -> Vec<MessageEvent> {
     let mut decoder = Decoder::new();
     let mut out = Vec::new();
     while out.len() < n {
@@ -336,7 +336,7 @@ async fn a_new_instance_loads_the_window_and_resumes_from_it() {
 
     // Resumable: inside the window.
     let mut sub = b.subscribe(Some(&ids[180]));
-    assert_eq!(sub.resume(), Some(Resume::Replayed(19)));
+    assert_eq!(sub.resume(), Some(HubResume::Replayed(19)));
     let got = take(&mut sub, 19).await;
     let want: Vec<&str> = ids[181..].iter().map(|id| &**id).collect();
     assert_eq!(
@@ -346,7 +346,7 @@ async fn a_new_instance_loads_the_window_and_resumes_from_it() {
 
     // Too old: the reset frame, then the whole window.
     let mut sub = b.subscribe(Some(&ids[100]));
-    assert_eq!(sub.resume(), Some(Resume::Reset));
+    assert_eq!(sub.resume(), Some(HubResume::Reset));
     let got = take(&mut sub, 51).await;
     assert_eq!(got[0].event_type(), "sse-reset");
     assert_eq!(got[0].data(), &*ids[100]);
@@ -385,7 +385,7 @@ async fn an_instance_behind_the_client_catches_up_before_subscribing() {
     let one = b.publish(Event::message("one")).await.expect("publish");
     let two = b.publish(Event::message("two")).await.expect("publish");
     let (got, resume) = within(LIMIT, "catch-up", waiting).await.expect("task");
-    assert!(matches!(resume, Some(Resume::Replayed(_))), "{resume:?}");
+    assert!(matches!(resume, Some(HubResume::Replayed(_))), "{resume:?}");
     assert_eq!(
         got.iter().map(|e| e.last_event_id()).collect::<Vec<_>>(),
         [&*one, &*two]
@@ -403,7 +403,7 @@ async fn an_instance_behind_the_client_catches_up_before_subscribing() {
     let got = take(&mut sub, 1).await;
     assert!(started.elapsed() >= Duration::from_millis(200));
     assert_eq!(got[0].event_type(), "sse-reset");
-    assert_eq!(sub.resume(), Some(Resume::Reset));
+    assert_eq!(sub.resume(), Some(HubResume::Reset));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -17,7 +17,7 @@ use conformance::wait::within;
 use futures_util::StreamExt;
 use ssekit_axum::{BrokerRequest, Event, LastEventId, Rejected, Sse};
 use ssekit_proto::MessageEvent;
-use ssekit_redis::broker::{BrokerConfig, PublishError, RequestInfo, Resume, Selection};
+use ssekit_redis::broker::{BrokerConfig, BrokerResume, PublishError, RequestInfo, Selection};
 use ssekit_redis::{Error, RedisBroker, RedisBrokerConfig, RedisBrokerSubscription, RedisTicket};
 
 const LIMIT: Duration = Duration::from_secs(20);
@@ -368,14 +368,14 @@ async fn an_unknown_or_too_old_id_gets_the_reset_frame() {
 
     // In the window, or the entry just before it: replayed.
     let mut sub = both.subscribe(Some(&ids[16]));
-    assert_eq!(sub.resume(), Some(Resume::Replayed));
+    assert_eq!(sub.resume(), Some(BrokerResume::Replayed));
     let got = take(&mut sub, 3).await;
     assert_eq!(
         got.iter().map(|e| e.last_event_id()).collect::<Vec<_>>(),
         ["1800-0", "1900-0", "2000-0"]
     );
     let mut sub = both.subscribe(Some(&ids[14]));
-    assert_eq!(sub.resume(), Some(Resume::Replayed));
+    assert_eq!(sub.resume(), Some(BrokerResume::Replayed));
     assert_eq!(take(&mut sub, 5).await[0].last_event_id(), "1600-0");
 
     // Too old, not an entry id, an entry id that never was, one that never comes (after the
@@ -385,7 +385,7 @@ async fn an_unknown_or_too_old_id_gets_the_reset_frame() {
         let even = admit(&b, &["even"]);
         let mut sub = even.subscribe(Some(asked));
         let got = take(&mut sub, 3).await;
-        assert_eq!(sub.resume(), Some(Resume::Reset), "{asked}");
+        assert_eq!(sub.resume(), Some(BrokerResume::Reset), "{asked}");
         assert_eq!(got[0].event_type(), "sse-reset", "{asked}");
         assert_eq!(got[0].data(), asked);
         assert_eq!(got[0].last_event_id(), "1500-0");
@@ -524,14 +524,14 @@ async fn redis_restarting_is_survived_and_clients_resume_across_it() {
     .await;
     let mut resumed = admit(&b, &selectors).subscribe(Some(mine[4].last_event_id()));
     let got = take(&mut resumed, 7).await;
-    assert_eq!(resumed.resume(), Some(Resume::Reset));
+    assert_eq!(resumed.resume(), Some(BrokerResume::Reset));
     assert_eq!(got[0].event_type(), "sse-reset");
     assert_eq!(got[1], message("after a reconnect", &more.id));
     assert_eq!(got[2..], mine_after);
     // One that saw an event after the restart resumes as usual.
     let mut resumed = admit(&b, &selectors).subscribe(Some(mine_after[1].last_event_id()));
     assert_eq!(take(&mut resumed, 3).await, mine_after[2..]);
-    assert_eq!(resumed.resume(), Some(Resume::Replayed));
+    assert_eq!(resumed.resume(), Some(BrokerResume::Replayed));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -157,7 +157,7 @@ use warp::reply::{Reply, Response};
 /// The topic broker of `ssekit`: serve a [`broker::Ticket`] with [`Sse::from_broadcast`]
 /// (or [`broadcast`]), refuse with [`Rejected`], read the request with [`broker_request`].
 pub use ssekit::broker;
-pub use ssekit::hub::{Hub, HubConfig, LagPolicy, Resume, Subscription};
+pub use ssekit::hub::{Hub, HubConfig, HubResume, HubSubscription, LagPolicy};
 pub use ssekit::{
     Broadcast, Event, EventBuilder, EventError, Frame, IntoFrame, KeepAlive, ReceiverStream,
     Shutdown,

@@ -3,7 +3,7 @@
 //!
 //! [`Hub::publish`] assigns an id when the event has none, encodes the event **once** into a
 //! shared [`Frame`] and appends it to a replay window bounded by count and by bytes.
-//! [`Hub::subscribe`] returns a [`Subscription`], a `Stream` of frames: every retained frame
+//! [`Hub::subscribe`] returns a [`HubSubscription`], a `Stream` of frames: every retained frame
 //! after the given `Last-Event-ID`, then live frames, with no gap and no duplicate at the seam
 //! (both sides take the same lock, so a publish is either in the replay or in the live part).
 //!
@@ -30,8 +30,8 @@
 //! its next events were evicted. It then gets a reset frame (an event named `sse-reset`, see
 //! [`HubConfig::reset_event`]), then every retained event, then live ones: never a silent gap,
 //! also for a subscriber that had no `Last-Event-ID`. An unknown or evicted `Last-Event-ID` is
-//! reported the same way at the start of a subscription; [`Subscription::resume`] tells it as
-//! [`Resume::Reset`].
+//! reported the same way at the start of a subscription; [`HubSubscription::resume`] tells it as
+//! [`HubResume::Reset`].
 //!
 //! Ids the hub assigns are the event's sequence number in decimal (`"1"`, `"2"`, ...), unique
 //! and increasing for the hub's lifetime. Events published with their own id keep it.
@@ -311,7 +311,7 @@ struct Shared {
     /// finds it unchanged since has nothing to deliver, and answers `Pending` without the lock.
     version: AtomicU64,
     /// The window's next sequence number, stored under the lock by every publish: what
-    /// [`Subscription::size_hint`] reads to tell how many frames are ready without the lock.
+    /// [`HubSubscription::size_hint`] reads to tell how many frames are ready without the lock.
     published: AtomicU64,
 }
 
@@ -364,7 +364,7 @@ impl Default for Hub {
 /// How a subscription started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Resume {
+pub enum HubResume {
     /// No `Last-Event-ID`: live events only.
     Live,
     /// The id was found: this many retained events follow it and are replayed first.
@@ -487,32 +487,32 @@ impl Hub {
         }
     }
 
-    /// Subscribes, resuming after `last_event_id` when given (see [`Resume`]).
+    /// Subscribes, resuming after `last_event_id` when given (see [`HubResume`]).
     ///
     /// - `None`: live events only, from the next publish on.
     /// - An id in the replay window: every retained event after it, then live events
-    ///   ([`Resume::Replayed`]). The replay does not count as lag: only live events published
+    ///   ([`HubResume::Replayed`]). The replay does not count as lag: only live events published
     ///   after this call that the subscriber has not delivered yet do.
     /// - Any other id (unknown, or already evicted): a reset frame (an event named
     ///   [`HubConfig::reset_event`], default `sse-reset`, whose data is the id asked for),
-    ///   then every retained event, then live events ([`Resume::Reset`]).
+    ///   then every retained event, then live events ([`HubResume::Reset`]).
     ///
     /// Replay and live part are decided under the lock `publish` takes, so an event published
     /// concurrently is delivered exactly once: in the replay or live.
-    pub fn subscribe(&self, last_event_id: Option<&str>) -> Subscription {
+    pub fn subscribe(&self, last_event_id: Option<&str>) -> HubSubscription {
         // Parsed once, before the lock, not once per window entry the search looks at.
         let as_seq = last_event_id.and_then(sequence_of);
         let mut state = self.shared.lock();
         let next_seq = state.window.next_seq();
         let (cursor, resume) = match last_event_id {
-            None => (next_seq, Resume::Live),
+            None => (next_seq, HubResume::Live),
             Some(id) => match (state.window.entries().iter().rev()).find(|e| has_id(e, id, as_seq))
             {
                 Some(entry) => (
                     entry.seq + 1,
-                    Resume::Replayed((next_seq - entry.seq - 1) as usize),
+                    HubResume::Replayed((next_seq - entry.seq - 1) as usize),
                 ),
-                None => (state.window.first_seq(), Resume::Reset),
+                None => (state.window.first_seq(), HubResume::Reset),
             },
         };
         let fresh = Slot {
@@ -525,10 +525,10 @@ impl Hub {
         let slot = state.slots.insert(fresh);
         state.subscribers += 1;
         drop(state);
-        Subscription {
+        HubSubscription {
             shared: self.shared.clone(),
             slot,
-            reset_pending: resume == Resume::Reset,
+            reset_pending: resume == HubResume::Reset,
             resume,
             done: false,
             last_id: last_event_id.map_or(LastId::None, |id| LastId::Id(Arc::from(id))),
@@ -576,12 +576,12 @@ impl Hub {
 /// A subscription holds no frames of its own: its state is a cursor into the hub's shared
 /// window (and, while it waits, a clone of its task's waker).
 #[must_use = "streams do nothing unless polled"]
-pub struct Subscription {
+pub struct HubSubscription {
     shared: Arc<Shared>,
     slot: usize,
     /// A reset frame is due before anything else (the resume id was not in the window).
     reset_pending: bool,
-    resume: Resume,
+    resume: HubResume,
     done: bool,
     /// The resume id, then the id of the last frame delivered: the data of a reset frame.
     last_id: LastId,
@@ -593,10 +593,10 @@ pub struct Subscription {
     cursor: u64,
 }
 
-impl std::fmt::Debug for Subscription {
+impl std::fmt::Debug for HubSubscription {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let cursor = self.shared.lock().slots[self.slot].cursor;
-        f.debug_struct("Subscription")
+        f.debug_struct("HubSubscription")
             .field("cursor", &cursor)
             .field("resume", &self.resume)
             .field("done", &self.done)
@@ -604,9 +604,9 @@ impl std::fmt::Debug for Subscription {
     }
 }
 
-impl Subscription {
+impl HubSubscription {
     /// How this subscription started: live, replaying, or reset (unknown id).
-    pub fn resume(&self) -> Resume {
+    pub fn resume(&self) -> HubResume {
         self.resume
     }
 
@@ -617,7 +617,7 @@ impl Subscription {
     }
 }
 
-impl Stream for Subscription {
+impl Stream for HubSubscription {
     type Item = Frame;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Frame>> {
@@ -726,14 +726,14 @@ impl Stream for Subscription {
 }
 
 impl Broadcast for Hub {
-    type Subscription = Subscription;
+    type Subscription = HubSubscription;
 
-    fn subscribe(&self, last_event_id: Option<&str>) -> Subscription {
+    fn subscribe(&self, last_event_id: Option<&str>) -> HubSubscription {
         Hub::subscribe(self, last_event_id)
     }
 }
 
-impl Drop for Subscription {
+impl Drop for HubSubscription {
     fn drop(&mut self) {
         let mut state = self.shared.lock();
         state.end(self.slot);

@@ -8,8 +8,8 @@ use std::sync::atomic::AtomicBool;
 use super::metrics;
 use super::state::{Slot, Status};
 use super::{
-    Broker, Denied, Limit, Rejection, RequestInfo, Resume, Selection, Selector, Subscription,
-    TOPIC_PARAM, Ticket, TopicError,
+    Broker, BrokerResume, BrokerSubscription, Denied, Limit, Rejection, RequestInfo, Selection,
+    Selector, TOPIC_PARAM, Ticket, TopicError,
 };
 use crate::stall::Progress;
 
@@ -141,28 +141,34 @@ impl Broker {
         Ok(keys.into_boxed_slice())
     }
 
-    pub(super) fn open(&self, keys: Box<[Arc<str>]>, last_event_id: Option<&str>) -> Subscription {
+    pub(super) fn open(
+        &self,
+        keys: Box<[Arc<str>]>,
+        last_event_id: Option<&str>,
+    ) -> BrokerSubscription {
         let mut guard = self.shared.lock();
         let state = &mut *guard;
         let (next_seq, first) = (state.window.next_seq(), state.window.first_seq());
         let config = &self.shared.config;
         let (cursor, resume) = match (last_event_id, &config.external) {
-            (None, _) => (next_seq, Resume::Live),
+            (None, _) => (next_seq, BrokerResume::Live),
             (Some(id), None) => match config.seq_of(id) {
-                Some(seq) if seq < next_seq && seq + 1 >= first => (seq + 1, Resume::Replayed),
+                Some(seq) if seq < next_seq && seq + 1 >= first => {
+                    (seq + 1, BrokerResume::Replayed)
+                }
                 // Older than the window: nothing is lost if none of its topics had an event
                 // since (each one's history since then is known, and it is quiet).
                 Some(seq) if seq < next_seq && state.quiet_since(&keys, u128::from(seq)) => {
-                    (next_seq, Resume::Replayed)
+                    (next_seq, BrokerResume::Replayed)
                 }
-                _ => (first, Resume::Reset),
+                _ => (first, BrokerResume::Reset),
             },
             (Some(id), Some(ids)) => state.resume_external(ids.position(id), &keys),
         };
         match resume {
-            Resume::Replayed => metrics::replays(1),
-            Resume::Reset => metrics::resets(1),
-            Resume::Live => {}
+            BrokerResume::Replayed => metrics::replays(1),
+            BrokerResume::Reset => metrics::resets(1),
+            BrokerResume::Live => {}
         }
         let fresh = Slot {
             keys: Box::default(),
@@ -188,10 +194,10 @@ impl Broker {
         state.slots[slot].keys = keys;
         state.report();
         drop(guard);
-        Subscription {
+        BrokerSubscription {
             shared: self.shared.clone(),
             slot: Some(slot),
-            reset: (resume == Resume::Reset).then(|| Arc::from(last_event_id.unwrap_or(""))),
+            reset: (resume == BrokerResume::Reset).then(|| Arc::from(last_event_id.unwrap_or(""))),
             resume,
             last_seq: None,
             last_id: None,

@@ -146,7 +146,7 @@ impl BrokerConfig {
     /// reuses. At most 32 ASCII letters and digits; anything else is ignored.
     ///
     /// ```
-    /// use ssekit::broker::{Broker, BrokerConfig, Resume, Selection};
+    /// use ssekit::broker::{Broker, BrokerConfig, BrokerResume, Selection};
     ///
     /// let before = Broker::with_config(BrokerConfig::default().epoch("a1"));
     /// let after = Broker::with_config(BrokerConfig::default().epoch("b2")); // restarted
@@ -155,8 +155,8 @@ impl BrokerConfig {
     ///     broker.publish(["t"], ssekit::Event::message("x")).unwrap();
     /// }
     /// let ticket = after.subscribe_to(&topics).unwrap();
-    /// assert_eq!(ticket.subscribe(Some("a1-1")).resume(), Resume::Reset);
-    /// assert_eq!(ticket.subscribe(Some("b2-1")).resume(), Resume::Replayed);
+    /// assert_eq!(ticket.subscribe(Some("a1-1")).resume(), BrokerResume::Reset);
+    /// assert_eq!(ticket.subscribe(Some("b2-1")).resume(), BrokerResume::Replayed);
     /// ```
     pub fn epoch(mut self, epoch: impl Into<String>) -> Self {
         let epoch = epoch.into();
@@ -177,7 +177,7 @@ impl BrokerConfig {
     /// It replaces [`epoch`](Self::epoch).
     ///
     /// ```
-    /// use ssekit::broker::{Broker, BrokerConfig, ExternalIds, Resume, Selection};
+    /// use ssekit::broker::{Broker, BrokerConfig, ExternalIds, BrokerResume, Selection};
     ///
     /// fn offset(id: &str) -> Option<u128> {
     ///     id.bytes().all(|b| b.is_ascii_digit()).then(|| id.parse().ok()).flatten()
@@ -188,12 +188,98 @@ impl BrokerConfig {
     /// assert!(broker.publish_with_id(["t"], ssekit::Event::message("c"), "150").is_err());
     ///
     /// let ticket = broker.subscribe_to(&Selection::new(["t"]).unwrap()).unwrap();
-    /// assert_eq!(ticket.subscribe(Some("100")).resume(), Resume::Replayed);
-    /// assert_eq!(ticket.subscribe(Some("150")).resume(), Resume::Reset); // never published
+    /// assert_eq!(ticket.subscribe(Some("100")).resume(), BrokerResume::Replayed);
+    /// assert_eq!(ticket.subscribe(Some("150")).resume(), BrokerResume::Reset); // never published
     /// ```
     pub fn external_ids(mut self, ids: ExternalIds) -> Self {
         self.external = Some(ids);
         self
+    }
+
+    /// See [`capacity`](Self::capacity). Getters are the setters' names with `get_`, as on
+    /// [`HubConfig`](crate::hub::HubConfig) and `std::process::Command`.
+    pub fn get_capacity(&self) -> usize {
+        self.window.capacity
+    }
+
+    /// See [`max_bytes`](Self::max_bytes).
+    pub fn get_max_bytes(&self) -> usize {
+        self.window.max_bytes
+    }
+
+    /// See [`max_topics`](Self::max_topics).
+    pub fn get_max_topics(&self) -> usize {
+        self.max_topics
+    }
+
+    /// See [`max_idle_topics`](Self::max_idle_topics).
+    pub fn get_max_idle_topics(&self) -> usize {
+        self.max_idle_topics
+    }
+
+    /// See [`max_topic_len`](Self::max_topic_len).
+    pub fn get_max_topic_len(&self) -> usize {
+        self.max_topic_len
+    }
+
+    /// See [`max_selectors`](Self::max_selectors).
+    pub fn get_max_selectors(&self) -> usize {
+        self.max_selectors
+    }
+
+    /// See [`max_topics_per_event`](Self::max_topics_per_event).
+    pub fn get_max_topics_per_event(&self) -> usize {
+        self.max_topics_per_event
+    }
+
+    /// See [`max_subscriptions`](Self::max_subscriptions).
+    pub fn get_max_subscriptions(&self) -> usize {
+        self.max_subscriptions
+    }
+
+    /// See [`max_subscribers_per_topic`](Self::max_subscribers_per_topic).
+    pub fn get_max_subscribers_per_topic(&self) -> usize {
+        self.max_subscribers_per_topic
+    }
+
+    /// See [`max_lag`](Self::max_lag).
+    pub fn get_max_lag(&self) -> usize {
+        self.window.max_lag
+    }
+
+    /// See [`max_pending_bytes`](Self::max_pending_bytes).
+    pub fn get_max_pending_bytes(&self) -> usize {
+        self.max_pending_bytes
+    }
+
+    /// See [`stall_timeout`](Self::stall_timeout).
+    pub fn get_stall_timeout(&self) -> Duration {
+        self.window.stall_timeout
+    }
+
+    /// See [`retry_after`](Self::retry_after).
+    pub fn get_retry_after(&self) -> Duration {
+        self.retry_after
+    }
+
+    /// See [`epoch`](Self::epoch); `None` without one.
+    pub fn get_epoch(&self) -> Option<&str> {
+        self.epoch.as_deref()
+    }
+
+    /// See [`external_ids`](Self::external_ids); `None` when the broker numbers events itself.
+    pub fn get_external_ids(&self) -> Option<ExternalIds> {
+        self.external
+    }
+
+    /// See [`reset_event`](Self::reset_event).
+    pub fn get_reset_event(&self) -> &str {
+        &self.window.reset_event
+    }
+
+    /// See [`metric_topic_labels`](Self::metric_topic_labels).
+    pub fn get_metric_topic_labels(&self) -> usize {
+        self.metric_topic_labels
     }
 
     /// The id of the event with sequence number `seq`.

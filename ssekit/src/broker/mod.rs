@@ -111,7 +111,7 @@ pub use auth::{Authorize, Denied, PublicSubscribe, RequestInfo};
 pub use config::BrokerConfig;
 pub use error::{Limit, PublishError, Rejection};
 pub use external::ExternalIds;
-pub use subscription::{Resume, Subscription};
+pub use subscription::{BrokerResume, BrokerSubscription};
 pub use ticket::Ticket;
 pub use topic::{MAX_SELECTORS, MAX_TOPIC_LEN, Selection, Selector, TopicError};
 
@@ -230,7 +230,7 @@ impl Broker {
     /// nothing on a broker that numbers events itself: it is their only source.
     ///
     /// ```
-    /// use ssekit::broker::{Broker, BrokerConfig, ExternalIds, Resume, Selection};
+    /// use ssekit::broker::{Broker, BrokerConfig, ExternalIds, BrokerResume, Selection};
     ///
     /// fn number(id: &str) -> Option<u128> {
     ///     id.bytes().all(|b| b.is_ascii_digit()).then(|| id.parse().ok()).flatten()
@@ -241,8 +241,8 @@ impl Broker {
     /// broker.publish_with_id(["t"], ssekit::Event::message("a"), "10").unwrap();
     /// broker.mark_gap(); // the source may have lost events after 10
     /// broker.publish_with_id(["t"], ssekit::Event::message("b"), "30").unwrap();
-    /// assert_eq!(ticket.subscribe(Some("10")).resume(), Resume::Reset);
-    /// assert_eq!(ticket.subscribe(Some("30")).resume(), Resume::Replayed);
+    /// assert_eq!(ticket.subscribe(Some("10")).resume(), BrokerResume::Reset);
+    /// assert_eq!(ticket.subscribe(Some("30")).resume(), BrokerResume::Replayed);
     /// ```
     pub fn mark_gap(&self) {
         if self.shared.config.external.is_none() {

@@ -9,14 +9,25 @@ use super::{Broker, PublishError, RequestInfo, TopicError, topic};
 
 impl Broker {
     /// Publishes `event` to every topic in `topics` (at least one, at most
-    /// [`BrokerConfig::max_topics_per_event`](crate::broker::BrokerConfig::max_topics_per_event)); returns its sequence number, which is its id.
+    /// [`BrokerConfig::max_topics_per_event`](crate::broker::BrokerConfig::max_topics_per_event)); returns its id as it goes on the wire
+    /// and as subscribers see it: the sequence number, after the
+    /// [`epoch`](crate::broker::BrokerConfig::epoch) if there is one (`"17"`, `"k3x9-17"`).
+    /// This is the id a client resumes from.
     ///
     /// The event is encoded once, whatever the number of topics and subscribers; a subscriber
     /// of several of its topics gets it once. This is the server's own publish: no hook runs
     /// (see [`Broker::publish_as`] for publishes on behalf of a request). A broker with
     /// [`BrokerConfig::external_ids`](crate::broker::BrokerConfig::external_ids) refuses it ([`PublishError::IdSource`]): use
     /// [`Broker::publish_with_id`].
-    pub fn publish<I>(&self, topics: I, event: Event) -> Result<u64, PublishError>
+    ///
+    /// ```
+    /// use ssekit::broker::{Broker, BrokerConfig};
+    ///
+    /// let broker = Broker::with_config(BrokerConfig::default().epoch("k3x9"));
+    /// let id = broker.publish(["t"], ssekit::Event::message("x")).unwrap();
+    /// assert_eq!(&*id, "k3x9-1");
+    /// ```
+    pub fn publish<I>(&self, topics: I, event: Event) -> Result<Arc<str>, PublishError>
     where
         I: IntoIterator,
         I::Item: AsRef<str>,
@@ -30,11 +41,12 @@ impl Broker {
         let state = &mut *guard;
         let (keys, _) = state.nodes_for(&topics, config, false)?;
         let seq = state.window.next_seq();
-        let frame = self.shared.with_id(event, seq).to_frame();
-        let wakers = state.append(config, keys, frame, u128::from(seq), None, false);
+        let event = self.shared.with_id(event, seq);
+        let id: Arc<str> = Arc::from(event.id().unwrap_or_default());
+        let wakers = state.append(config, keys, event.to_frame(), u128::from(seq), None, false);
         drop(guard);
         wakers.into_iter().for_each(Waker::wake);
-        Ok(seq)
+        Ok(id)
     }
 
     /// Publishes `event` with the id `id`, for a broker with [`BrokerConfig::external_ids`](crate::broker::BrokerConfig::external_ids):
@@ -87,7 +99,7 @@ impl Broker {
         request: &RequestInfo,
         topics: I,
         event: Event,
-    ) -> Result<u64, PublishError>
+    ) -> Result<Arc<str>, PublishError>
     where
         I: IntoIterator,
         I::Item: AsRef<str>,

@@ -8,7 +8,7 @@ use std::task::Waker;
 use ssekit_proto::Frame;
 
 use super::metrics::{self, TopicLabels};
-use super::{BrokerConfig, ExternalIds, Limit, PublishError, Resume};
+use super::{BrokerConfig, BrokerResume, ExternalIds, Limit, PublishError};
 use crate::stall::Progress;
 use crate::window::{Slots, Window};
 
@@ -375,16 +375,16 @@ impl State {
         &self,
         position: Option<u128>,
         keys: &[Arc<str>],
-    ) -> (u64, Resume) {
+    ) -> (u64, BrokerResume) {
         let (next_seq, first) = (self.window.next_seq(), self.window.first_seq());
         let Some(position) = position else {
-            return (first, Resume::Reset);
+            return (first, BrokerResume::Reset);
         };
         // After a gap, a resume from before it may have lost events: it is told so, and goes
         // on after its id.
         let across_gap = |cursor: u64| match cursor <= self.gap_seq {
-            true => Resume::Reset,
-            false => Resume::Replayed,
+            true => BrokerResume::Reset,
+            false => BrokerResume::Replayed,
         };
         // Ids are in increasing order in the window: look the id up.
         let entries = self.window.entries();
@@ -402,11 +402,11 @@ impl State {
         }
         let older = self.window.front().is_some_and(|e| position < e.meta.key);
         if older && self.quiet_since(keys, position) {
-            return (next_seq, Resume::Replayed);
+            return (next_seq, BrokerResume::Replayed);
         }
         // Unknown, too old, not yet read, or between two events held (one this broker was
         // never given).
-        (first, Resume::Reset)
+        (first, BrokerResume::Reset)
     }
 
     /// Sets the gauges of open subscriptions and topics alive.

@@ -1,4 +1,4 @@
-//! [`Subscription`]: a subscriber's stream of the frames of its topics, and [`Resume`], how
+//! [`BrokerSubscription`]: a subscriber's stream of the frames of its topics, and [`BrokerResume`], how
 //! it started.
 
 use std::pin::Pin;
@@ -13,7 +13,8 @@ use super::{Shared, metrics};
 
 /// How a subscription started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Resume {
+#[non_exhaustive]
+pub enum BrokerResume {
     /// No `Last-Event-ID`: live events only.
     Live,
     /// The id was found (or nothing of its topics happened since): what followed it is
@@ -29,13 +30,13 @@ pub enum Resume {
 ///
 /// Ends when the broker is closed (after delivering what is retained), or when it stalls (see
 /// the [module docs](crate::broker)). It holds no frames of its own: a cursor into the shared window.
-pub struct Subscription {
+pub struct BrokerSubscription {
     pub(super) shared: Arc<Shared>,
     /// None once ended (or never started).
     pub(super) slot: Option<usize>,
     /// A reset frame is due first; its data is the id asked for.
     pub(super) reset: Option<Arc<str>>,
-    pub(super) resume: Resume,
+    pub(super) resume: BrokerResume,
     /// The last event delivered.
     pub(super) last_seq: Option<u64>,
     /// Its id, with external ids.
@@ -48,9 +49,9 @@ pub struct Subscription {
     pub(super) ready: u64,
 }
 
-impl std::fmt::Debug for Subscription {
+impl std::fmt::Debug for BrokerSubscription {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Subscription")
+        f.debug_struct("BrokerSubscription")
             .field("resume", &self.resume)
             .field("last_seq", &self.last_seq)
             .field("done", &self.slot.is_none())
@@ -58,9 +59,9 @@ impl std::fmt::Debug for Subscription {
     }
 }
 
-impl Subscription {
+impl BrokerSubscription {
     /// How this subscription started.
-    pub fn resume(&self) -> Resume {
+    pub fn resume(&self) -> BrokerResume {
         self.resume
     }
 
@@ -80,7 +81,7 @@ impl Subscription {
     }
 }
 
-impl Stream for Subscription {
+impl Stream for BrokerSubscription {
     type Item = Frame;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Frame>> {
@@ -160,7 +161,7 @@ impl Stream for Subscription {
     }
 }
 
-impl Drop for Subscription {
+impl Drop for BrokerSubscription {
     fn drop(&mut self) {
         let _ = self.finish();
     }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::{Broker, Resume, Selection, Shared, Subscription};
+use super::{Broker, BrokerResume, BrokerSubscription, Selection, Shared};
 use crate::Broadcast;
 
 /// An admitted subscription, not started yet: what [`Broker::admit`] returns. It implements
@@ -40,19 +40,19 @@ impl Ticket {
     }
 
     /// Starts the subscription, resuming after `last_event_id` when given (see
-    /// [`Resume`]).
-    pub fn subscribe(&self, last_event_id: Option<&str>) -> Subscription {
+    /// [`BrokerResume`]).
+    pub fn subscribe(&self, last_event_id: Option<&str>) -> BrokerSubscription {
         let broker = self.broker();
         if self.unused.swap(false, Ordering::AcqRel) {
             return broker.open(self.keys.clone(), last_event_id);
         }
         match broker.reserve(self.selection.selectors()) {
             Ok(keys) => broker.open(keys, last_event_id),
-            Err(_) => Subscription {
+            Err(_) => BrokerSubscription {
                 shared: self.shared.clone(),
                 slot: None,
                 reset: None,
-                resume: Resume::Live,
+                resume: BrokerResume::Live,
                 last_seq: None,
                 last_id: None,
                 ready: 0,
@@ -73,9 +73,9 @@ impl Drop for Ticket {
 }
 
 impl Broadcast for Ticket {
-    type Subscription = Subscription;
+    type Subscription = BrokerSubscription;
 
-    fn subscribe(&self, last_event_id: Option<&str>) -> Subscription {
+    fn subscribe(&self, last_event_id: Option<&str>) -> BrokerSubscription {
         Ticket::subscribe(self, last_event_id)
     }
 }
