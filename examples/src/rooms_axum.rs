@@ -38,7 +38,7 @@ use ssekit::Event;
 use ssekit::broker::jwt::jsonwebtoken::{EncodingKey, Header, encode};
 use ssekit::broker::jwt::{Claims, JwtAuthorize, MercureClaim};
 use ssekit::broker::{
-    Broker, BrokerConfig, BrokerSubscription, PublishError, RequestInfo, TOPIC_PARAM,
+    Broker, BrokerConfig, BrokerSubscription, Epoch, PublishError, RequestInfo, TOPIC_PARAM,
 };
 use ssekit_axum::{BrokerRequest, LastEventId, Rejected, Shutdown, Sse};
 
@@ -104,7 +104,8 @@ impl RoomsState {
         let started = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis());
-        let config = BrokerConfig::default().epoch(started.to_string());
+        let epoch = Epoch::new(started.to_string()).expect("digits are an epoch");
+        let config = BrokerConfig::default().epoch(epoch);
         RoomsState {
             broker: Broker::with_authorize(config, auth),
             secret: Arc::from(secret),

@@ -64,7 +64,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use futures_core::Stream;
-use ssekit_proto::{Event, Frame};
+use ssekit_proto::{Event, EventName, Frame};
 
 use crate::Broadcast;
 use crate::body::WakerId;
@@ -184,8 +184,8 @@ impl HubConfig {
     }
 
     /// See [`reset_event`](Self::reset_event).
-    pub fn get_reset_event(&self) -> &str {
-        &self.window.reset_event
+    pub fn get_reset_event(&self) -> EventName {
+        self.window.reset_event
     }
 
     /// The policy for lagging subscribers (default [`LagPolicy::Disconnect`]).
@@ -198,9 +198,18 @@ impl HubConfig {
     /// evicted id, when a subscriber's next events were evicted before it could take them (a
     /// burst longer than the window), and on [`LagPolicy::SkipToOldest`]. Its data is the id
     /// the subscriber asked for, or the id of the last event it delivered (empty if none).
-    /// Default `sse-reset`. A name with CR or LF is ignored.
-    pub fn reset_event(mut self, name: impl Into<String>) -> Self {
-        self.window.set_reset_event(name.into());
+    /// Default `sse-reset`. An [`EventName`] is checked when it is made, so a name that could
+    /// inject a field cannot get here:
+    ///
+    /// ```
+    /// use ssekit::event_name;
+    /// use ssekit::hub::HubConfig;
+    ///
+    /// let config = HubConfig::default().reset_event(event_name!("lost"));
+    /// assert_eq!(config.get_reset_event().as_str(), "lost");
+    /// ```
+    pub fn reset_event(mut self, name: EventName) -> Self {
+        self.window.reset_event = name;
         self
     }
 }
@@ -318,18 +327,7 @@ struct Shared {
 impl Shared {
     /// The frame that tells a subscriber events were lost; `id` is where it was.
     fn reset_frame(&self, id: &str) -> Frame {
-        // The name was checked for CR/LF in `HubConfig::reset_event`; data may be anything.
-        Event::builder()
-            .event(self.config.window.reset_event.clone())
-            .data(id)
-            .build()
-            .map(|e| e.to_frame())
-            .unwrap_or_else(|_| {
-                Event::builder()
-                    .event("sse-reset")
-                    .build()
-                    .map_or_else(|_| Frame::keep_alive(), |e| e.to_frame())
-            })
+        window::reset_event(self.config.window.reset_event, id).to_frame()
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {

@@ -75,7 +75,7 @@ pub use receiver::ReceiverStream;
 /// The protocol crate, [`ssekit_proto`]: the encoder, [`Frame`], the parser and its streams.
 /// Its everyday types are also at this crate's root.
 pub use ssekit_proto as proto;
-pub use ssekit_proto::{Event, EventBuilder, EventError, Frame};
+pub use ssekit_proto::{Event, EventBuilder, EventError, EventName, Frame, event_name};
 
 /// This crate's README: its examples are compiled and run as doctests.
 #[cfg(doctest)]

@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use ssekit_proto::Frame;
+use ssekit_proto::{EventName, Frame};
 
 use crate::clock::ClockSetting;
 
@@ -36,9 +36,16 @@ pub(crate) struct WindowSettings {
     /// How long a subscriber that is behind may go without progress.
     pub(crate) stall_timeout: Duration,
     /// The event name of reset frames.
-    pub(crate) reset_event: String,
+    pub(crate) reset_event: EventName,
     /// Where the stall rule reads the time.
     pub(crate) clock: ClockSetting,
+}
+
+/// The frame that tells a subscriber events were lost: an event named `name` whose data is
+/// where the subscriber was. It cannot fail: the name was checked when it was made, and data
+/// may be anything.
+pub(crate) fn reset_event(name: EventName, data: &str) -> ssekit_proto::Event {
+    ssekit_proto::Event::named(name, data)
 }
 
 impl WindowSettings {
@@ -49,7 +56,7 @@ impl WindowSettings {
             max_bytes,
             max_lag: 512,
             stall_timeout: Duration::from_secs(5),
-            reset_event: "sse-reset".into(),
+            reset_event: ssekit_proto::event_name!("sse-reset"),
             clock: ClockSetting::default(),
         }
     }
@@ -62,13 +69,6 @@ impl WindowSettings {
     /// Sets `max_lag` (at least 1).
     pub(crate) fn set_max_lag(&mut self, events: usize) {
         self.max_lag = events.max(1);
-    }
-
-    /// Sets the reset event name; a name with CR or LF is ignored.
-    pub(crate) fn set_reset_event(&mut self, name: String) {
-        if memchr::memchr2(b'\r', b'\n', name.as_bytes()).is_none() {
-            self.reset_event = name;
-        }
     }
 
     /// Every how many publishes the subscribers are swept for stalled ones: every
@@ -309,10 +309,7 @@ mod tests {
         assert_eq!((settings.max_lag, settings.sweep_interval()), (1, 1));
         settings.set_max_lag(512);
         assert_eq!(settings.sweep_interval(), 128);
-        settings.set_reset_event("bad\nname".into());
-        assert_eq!(settings.reset_event, "sse-reset");
-        settings.set_reset_event("gap".into());
-        assert_eq!(settings.reset_event, "gap");
+        assert_eq!(settings.reset_event.as_str(), "sse-reset");
     }
 
     #[test]

@@ -6,8 +6,8 @@ use std::time::Duration;
 use futures_core::Stream;
 use futures_util::{FutureExt, StreamExt};
 use ssekit::broker::{
-    Broker, BrokerConfig, BrokerResume, BrokerSubscription, Denied, Limit, PublishError, Rejection,
-    RequestInfo, Selection, Ticket, TopicError,
+    Broker, BrokerConfig, BrokerResume, BrokerSubscription, Denied, Epoch, Limit, PublishError,
+    Rejection, RequestInfo, Selection, Ticket, TopicError,
 };
 use ssekit::{Broadcast, Event};
 use ssekit_proto::{Frame, Parsed, Parser};
@@ -741,7 +741,11 @@ async fn cut_and_resume_under_concurrent_publishers_is_exactly_once() {
 
 #[test]
 fn with_an_epoch_ids_name_their_instance_and_foreign_ones_reset() {
-    let broker = Broker::with_config(BrokerConfig::default().epoch("e7").capacity(2));
+    let broker = Broker::with_config(
+        BrokerConfig::default()
+            .epoch(Epoch::new("e7").unwrap())
+            .capacity(2),
+    );
     let t = ticket(&broker, &["a"]);
     let mut live = t.subscribe(None);
     for i in 1..=3 {
@@ -764,8 +768,9 @@ fn with_an_epoch_ids_name_their_instance_and_foreign_ones_reset() {
             "{foreign}"
         );
     }
-    // An epoch that could inject anything is ignored.
-    let plain = Broker::with_config(BrokerConfig::default().epoch("a\nid: 9"));
+    // An epoch that could inject anything cannot be made, so it never reaches a broker.
+    assert!(Epoch::new("a\nid: 9").is_err());
+    let plain = Broker::with_config(BrokerConfig::default());
     let mut s = sub(&plain, &["a"]);
     plain.publish(["a"], Event::message("x")).unwrap();
     assert_eq!(&take_ready(&mut s)[0][..], b"id: 1\ndata: x\n\n");

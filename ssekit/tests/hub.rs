@@ -383,7 +383,7 @@ fn skip_to_oldest_skips_a_stalled_subscriber_ahead_after_a_reset() {
             .capacity(100)
             .max_lag(5)
             .lag_policy(LagPolicy::SkipToOldest)
-            .reset_event("lost"),
+            .reset_event(ssekit::event_name!("lost")),
     );
     let mut sub = hub.subscribe(None);
     hub.publish(Event::message("0"));

@@ -2,8 +2,10 @@
 
 use std::time::Duration;
 
-use super::ExternalIds;
+use ssekit_proto::EventName;
+
 use super::topic::{MAX_SELECTORS, MAX_TOPIC_LEN};
+use super::{Epoch, ExternalIds};
 use crate::clock::{Clock, ClockSetting};
 use crate::window::WindowSettings;
 
@@ -22,7 +24,7 @@ pub struct BrokerConfig {
     pub(super) max_subscribers_per_topic: usize,
     pub(super) max_pending_bytes: usize,
     pub(super) retry_after: Duration,
-    pub(super) epoch: Option<String>,
+    pub(super) epoch: Option<Epoch>,
     pub(super) external: Option<ExternalIds>,
     pub(super) metric_topic_labels: usize,
 }
@@ -143,13 +145,15 @@ impl BrokerConfig {
     /// unambiguously: give each broker instance a new epoch (its start time, say), and an id
     /// from an earlier instance, whatever its number, is unknown here and gets a reset frame.
     /// Without it (the default) ids are the bare sequence number, which a restarted broker
-    /// reuses. At most 32 ASCII letters and digits; anything else is ignored.
+    /// reuses. An [`Epoch`] is checked when it is made (1 to 32 ASCII letters and digits), so
+    /// every id made with it is a valid SSE id.
     ///
     /// ```
-    /// use ssekit::broker::{Broker, BrokerConfig, BrokerResume, Selection};
+    /// use ssekit::broker::{Broker, BrokerConfig, BrokerResume, Epoch, Selection};
     ///
-    /// let before = Broker::with_config(BrokerConfig::default().epoch("a1"));
-    /// let after = Broker::with_config(BrokerConfig::default().epoch("b2")); // restarted
+    /// let epoch = |e| Epoch::new(e).unwrap();
+    /// let before = Broker::with_config(BrokerConfig::default().epoch(epoch("a1")));
+    /// let after = Broker::with_config(BrokerConfig::default().epoch(epoch("b2"))); // restarted
     /// let topics = Selection::new(["t"]).unwrap();
     /// for broker in [&before, &after] {
     ///     broker.publish(["t"], ssekit::Event::message("x")).unwrap();
@@ -158,14 +162,8 @@ impl BrokerConfig {
     /// assert_eq!(ticket.subscribe(Some("a1-1")).resume(), BrokerResume::Reset);
     /// assert_eq!(ticket.subscribe(Some("b2-1")).resume(), BrokerResume::Replayed);
     /// ```
-    pub fn epoch(mut self, epoch: impl Into<String>) -> Self {
-        let epoch = epoch.into();
-        if !epoch.is_empty()
-            && epoch.len() <= 32
-            && epoch.bytes().all(|b| b.is_ascii_alphanumeric())
-        {
-            self.epoch = Some(epoch);
-        }
+    pub fn epoch(mut self, epoch: Epoch) -> Self {
+        self.epoch = Some(epoch);
         self
     }
 
@@ -263,8 +261,8 @@ impl BrokerConfig {
     }
 
     /// See [`epoch`](Self::epoch); `None` without one.
-    pub fn get_epoch(&self) -> Option<&str> {
-        self.epoch.as_deref()
+    pub fn get_epoch(&self) -> Option<&Epoch> {
+        self.epoch.as_ref()
     }
 
     /// See [`external_ids`](Self::external_ids); `None` when the broker numbers events itself.
@@ -273,8 +271,8 @@ impl BrokerConfig {
     }
 
     /// See [`reset_event`](Self::reset_event).
-    pub fn get_reset_event(&self) -> &str {
-        &self.window.reset_event
+    pub fn get_reset_event(&self) -> EventName {
+        self.window.reset_event
     }
 
     /// See [`metric_topic_labels`](Self::metric_topic_labels).
@@ -303,9 +301,11 @@ impl BrokerConfig {
         digits.parse().ok()
     }
 
-    /// The event name of reset frames (default `sse-reset`). A name with CR or LF is ignored.
-    pub fn reset_event(mut self, name: impl Into<String>) -> Self {
-        self.window.set_reset_event(name.into());
+    /// The event name of reset frames (default `sse-reset`), as
+    /// [`HubConfig::reset_event`](crate::hub::HubConfig::reset_event): an
+    /// [`EventName`], checked when it is made (`event_name!("lost")`).
+    pub fn reset_event(mut self, name: EventName) -> Self {
+        self.window.reset_event = name;
         self
     }
 
@@ -328,7 +328,7 @@ mod tests {
         assert_eq!(plain.seq_of("17"), Some(17));
         assert_eq!(plain.seq_of("x17"), None);
         assert_eq!(plain.seq_of("+17"), None);
-        let epoch = BrokerConfig::default().epoch("k3x9");
+        let epoch = BrokerConfig::default().epoch(Epoch::new("k3x9").unwrap());
         assert_eq!(epoch.id(17), "k3x9-17");
         assert_eq!(epoch.seq_of("k3x9-17"), Some(17));
         assert_eq!(epoch.seq_of("17"), None);

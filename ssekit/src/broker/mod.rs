@@ -90,6 +90,7 @@
 mod admit;
 mod auth;
 mod config;
+mod epoch;
 mod error;
 mod external;
 #[cfg(feature = "jwt")]
@@ -109,6 +110,7 @@ use ssekit_proto::{Event, Frame};
 
 pub use auth::{Authorize, Denied, PublicSubscribe, RequestInfo};
 pub use config::BrokerConfig;
+pub use epoch::{Epoch, InvalidEpoch, MAX_EPOCH_LEN};
 pub use error::{Limit, PublishError, Rejection};
 pub use external::ExternalIds;
 pub use subscription::{BrokerResume, BrokerSubscription};
@@ -135,37 +137,26 @@ impl Shared {
     /// The frame that tells a subscriber events were lost: `id` is everything it has seen or
     /// been told it lost, `data` where it was.
     fn reset_frame(&self, id: &FrameId, data: &str) -> Frame {
-        let reset = || {
-            Event::builder()
-                .event(self.config.window.reset_event.as_str())
-                .data(data)
-        };
+        let reset = window::reset_event(self.config.window.reset_event, data);
         match id {
-            FrameId::Seq(seq) => {
-                let event = reset().build().unwrap_or_else(|_| Event::message(data));
-                self.with_id(event, *seq).to_frame()
-            }
-            // External ids were checked by `publish_with_id`; an origin that is no valid id
-            // leaves the frame without one (the client keeps its own).
-            FrameId::Text(id) => reset()
-                .id(&**id)
-                .build()
-                .or_else(|_| reset().build())
-                .unwrap_or_else(|_| Event::message(data))
+            FrameId::Seq(seq) => self.with_id(reset, *seq).to_frame(),
+            // External ids were checked by `publish_with_id`, the origin by `ExternalIds::new`.
+            FrameId::Text(id) => reset
+                .with_id(&**id)
+                .expect("external ids and the origin are checked SSE ids")
                 .to_frame(),
         }
     }
 
     /// `event` with the id of sequence number `seq`.
     fn with_id(&self, event: Event, seq: u64) -> Event {
-        if self.config.epoch.is_none() {
-            return event.with_sequence_id(seq);
+        match &self.config.epoch {
+            None => event.with_sequence_id(seq),
+            // An `Epoch` is ASCII letters and digits: `<epoch>-<seq>` is always a valid id.
+            Some(_) => event
+                .with_id(self.config.id(seq))
+                .expect("an epoch and a number make a valid SSE id"),
         }
-        // An epoch is letters and digits, so the id has no CR, LF or NUL and `with_id` cannot
-        // refuse it; the fallback is never taken.
-        event
-            .with_id(self.config.id(seq))
-            .unwrap_or_else(|_| Event::comment("").with_sequence_id(seq))
     }
 }
 

@@ -21,9 +21,10 @@ impl Broker {
     /// [`Broker::publish_with_id`].
     ///
     /// ```
-    /// use ssekit::broker::{Broker, BrokerConfig};
+    /// use ssekit::broker::{Broker, BrokerConfig, Epoch};
     ///
-    /// let broker = Broker::with_config(BrokerConfig::default().epoch("k3x9"));
+    /// let epoch = Epoch::new("k3x9").unwrap();
+    /// let broker = Broker::with_config(BrokerConfig::default().epoch(epoch));
     /// let id = broker.publish(["t"], ssekit::Event::message("x")).unwrap();
     /// assert_eq!(&*id, "k3x9-1");
     /// ```
