@@ -17,6 +17,8 @@
 //!   bounded slow subscribers. `ssekit-redis` shares one across instances through Redis Streams.
 //! - [`broker::Broker`]: many topics behind one connection: topic patterns, one `Last-Event-ID`
 //!   for all of them, an authorization hook, admission limits, metrics.
+//! - [`restart`]: rolling restarts: a `retry:` first, and on shutdown a last `retry:` with a
+//!   random spread, so the clients of a stopping instance come back spread out.
 //! - [`clock`]: where the hub and the broker read the time, injectable for tests.
 //!
 //! ```
@@ -64,6 +66,7 @@ pub mod headers;
 pub mod hub;
 pub mod last_event_id;
 mod receiver;
+pub mod restart;
 #[cfg(feature = "signal")]
 pub mod signal;
 mod stall;
