@@ -231,9 +231,7 @@ fn has_id(entry: &window::Entry<OwnId>, id: &str, as_seq: Option<u64>) -> bool {
 /// `id` as a hub-assigned id: the decimal of a sequence number, as `with_sequence_id` writes
 /// it (no sign, no leading zero; sequence numbers start at 1).
 fn sequence_of(id: &str) -> Option<u64> {
-    id.parse::<u64>()
-        .ok()
-        .filter(|_| !id.starts_with(['0', '+']))
+    crate::decimal::parse_canonical(id)
 }
 
 /// Where a subscription is: the id a reset frame names.

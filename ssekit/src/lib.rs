@@ -19,6 +19,8 @@
 //!   for all of them, an authorization hook, admission limits, metrics.
 //! - [`restart`]: rolling restarts: a `retry:` first, and on shutdown a last `retry:` with a
 //!   random spread, so the clients of a stopping instance come back spread out.
+//! - [`query`] and [`decimal`]: the one query-string reader and the one decimal-id reader
+//!   every part of the crate (and `ssekit-redis`) uses.
 //! - [`clock`]: where the hub and the broker read the time, injectable for tests.
 //!
 //! ```
@@ -62,9 +64,11 @@ mod body;
 mod broadcast;
 pub mod broker;
 pub mod clock;
+pub mod decimal;
 pub mod headers;
 pub mod hub;
 pub mod last_event_id;
+pub mod query;
 mod receiver;
 pub mod restart;
 #[cfg(feature = "signal")]

@@ -779,12 +779,7 @@ fn with_an_epoch_ids_name_their_instance_and_foreign_ones_reset() {
 /// Ids like Redis entry ids, `<ms>-<seq>`, ordered as pairs.
 fn pair_position(id: &str) -> Option<u128> {
     let (ms, seq) = id.split_once('-')?;
-    let number = |s: &str| -> Option<u64> {
-        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        s.parse().ok()
-    };
+    let number = ssekit::decimal::parse;
     Some((u128::from(number(ms)?) << 64) | u128::from(number(seq)?))
 }
 

@@ -149,10 +149,7 @@ fn external_seq(id: u64) -> u64 {
 }
 
 fn decimal_position(id: &str) -> Option<u128> {
-    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    id.parse().ok()
+    ssekit::decimal::parse(id).map(u128::from)
 }
 
 /// The ids of a run: the broker's sequence numbers, or external ones.

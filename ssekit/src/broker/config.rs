@@ -178,7 +178,7 @@ impl BrokerConfig {
     /// use ssekit::broker::{Broker, BrokerConfig, ExternalIds, BrokerResume, Selection};
     ///
     /// fn offset(id: &str) -> Option<u128> {
-    ///     id.bytes().all(|b| b.is_ascii_digit()).then(|| id.parse().ok()).flatten()
+    ///     ssekit::decimal::parse(id).map(u128::from)
     /// }
     /// let broker = Broker::with_config(BrokerConfig::default().external_ids(ExternalIds::new("0", offset)));
     /// broker.publish_with_id(["t"], ssekit::Event::message("a"), "100").unwrap();
@@ -295,10 +295,7 @@ impl BrokerConfig {
             Some(epoch) => id.strip_prefix(epoch.as_str())?.strip_prefix('-')?,
             None => id,
         };
-        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        digits.parse().ok()
+        crate::decimal::parse(digits)
     }
 
     /// The event name of reset frames (default `sse-reset`), as

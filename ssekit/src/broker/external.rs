@@ -22,10 +22,7 @@ use std::fmt;
 ///
 /// // Offsets of a log, as decimal numbers; `0` comes before the first one.
 /// fn offset(id: &str) -> Option<u128> {
-///     if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
-///         return None;
-///     }
-///     id.parse().ok()
+///     ssekit::decimal::parse(id).map(u128::from)
 /// }
 /// let ids = ExternalIds::new("0", offset);
 /// assert_eq!(ids.position("17"), Some(17));

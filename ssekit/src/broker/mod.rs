@@ -224,7 +224,7 @@ impl Broker {
     /// use ssekit::broker::{Broker, BrokerConfig, ExternalIds, BrokerResume, Selection};
     ///
     /// fn number(id: &str) -> Option<u128> {
-    ///     id.bytes().all(|b| b.is_ascii_digit()).then(|| id.parse().ok()).flatten()
+    ///     ssekit::decimal::parse(id).map(u128::from)
     /// }
     /// let config = BrokerConfig::default().external_ids(ExternalIds::new("0", number));
     /// let broker = Broker::with_config(config);
