@@ -357,7 +357,12 @@ impl Default for Hub {
     }
 }
 
-/// How a subscription started.
+/// How a hub subscription started ([`HubSubscription::resume`]).
+///
+/// The broker's counterpart is [`BrokerResume`](crate::broker::BrokerResume): the same three
+/// cases, but a hub knows how many events a replay holds (every retained event after the id is
+/// the subscriber's), while a broker would have to scan the window for the subscriber's topics
+/// to count them, so its `Replayed` carries no count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum HubResume {

@@ -11,7 +11,8 @@ use ssekit_proto::Frame;
 use super::state::{Status, slot_matches};
 use super::{Shared, metrics};
 
-/// How a subscription started.
+/// How a broker subscription started ([`BrokerSubscription::resume`]); the hub's is
+/// [`HubResume`](crate::hub::HubResume), which also counts the replayed events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum BrokerResume {
