@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use conformance::e2e::EventStream;
 use conformance::http::Request;
+use conformance::wait::within;
 use examples::rooms_axum::{self, RoomsState};
 use ssekit_proto::MessageEvent;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -14,22 +15,20 @@ use tokio::net::TcpStream;
 
 const WAIT: Duration = Duration::from_secs(10);
 
-async fn within<F: std::future::Future>(future: F) -> F::Output {
-    tokio::time::timeout(WAIT, future).await.expect("timed out")
-}
-
 /// The status and body of a request sent over a raw HTTP/1.1 socket.
 async fn send(addr: SocketAddr, method: &str, target: &str, body: &str) -> (u16, String) {
-    let mut stream = within(TcpStream::connect(addr)).await.expect("connect");
+    let mut stream = within(WAIT, "a step", TcpStream::connect(addr))
+        .await
+        .expect("connect");
     let request = format!(
         "{method} {target} HTTP/1.1\r\nhost: {addr}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
         body.len()
     );
-    within(stream.write_all(request.as_bytes()))
+    within(WAIT, "a step", stream.write_all(request.as_bytes()))
         .await
         .expect("write");
     let mut response = Vec::new();
-    within(stream.read_to_end(&mut response))
+    within(WAIT, "a step", stream.read_to_end(&mut response))
         .await
         .expect("read");
     let response = String::from_utf8_lossy(&response).into_owned();
@@ -60,7 +59,7 @@ async fn rooms_and_private_notifications_stay_private() {
     let eight = state.token(8).expect("a token");
     // Another user's notifications: refused before any stream, for subscribe and publish.
     let target = format!("/events?topic=users/7&authorization={eight}");
-    let refused = within(Request::get(&target).send(addr))
+    let refused = within(WAIT, "a step", Request::get(&target).send(addr))
         .await
         .expect("request");
     assert_eq!(refused.status, 403);
@@ -78,9 +77,20 @@ async fn rooms_and_private_notifications_stay_private() {
         .expect("publish");
     let publish = format!("/publish?topic=rooms/1/chat&authorization={eight}");
     let (status, body) = send(addr, "POST", &publish, "hi all").await;
-    assert_eq!((status, body.as_str()), (200, r#"{"id":2}"#));
-    assert_eq!(data(&alice.take(2).await), ["for 7 only", "hi all"]);
-    assert_eq!(data(&bob.take(1).await), ["hi all"], "nothing of users/7");
+    assert_eq!(status, 200, "{body}");
+    let posted: serde_json::Value = serde_json::from_str(&body).expect("a JSON body");
+    let posted = posted["id"].as_str().expect("a string id");
+    assert!(
+        posted.ends_with("-2"),
+        "the second event, after the epoch: {posted}"
+    );
+    let to_alice = alice.take(2).await;
+    assert_eq!(data(&to_alice), ["for 7 only", "hi all"]);
+    let to_bob = bob.take(1).await;
+    assert_eq!(data(&to_bob), ["hi all"], "nothing of users/7");
+    // The POST answers the id subscribers see (and resume from), epoch included.
+    assert_eq!(to_alice[1].last_event_id(), posted);
+    assert_eq!(to_bob[0].last_event_id(), posted);
 
     let (status, metrics) = send(addr, "GET", "/metrics", "").await;
     assert_eq!(status, 200);
@@ -91,5 +101,8 @@ async fn rooms_and_private_notifications_stay_private() {
 
     drop((alice, bob));
     state.shutdown.trigger();
-    within(server).await.expect("join").expect("served");
+    within(WAIT, "a step", server)
+        .await
+        .expect("join")
+        .expect("served");
 }

@@ -29,7 +29,7 @@ use hyper_util::service::TowerToHyperService;
 use serde_json::Value;
 use ssekit_axum::broker::{Denied, Rejection, RequestInfo};
 use ssekit_axum::ssekit::edge::{Edge, EdgeConfig};
-use ssekit_axum::{Event, Hub, LastEventId, Shutdown, Sse, Subscription};
+use ssekit_axum::{Event, Hub, HubSubscription, LastEventId, Shutdown, Sse};
 use ssekit_proto::{Parsed, Parser};
 
 /// The address `serve` listens on without `--listen`.
@@ -339,7 +339,7 @@ struct AppState {
     types: Arc<Mutex<BTreeSet<String>>>,
 }
 
-async fn events(State(state): State<AppState>, last: LastEventId) -> Sse<Subscription> {
+async fn events(State(state): State<AppState>, last: LastEventId) -> Sse<HubSubscription> {
     Sse::from_broadcast(&state.hub, &last).shutdown_on(state.streams.signal())
 }
 
