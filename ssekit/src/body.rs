@@ -473,11 +473,11 @@ where
         let Some(events) = this.events.as_mut() else {
             return Poll::Ready(None);
         };
-        if let Some(signal) = this.shutdown.as_mut() {
-            if signal.as_mut().poll(cx).is_ready() {
-                this.end();
-                return Poll::Ready(None);
-            }
+        if let Some(signal) = this.shutdown.as_mut()
+            && signal.as_mut().poll(cx).is_ready()
+        {
+            this.end();
+            return Poll::Ready(None);
         }
         let first = match events.as_mut().poll_next(cx) {
             Poll::Ready(Some(item)) => match item.into_frame() {

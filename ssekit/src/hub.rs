@@ -439,7 +439,7 @@ impl Hub {
             slot.waiting = 0;
             slot.progress.woken();
         }
-        if seq % config.window.sweep_interval() == 0 {
+        if seq.is_multiple_of(config.window.sweep_interval()) {
             self.sweep(state);
         }
         waiters
@@ -629,12 +629,11 @@ impl Stream for HubSubscription {
         // Still waiting, with the same waker, and nothing happened to the hub since: the
         // registration stands. (Every change that could make it ready bumps the version
         // under the lock before it wakes the waiting list.)
-        if let Some((waker, version)) = this.registered {
-            if waker == WakerId::of(cx.waker())
-                && this.shared.version.load(Ordering::Acquire) == version
-            {
-                return Poll::Pending;
-            }
+        if let Some((waker, version)) = this.registered
+            && waker == WakerId::of(cx.waker())
+            && this.shared.version.load(Ordering::Acquire) == version
+        {
+            return Poll::Pending;
         }
         this.registered = None;
         let config = &this.shared.config;

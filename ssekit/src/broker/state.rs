@@ -334,7 +334,7 @@ impl State {
         while self.window.over(&config.window) {
             self.evict_oldest(config);
         }
-        if seq % config.window.sweep_interval() == 0 {
+        if seq.is_multiple_of(config.window.sweep_interval()) {
             self.sweep(config);
         }
         metrics::published(1);
