@@ -255,7 +255,10 @@ fn frame_actix(specs: Vec<EventSpec>, sink: &mut dyn FnMut(Bytes)) {
 const FRAMERS: [(&str, FrameFn); 10] = [
     ("hand-written", frame_hand_written),
     ("ssekit-proto", frame_ssekit_proto),
-    ("ssekit-proto (builder, to_bytes)", frame_ssekit_proto_builder),
+    (
+        "ssekit-proto (builder, to_bytes)",
+        frame_ssekit_proto_builder,
+    ),
     (
         "ssekit-proto (builder over &str, build, to_bytes)",
         frame_ssekit_proto_builder_build,
@@ -319,7 +322,10 @@ fn buffer_warp(events: &[warp::sse::Event], out: &mut Vec<u8>) {
 
 /// The buffer ways that build the event from the application's fields as they encode.
 const BUILDER_BUFFERS: [(&str, BufferFn<EventSpec>); 2] = [
-    ("ssekit-proto (builder, encode)", buffer_ssekit_proto_builder),
+    (
+        "ssekit-proto (builder, encode)",
+        buffer_ssekit_proto_builder,
+    ),
     (
         "ssekit-proto (builder over &str, build, encode)",
         buffer_ssekit_proto_builder_build,

@@ -8,10 +8,10 @@
 use std::net::SocketAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use ssekit_proto::Event;
 use ssekit::broker::jwt::jsonwebtoken::{EncodingKey, Header, encode};
 use ssekit::broker::jwt::{Claims, JwtAuthorize, MercureClaim};
 use ssekit::broker::{Authorize, Broker, BrokerConfig, Denied, RequestInfo, Selection};
+use ssekit_proto::Event;
 
 use crate::e2e::{EventStream, fetch, wait_until, within_hub};
 use crate::http::Request;

@@ -19,9 +19,9 @@ use std::fmt;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use ssekit_proto::Event;
 use ssekit::Shutdown;
 use ssekit::hub::{Hub, HubConfig};
+use ssekit_proto::Event;
 
 /// The chat's browser page (`static/chat.html`), served at `/`.
 ///

@@ -45,9 +45,9 @@ use axum::routing::get;
 use futures_core::Stream;
 use futures_util::StreamExt;
 use futures_util::stream;
+use ssekit::{Broadcast, KeepAlive, Shutdown};
 use ssekit_axum::{LastEventId, Sse};
 use ssekit_proto::{Event, Frame};
-use ssekit::{Broadcast, KeepAlive, Shutdown};
 
 /// How each event stream behaves: reconnection times, keep-alive, shutdown.
 #[derive(Debug, Clone)]

@@ -85,8 +85,8 @@ use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_core::Stream;
-use ssekit_proto::Event;
 use ssekit::Shutdown;
+use ssekit_proto::Event;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
 pub mod chat;

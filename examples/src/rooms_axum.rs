@@ -34,13 +34,11 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use ssekit_axum::{BrokerRequest, LastEventId, Rejected, Shutdown, Sse};
 use ssekit::Event;
 use ssekit::broker::jwt::jsonwebtoken::{EncodingKey, Header, encode};
 use ssekit::broker::jwt::{Claims, JwtAuthorize, MercureClaim};
-use ssekit::broker::{
-    Broker, BrokerConfig, PublishError, RequestInfo, Subscription, TOPIC_PARAM,
-};
+use ssekit::broker::{Broker, BrokerConfig, PublishError, RequestInfo, Subscription, TOPIC_PARAM};
+use ssekit_axum::{BrokerRequest, LastEventId, Rejected, Shutdown, Sse};
 
 /// The default port of `cargo run -p examples --bin rooms-axum`.
 pub const ROOMS_PORT: u16 = 8846;

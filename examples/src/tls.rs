@@ -34,9 +34,9 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use rustls::ServerConfig;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use ssekit_proto::Event;
 use ssekit::Shutdown;
 use ssekit::hub::Hub;
+use ssekit_proto::Event;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 

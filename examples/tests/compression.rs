@@ -17,8 +17,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use examples::deploy::{Events, StreamConfig, connection, large_text};
-use ssekit_proto::Event;
 use ssekit::hub::Hub;
+use ssekit_proto::Event;
 use support::{Item, Next, Request, SseClient};
 
 const PROMPT: Duration = Duration::from_secs(1);

@@ -24,9 +24,9 @@ use axum::http::header::CONTENT_ENCODING;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use examples::deploy::{Events, StreamConfig, large_text};
+use ssekit::hub::Hub;
 use ssekit_axum::Sse;
 use ssekit_proto::Event;
-use ssekit::hub::Hub;
 use support::{BodyEnd, NGINX_SITE, Next, Nginx, Request, SseClient, free_port};
 
 /// "Promptly": far less than the time a 4 KiB buffer of small events would take to fill.

@@ -25,10 +25,10 @@ use axum::http::Version;
 use examples::deploy::Events;
 use examples::tls;
 use serde_json::Value;
-use ssekit_proto::{Parsed, Parser};
 use ssekit::Shutdown;
 use ssekit::headers::RESPONSE_HEADERS;
 use ssekit::hub::Hub;
+use ssekit_proto::{Parsed, Parser};
 use webdriver::Browser;
 
 const STREAMS: usize = 10;

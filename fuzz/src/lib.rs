@@ -15,8 +15,8 @@
 use core::time::Duration;
 
 use arbitrary::{Arbitrary, Unstructured};
-use ssekit_proto::{Event, Limits, MessageEvent, ParseError, Parsed, ParsedRef, Parser};
 use ssekit::last_event_id;
+use ssekit_proto::{Event, Limits, MessageEvent, ParseError, Parsed, ParsedRef, Parser};
 
 /// The most chunk lengths a [`ParseCase`] carries.
 pub const MAX_CHUNK_LENGTHS: u8 = 16;

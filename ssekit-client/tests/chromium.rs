@@ -883,7 +883,9 @@ fn delays_agree(browser: &[Duration], client: &[Duration]) -> bool {
 fn differences(scenario: &Scenario, browser: &Observed, client: &Observed) -> Vec<String> {
     let mut out = Vec::new();
     if client.timed_out {
-        out.push(format!("ssekit-client's run did not end within {RUN_LIMIT:?}"));
+        out.push(format!(
+            "ssekit-client's run did not end within {RUN_LIMIT:?}"
+        ));
     }
     if browser.timed_out {
         out.push(format!("Chromium's run did not end within {RUN_LIMIT:?}"));

@@ -19,9 +19,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
+use ssekit::hub::HubConfig;
 use ssekit_proto::Event;
 use ssekit_redis::{RedisHub, RedisHubConfig};
-use ssekit::hub::HubConfig;
 
 fn arg(n: usize, default: usize) -> usize {
     std::env::args()

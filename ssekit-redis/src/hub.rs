@@ -4,9 +4,9 @@ use std::borrow::Borrow;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ssekit_proto::Event;
 use ssekit::Broadcast;
 use ssekit::hub::{Hub, HubConfig};
+use ssekit_proto::Event;
 
 use crate::entry;
 use crate::error::Error;

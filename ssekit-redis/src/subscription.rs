@@ -6,8 +6,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use futures_core::Stream;
-use ssekit_proto::Frame;
 use ssekit::{broker, hub};
+use ssekit_proto::Frame;
 
 use crate::link::Wait;
 

@@ -6,12 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use redis::Value;
-use ssekit_proto::Event;
 use ssekit::Broadcast;
 use ssekit::broker::{
     Authorize, Broker, BrokerConfig, ExternalIds, PublicSubscribe, Rejection, RequestInfo,
     Selection, Ticket,
 };
+use ssekit_proto::Event;
 
 use crate::entry::{self, TOPIC_SEPARATOR};
 use crate::error::Error;

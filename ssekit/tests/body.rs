@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
-use ssekit_proto::Event;
 use ssekit::last_event_id::parse;
 use ssekit::{Frame, KeepAlive, Shutdown, SseBody};
+use ssekit_proto::Event;
 
 #[tokio::test(start_paused = true)]
 async fn keep_alive_only_when_idle() {

@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use futures_core::Stream;
 use futures_util::{FutureExt, StreamExt};
-use ssekit_proto::{Frame, Parsed, Parser};
 use ssekit::broker::{
     Broker, BrokerConfig, Denied, Limit, PublishError, Rejection, RequestInfo, Resume, Selection,
     Subscription, Ticket, TopicError,
 };
 use ssekit::{Broadcast, Event};
+use ssekit_proto::{Frame, Parsed, Parser};
 
 /// (event type, id, data) of each frame.
 fn decode(frames: &[Frame]) -> Vec<(String, String, String)> {
@@ -777,8 +777,7 @@ fn pair_position(id: &str) -> Option<u128> {
     Some((u128::from(number(ms)?) << 64) | u128::from(number(seq)?))
 }
 
-const PAIRS: ssekit::broker::ExternalIds =
-    ssekit::broker::ExternalIds::new("0-0", pair_position);
+const PAIRS: ssekit::broker::ExternalIds = ssekit::broker::ExternalIds::new("0-0", pair_position);
 
 fn external(capacity: usize) -> Broker {
     Broker::with_config(

@@ -9,8 +9,8 @@ use std::task::{Context, Poll, Waker};
 
 use counting_alloc::CountingAlloc;
 use futures_core::Stream;
-use ssekit_proto::{Event, Frame};
 use ssekit::broker::{Broker, BrokerConfig, Selection, Subscription};
+use ssekit_proto::{Event, Frame};
 
 #[global_allocator]
 static HEAP: CountingAlloc = CountingAlloc::new();

@@ -24,12 +24,12 @@ use std::task::{Context, Poll};
 
 use futures_core::Stream;
 use proptest::prelude::*;
-use ssekit_proto::{Parsed, Parser};
 use ssekit::Event;
 use ssekit::broker::{
     Broker, BrokerConfig, Denied, ExternalIds, Rejection, RequestInfo, Resume, Selection,
     Subscription, Ticket,
 };
+use ssekit_proto::{Parsed, Parser};
 
 const TOPICS: &[&str] = &["a", "b", "c/x", "c/y", "d/e/f", "d/g"];
 const SELECTORS: &[&str] = &["a", "b", "c/x", "c/*", "d/*", "d/e/*", "*", "zz"];

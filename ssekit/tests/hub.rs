@@ -4,9 +4,9 @@ use std::time::Duration;
 
 use conformance::events::{Decoder, decode, message};
 use futures_util::StreamExt;
+use ssekit::hub::{Hub, HubConfig, LagPolicy, Resume, Subscription};
 use ssekit_proto::Event;
 use ssekit_proto::Frame;
-use ssekit::hub::{Hub, HubConfig, LagPolicy, Resume, Subscription};
 
 /// A subscriber that takes one frame and is then never polled again: what a body behind a
 /// connection that does not drain looks like (the server polled it, wrote the frame, and its

@@ -15,9 +15,9 @@ use std::time::Instant;
 
 use counting_alloc::CountingAlloc;
 use futures_core::Stream;
+use ssekit::hub::{Hub, Subscription};
 use ssekit_proto::Event;
 use ssekit_proto::Frame;
-use ssekit::hub::{Hub, Subscription};
 
 #[global_allocator]
 static HEAP: CountingAlloc = CountingAlloc::new();

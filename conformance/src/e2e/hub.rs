@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use ssekit_proto::{Event, MessageEvent};
 use ssekit::hub::{Hub, HubConfig};
+use ssekit_proto::{Event, MessageEvent};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 

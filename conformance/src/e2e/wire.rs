@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use futures_util::future;
 use futures_util::stream::{self, Stream, StreamExt};
-use ssekit_proto::{Event, EventError, Frame, KEEP_ALIVE};
 use ssekit::Shutdown;
 use ssekit::headers::RESPONSE_HEADERS;
 use ssekit::last_event_id::MAX_LEN as MAX_LAST_EVENT_ID_LEN;
+use ssekit_proto::{Event, EventError, Frame, KEEP_ALIVE};
 use tokio::net::TcpStream;
 
 use crate::http::{BodyEnd, Request, Response};
