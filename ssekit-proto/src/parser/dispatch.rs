@@ -28,21 +28,21 @@ impl Parser {
 
     /// A large event's data buffer itself, handed to the event instead of copied (the copy
     /// would cost as much as the rest of the parse); the parser goes on with a new buffer of
-    /// the same capacity. Only a buffer at least half full is handed over, so the event's
-    /// string has at most twice its length in capacity, as a string grown by pushes has.
+    /// the same capacity. A buffer less than half full is shrunk to the event's length first,
+    /// so the event's string has at most twice its length in capacity.
     #[cold]
     #[inline(never)]
     fn hand_over_data(&mut self) -> String {
         let capacity = self.data.capacity();
-        if self.data.len() < capacity / 2 {
-            let data = String::from(self.data.strip_suffix('\n').unwrap_or_default());
-            self.clear_data();
-            return data;
-        }
         let mut data = core::mem::replace(&mut self.data, String::with_capacity(capacity));
         self.data_size = 0;
         // The LF of the last line is not part of the data.
         data.pop();
+        if data.len() < capacity / 2 {
+            // A buffer grown by a larger event before: give back what the event does not
+            // need (the allocator shrinks a block in place, without a copy).
+            data.shrink_to_fit();
+        }
         data
     }
 
