@@ -107,10 +107,12 @@ where
 {
     type Item = Result<Parsed, StreamError<E>>;
 
-    #[inline]
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         loop {
+            if let Some(finish) = &mut this.finish {
+                return Poll::Ready(finish.next().map(|r| r.map_err(StreamError::Parse)));
+            }
             if let Some(chunk) = &this.chunk {
                 let out =
                     this.parser
@@ -119,9 +121,6 @@ where
                     return Poll::Ready(Some(out.map_err(StreamError::Parse)));
                 }
                 this.chunk = None;
-            }
-            if let Some(finish) = &mut this.finish {
-                return Poll::Ready(finish.next().map(|r| r.map_err(StreamError::Parse)));
             }
             match Pin::new(&mut this.inner).poll_next(cx) {
                 Poll::Pending => return Poll::Pending,

@@ -9,6 +9,10 @@ use super::input::Input;
 use super::scan::{contains_nul, find_colon, parse_digits};
 use super::{BOM, BOM_DONE, ParseError, Parser, Step};
 
+/// The shortest piece of a cut `data:` line that starts decoding it into the data buffer
+/// (`Parser::start_data_line`); shorter pieces are gathered in the carry-over line.
+const DATA_LINE_FROM: usize = 64;
+
 impl Parser {
     /// Runs the line state machine over `input` up to the next output, and advances `input`
     /// past what it consumed. `None`: all of `input` was consumed.
@@ -270,7 +274,7 @@ impl Parser {
 
     /// The rest of `input`, the start of a line with no line end in it: carried over to the
     /// next chunk (or, a long `data:` line, decoded into the data buffer).
-    #[inline(never)]
+    #[inline(always)]
     fn carry_rest(&mut self, input: &mut Input<'_>) -> Option<Step> {
         let buf = input.bytes();
         let max = self.limits.get_max_line_length();
@@ -283,7 +287,8 @@ impl Parser {
                 .fail(ParseError::LineTooLong { limit: max })
                 .map(Step::Error);
         }
-        if !self.start_data_line(buf, valid) {
+        // Short pieces (small chunks) are cheaper to gather.
+        if buf.len() < DATA_LINE_FROM || self.discarding || !self.start_data_line(buf, valid) {
             self.line.extend_from_slice(buf);
         }
         None
@@ -294,12 +299,9 @@ impl Parser {
     /// the data buffer (`data_line`), so that its bytes are validated and copied once, piece by
     /// piece, instead of being gathered in the carry-over line and decoded whole at its end.
     /// False: the caller carries `buf` over as usual.
+    #[inline(never)]
     fn start_data_line(&mut self, buf: &[u8], valid: &str) -> bool {
-        // Short pieces (small chunks) are cheaper to gather.
-        const FROM: usize = 64;
-        if buf.len() < FROM || self.discarding {
-            return false;
-        }
+        debug_assert!(buf.len() >= DATA_LINE_FROM);
         // The line's first 6 bytes decide: `data:` and whether a space follows it.
         let mut head = [0u8; 6];
         let carried = self.line.len().min(6);
