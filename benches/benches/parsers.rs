@@ -283,6 +283,13 @@ fn memcpy(input: &[u8], chunk: usize, out: &mut Vec<u8>) -> usize {
 
 const CHUNKS: [(usize, &str); 3] = [(7, "7B"), (4 << 10, "4KiB"), (64 << 10, "64KiB")];
 
+/// Rows left out: `eventsource-stream` takes 14-26 s per pass over a long-line shape at 7-byte
+/// chunks (its line buffer is searched again from the start at every chunk), which would make
+/// the run half an hour longer.
+fn skipped(shape: &str, chunk: usize, parser: &str) -> bool {
+    chunk == 7 && shape.starts_with("long_line") && parser == "eventsource-stream"
+}
+
 /// The scenarios of the crates.io `sse-core`'s README (its `benches/bench.rs`, rebuilt here
 /// byte for byte): name, input, chunk size and its label.
 fn readme_scenarios() -> Vec<(String, Vec<u8>, usize, String)> {
@@ -368,6 +375,10 @@ fn check(shapes: &[(String, Vec<u8>)]) {
             let mut expected = Collect::default();
             ssekit_proto_sync(input, chunk, &mut expected);
             for &(name, parse) in parsers {
+                if skipped(shape, chunk, name) {
+                    let _ = writeln!(tsv, "{shape}\t{label}\t{name}\tskipped\t0\t0\t");
+                    continue;
+                }
                 let mut got = Collect::default();
                 parse(input, chunk, &mut got);
                 let (verdict, detail) = if got.0 == expected.0 {
@@ -429,6 +440,9 @@ fn bench(c: &mut Criterion) {
             // same number of passes per sample instead of criterion's growing counts.
             group.sampling_mode(SamplingMode::Flat);
             for (name, parse) in PARSERS {
+                if skipped(shape, chunk, name) {
+                    continue;
+                }
                 group.bench_function(BenchmarkId::new(name, label), |b| {
                     b.iter(|| {
                         let mut count = Count::default();
