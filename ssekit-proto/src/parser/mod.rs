@@ -14,6 +14,13 @@
 //! only. A CR is a line end the moment it is seen (a following LF is skipped, even in the next
 //! chunk), so no lookahead and no re-scan is ever needed.
 //!
+//! A long `data:` line cut by chunk boundaries (a JSON document of many KiB on one line) is not
+//! gathered in the carry-over buffer: from its first piece of 64 bytes or more on, its value is
+//! decoded straight into the data buffer, piece by piece. Each piece is validated with its chunk
+//! (a UTF-8 sequence cut by a boundary waits for the next piece to complete it), copied once,
+//! and its line end is searched for with one `memchr2` per chunk; an owned event of 4 KiB or
+//! more then takes the data buffer itself rather than a copy.
+//!
 //! A stream read in small pieces (a few bytes per read) mostly delivers chunks that lie inside
 //! a line: a chunk under 16 bytes with no line end is appended to the carry-over buffer
 //! directly, without entering the line state machine.
