@@ -86,7 +86,12 @@ fn main() {
     };
     let chunk: usize = chunk.parse().expect("chunk size in bytes");
     let passes: usize = rest.first().map_or(3, |p| p.parse().expect("passes"));
-    let shapes = common::inputs::parser_shapes();
+    let mut shapes = common::inputs::parser_shapes();
+    // The crates.io sse-core's README keep-alive scenario (see `parsers.rs`).
+    shapes.push((
+        "readme_keepalives".to_owned(),
+        ": keepalive\n\n".repeat(200_000).into_bytes(),
+    ));
     let (_, input) = shapes
         .iter()
         .find(|(name, _)| name == shape)

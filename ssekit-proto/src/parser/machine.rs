@@ -88,6 +88,10 @@ impl Parser {
                     Some(text) => self.push_data_text(i - start, text),
                     None => self.push_data(&buf[start..i], None),
                 }
+            } else if buf[0] == b':' {
+                // A comment (a keep-alive, mostly): nothing to do (the call below would only
+                // find that out).
+                None
             } else {
                 self.process_field(&buf[..i], input.text_at(line..line + i))
             };
