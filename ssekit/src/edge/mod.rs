@@ -351,9 +351,9 @@ impl Edge {
                 stall_timeout: config.stall_timeout,
             },
         )?;
-        // Another task may have started one meanwhile: the loser's thread is stopped.
+        // Another task may have started one meanwhile: the loser's threads are stopped.
         if let Err(extra) = self.inner.reactor.set(reactor) {
-            extra.stop();
+            tokio::spawn(async move { extra.stop().await });
         }
         Ok(self.inner.reactor.get().expect("set above"))
     }
@@ -455,8 +455,8 @@ impl Edge {
                     _ = accept => {}
                     _ = signal.as_mut() => {}
                 }
-                reactor.stop();
                 self.inner.stopped.trigger();
+                reactor.stop().await;
             }
             None => accept.await,
         }

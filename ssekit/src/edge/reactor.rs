@@ -69,6 +69,8 @@ struct Shared {
     waker: mio::Waker,
     stop: AtomicBool,
     subscribers: AtomicUsize,
+    /// Set once the thread has written what was ready and closed every connection.
+    finished: tokio::sync::watch::Sender<bool>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -110,6 +112,7 @@ impl Reactor {
             waker,
             stop: AtomicBool::new(false),
             subscribers: AtomicUsize::new(0),
+            finished: tokio::sync::watch::Sender::new(false),
         });
         let mut thread = Thread {
             poll,
@@ -148,6 +151,13 @@ impl Reactor {
         self.shared.stop.store(true, Ordering::Release);
         self.shared.wake();
     }
+
+    /// Resolves once the thread has stopped (see [`Reactor::stop`]).
+    pub(crate) async fn stopped(&self) {
+        let mut finished = self.shared.finished.subscribe();
+        // An error means the sender is gone with the thread's state: stopped either way.
+        let _ = finished.wait_for(|done| *done).await;
+    }
 }
 
 /// Several reactors, one thread each: new subscribers go to them in turn.
@@ -180,9 +190,13 @@ impl Reactors {
         self.reactors.iter().map(Reactor::subscribers).sum()
     }
 
-    /// Stops every reactor.
-    pub(crate) fn stop(&self) {
+    /// Stops every reactor, and resolves once each has written what its subscribers had
+    /// ready and closed their connections.
+    pub(crate) async fn stop(&self) {
         self.reactors.iter().for_each(Reactor::stop);
+        for reactor in self.reactors.iter() {
+            reactor.stopped().await;
+        }
     }
 }
 
@@ -313,12 +327,27 @@ impl Thread {
                 next_sweep = Instant::now() + every;
             }
         }
+        // Stopping: what each subscription has ready (a hub closed just before delivers its
+        // last frames) goes out first, as far as the sockets take it without waiting; the
+        // close then sends what they took.
+        let ready = std::mem::take(&mut *lock(&self.shared.ready));
+        for (slot, generation) in ready {
+            if self
+                .slots
+                .get(slot)
+                .is_some_and(|s| s.generation == generation)
+            {
+                self.drive(slot);
+            }
+        }
         for slot in 0..self.slots.len() {
+            self.drive(slot);
             self.close(slot, false);
         }
         for subscriber in std::mem::take(&mut *lock(&self.shared.incoming)) {
             drop(subscriber);
         }
+        self.shared.finished.send_replace(true);
     }
 
     fn register(&mut self, new: NewSubscriber) {
