@@ -66,6 +66,7 @@ pub mod edge;
 pub mod headers;
 pub mod hub;
 pub mod last_event_id;
+pub mod origin;
 mod receiver;
 #[cfg(feature = "signal")]
 pub mod signal;
