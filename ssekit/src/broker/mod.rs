@@ -139,6 +139,7 @@ pub struct BrokerConfig {
     epoch: Option<String>,
     external: Option<ExternalIds>,
     metric_topic_labels: usize,
+    metric_topic_prefixes: Vec<String>,
 }
 
 impl Default for BrokerConfig {
@@ -161,6 +162,7 @@ impl Default for BrokerConfig {
             epoch: None,
             external: None,
             metric_topic_labels: 100,
+            metric_topic_prefixes: Vec::new(),
         }
     }
 }
@@ -341,6 +343,19 @@ impl BrokerConfig {
     /// other topics are counted under `_other`.
     pub fn metric_topic_labels(mut self, labels: usize) -> Self {
         self.metric_topic_labels = labels;
+        self
+    }
+
+    /// The topics the per-topic metrics name: those starting with one of these prefixes
+    /// (`"rooms/"`; `""` names every topic). Default: none, every topic is counted under
+    /// `_other`, so a private topic's name (`users/8`) never reaches a metrics page. See
+    /// [`metrics`].
+    pub fn metric_topic_prefixes<I, S>(mut self, prefixes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.metric_topic_prefixes = prefixes.into_iter().map(Into::into).collect();
         self
     }
 
@@ -944,7 +959,7 @@ impl Broker {
 
     /// A broker with the given settings and authorization hook.
     pub fn with_authorize(config: BrokerConfig, authorize: impl Authorize) -> Broker {
-        let labels = TopicLabels::new(config.metric_topic_labels);
+        let labels = TopicLabels::new(config.metric_topic_labels, &config.metric_topic_prefixes);
         let floor = config.external.and_then(|ids| {
             let origin = ids.origin();
             Some((ids.position(origin)?, Arc::from(origin)))
