@@ -62,6 +62,9 @@ pub async fn serve(listener: std::net::TcpListener, state: ClockState) -> io::Re
         // are idle keep-alive connections (a browser keeps its one until it reconnects), which
         // actix would otherwise wait for until its keep-alive timeout.
         .shutdown_timeout(1)
+        // A request head not complete in 10 s closes the connection (actix's default is 5 s;
+        // stated here, the same as the other examples' `server::HEAD_TIMEOUT`).
+        .client_request_timeout(crate::server::HEAD_TIMEOUT)
         .listen(listener)?
         .run();
     let handle = server.handle();
