@@ -72,7 +72,7 @@ mod receiver;
 pub mod signal;
 mod stall;
 
-pub use body::{IntoFrame, KeepAlive, Shutdown, SseBody};
+pub use body::{IntoFrame, KeepAlive, Shutdown, SseBody, Stalled};
 pub use broadcast::Broadcast;
 pub use receiver::ReceiverStream;
 /// The protocol crate, [`ssekit_proto`]: the encoder, [`Frame`], the parser and its streams.
