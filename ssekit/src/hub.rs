@@ -580,6 +580,7 @@ impl Hub {
             reset_pending: resume == Resume::Reset,
             resume,
             done: false,
+            stalled: false,
             last_id: last_event_id.map_or(LastId::None, |id| LastId::Id(Arc::from(id))),
             registered: None,
             cursor,
@@ -632,6 +633,8 @@ pub struct Subscription {
     reset_pending: bool,
     resume: Resume,
     done: bool,
+    /// Ended by the lag policy ([`LagPolicy::Disconnect`]), not by [`Hub::close`].
+    stalled: bool,
     /// The resume id, then the id of the last frame delivered: the data of a reset frame.
     last_id: LastId,
     /// The waker registered in the hub's waiting list (its identity: the list holds the
@@ -663,6 +666,12 @@ impl Subscription {
     /// [`LagPolicy::Disconnect`]).
     pub fn is_done(&self) -> bool {
         self.done
+    }
+
+    /// True once the stream has ended because the subscriber stalled ([`LagPolicy::Disconnect`],
+    /// see [`HubConfig::stall_timeout`]), not because the hub closed.
+    pub fn is_stalled(&self) -> bool {
+        self.stalled
     }
 }
 
@@ -705,6 +714,7 @@ impl Stream for Subscription {
             // Ended by a publish's sweep while it was not polled.
             Status::Ended | Status::Free => {
                 this.done = true;
+                this.stalled = true;
                 return Poll::Ready(None);
             }
         };
@@ -779,6 +789,10 @@ impl Broadcast for Hub {
 
     fn subscribe(&self, last_event_id: Option<&str>) -> Subscription {
         Hub::subscribe(self, last_event_id)
+    }
+
+    fn stalled(subscription: &Subscription) -> bool {
+        subscription.is_stalled()
     }
 }
 

@@ -343,6 +343,8 @@ fn a_stalled_subscriber_is_ended_by_events_or_by_its_byte_budget() {
     assert_eq!(broker.subscribers_of("a"), 0);
     assert!(take_ready(&mut slow).is_empty());
     assert!(slow.is_done());
+    // Ended by the stall rule, which the adapters turn into an aborted connection.
+    assert!(slow.is_stalled());
 
     // By bytes: a few big events are over the budget long before max_lag.
     let broker = Broker::with_config(
@@ -392,6 +394,7 @@ fn close_ends_subscriptions_after_what_they_have() {
     broker.close();
     assert_eq!(data(&mut s), ["last"]);
     assert!(s.is_done());
+    assert!(!s.is_stalled(), "closed, not stalled");
     assert_eq!(broker.subscription_count(), 0);
 }
 

@@ -1428,6 +1428,7 @@ impl Broker {
             last_seq: None,
             last_id: None,
             ready: 0,
+            stalled: false,
         }
     }
 }
@@ -1482,6 +1483,7 @@ impl Ticket {
                 last_seq: None,
                 last_id: None,
                 ready: 0,
+                stalled: false,
             },
         }
     }
@@ -1503,6 +1505,10 @@ impl Broadcast for Ticket {
 
     fn subscribe(&self, last_event_id: Option<&str>) -> Subscription {
         Ticket::subscribe(self, last_event_id)
+    }
+
+    fn stalled(subscription: &Subscription) -> bool {
+        subscription.is_stalled()
     }
 }
 
@@ -1527,6 +1533,8 @@ pub struct Subscription {
     /// eviction of one of them makes the next poll a reset frame (which counts it again);
     /// an end by the stall rule makes it `None`.
     ready: u64,
+    /// Ended by the stall rule (lag or byte budget), not by [`Broker::close`].
+    stalled: bool,
 }
 
 impl std::fmt::Debug for Subscription {
@@ -1548,6 +1556,12 @@ impl Subscription {
     /// True once the stream has ended.
     pub fn is_done(&self) -> bool {
         self.slot.is_none()
+    }
+
+    /// True once the stream has ended because the subscriber stalled (the stall rule, see the
+    /// [module docs](self)), not because the broker closed.
+    pub fn is_stalled(&self) -> bool {
+        self.stalled
     }
 
     fn finish(&mut self) -> Poll<Option<Frame>> {
@@ -1576,6 +1590,7 @@ impl Stream for Subscription {
         slot.progress.polled();
         if slot.status != Status::Live {
             drop(guard);
+            this.stalled = true;
             return this.finish();
         }
         slot.cursor = slot.cursor.max(first);
