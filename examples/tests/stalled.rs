@@ -176,3 +176,89 @@ async fn actix_closes_the_connection_of_a_stalled_subscriber() {
     handle.stop(true).await;
     served.await.expect("join").expect("served");
 }
+
+/// A hub with one subscription served by a body (`poll` polls it for its next frame), polled
+/// once, then left behind by 5000 events: the stall rule ends the subscription (the hub's
+/// sweep) while the body is not polled; the body must then end with an error, not cleanly.
+async fn stalled_body(
+    name: &str,
+    hub: &Hub,
+    mut poll: impl FnMut(&mut std::task::Context<'_>) -> std::task::Poll<Option<Result<(), String>>>,
+) {
+    hub.publish(Event::message("first"));
+    let first = std::future::poll_fn(&mut poll).await;
+    assert!(matches!(first, Some(Ok(()))), "{name}: the first frame");
+    for i in 0..5000 {
+        hub.publish(Event::message(i.to_string()));
+    }
+    assert_eq!(hub.subscriber_count(), 0, "{name}: the stall rule ended it");
+    // The frames taken before the end may still come; then an error.
+    loop {
+        match std::future::poll_fn(&mut poll).await {
+            Some(Ok(())) => continue,
+            Some(Err(error)) => {
+                assert!(error.contains("stalled"), "{name}: {error}");
+                break;
+            }
+            None => panic!("{name}: the body ended cleanly after a stall"),
+        }
+    }
+}
+
+fn strict_hub() -> Hub {
+    Hub::with_config(
+        HubConfig::default()
+            .capacity(64)
+            .max_lag(32)
+            .stall_timeout(Duration::ZERO),
+    )
+}
+
+#[tokio::test]
+async fn every_adapters_body_ends_with_an_error_after_the_stall_rule() {
+    use std::pin::Pin;
+
+    use http_body::Body as _;
+
+    // axum
+    let hub = strict_hub();
+    let response = axum::response::IntoResponse::into_response(ssekit_axum::Sse::from_broadcast(
+        &hub,
+        &ssekit_axum::LastEventId(None),
+    ));
+    let mut body = response.into_body();
+    stalled_body("axum", &hub, |cx| {
+        Pin::new(&mut body)
+            .poll_frame(cx)
+            .map(|frame| frame.map(|f| f.map(drop).map_err(|e| e.to_string())))
+    })
+    .await;
+
+    // warp
+    let hub = strict_hub();
+    let response = warp::Reply::into_response(ssekit_warp::Sse::from_broadcast(
+        &hub,
+        &ssekit_warp::LastEventId(None),
+    ));
+    let mut body = response.into_body();
+    stalled_body("warp", &hub, |cx| {
+        Pin::new(&mut body)
+            .poll_frame(cx)
+            .map(|frame| frame.map(|f| f.map(drop).map_err(|e| e.to_string())))
+    })
+    .await;
+
+    // actix-web
+    let hub = strict_hub();
+    let request = actix_web::test::TestRequest::default().to_http_request();
+    let response = actix_web::Responder::respond_to(
+        ssekit_actix_web::Sse::from_broadcast(&hub, &ssekit_actix_web::LastEventId(None)),
+        &request,
+    );
+    let mut body = Box::pin(response.into_body());
+    stalled_body("actix-web", &hub, |cx| {
+        actix_web::body::MessageBody::poll_next(body.as_mut(), cx)
+            .map(|chunk| chunk.map(|c| c.map(drop).map_err(|e| e.to_string())))
+    })
+    .await;
+}
