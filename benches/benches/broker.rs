@@ -2,7 +2,7 @@
 //! measures heap bytes with a counting allocator, and CPU time per delivered frame).
 //!
 //! - **memory**: heap bytes per topic for 100 000 topics with one idle subscriber each, and
-//!   per subscriber for one topic with 100 000 idle subscribers (the `Subscription` values
+//!   per subscriber for one topic with 100 000 idle subscribers (the `BrokerSubscription` values
 //!   included, as a server holds them in its response bodies), next to the hub's 100 000.
 //! - **publish-to-deliver**: 10 000 subscribers over 1 000 topics (10 each); events published
 //!   round-robin to the topics, each one taken by its 10 subscribers, on one thread: the wall
@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use counting_alloc::CountingAlloc;
 use futures::Stream;
 use ssekit::Event;
-use ssekit::broker::{Broker, BrokerConfig, Selection, Subscription};
+use ssekit::broker::{Broker, BrokerConfig, BrokerSubscription, Selection};
 use ssekit::hub::Hub;
 
 #[global_allocator]
@@ -52,7 +52,7 @@ fn memory() {
     let broker = Broker::with_config(config.clone());
     let (subs, per_topic) = per_item(MANY, || {
         let names: Vec<String> = (0..MANY).map(|i| format!("users/{i}")).collect();
-        let mut subs: Vec<Subscription> = Vec::with_capacity(MANY);
+        let mut subs: Vec<BrokerSubscription> = Vec::with_capacity(MANY);
         for name in &names {
             let ticket = broker.subscribe_to(&selection(name)).expect("admitted");
             let mut sub = ticket.subscribe(None);
@@ -70,7 +70,7 @@ fn memory() {
     let broker = Broker::with_config(config);
     let one = selection("rooms/1");
     let (subs, per_subscriber) = per_item(MANY, || {
-        let mut subs: Vec<Subscription> = Vec::with_capacity(MANY);
+        let mut subs: Vec<BrokerSubscription> = Vec::with_capacity(MANY);
         for _ in 0..MANY {
             let mut sub = broker.subscribe_to(&one).expect("admitted").subscribe(None);
             assert!(poll(&mut sub, &mut cx).is_pending());
@@ -183,7 +183,7 @@ fn publish_to_deliver() {
     // Broker: 10 per topic; each event reaches 10 subscribers, so it takes 1000x the events
     // of the hub's run for the same deliveries.
     let broker = Broker::new();
-    let mut subs: Vec<Subscription> = (0..SUBSCRIBERS)
+    let mut subs: Vec<BrokerSubscription> = (0..SUBSCRIBERS)
         .map(|i| {
             broker
                 .subscribe_to(&selection(&names[i % TOPICS]))
@@ -201,7 +201,7 @@ fn publish_to_deliver() {
 
     let broker = Broker::new();
     let one = selection("rooms/all");
-    let mut subs: Vec<Subscription> = (0..SUBSCRIBERS)
+    let mut subs: Vec<BrokerSubscription> = (0..SUBSCRIBERS)
         .map(|_| broker.subscribe_to(&one).expect("admitted").subscribe(None))
         .collect();
     let cost = drive(&mut subs, 100, |_| {

@@ -75,10 +75,10 @@ fn main() {
         .skip(1)
         .filter(|a| a != "--bench")
         .collect();
-    if let [way, passes] = args.as_slice() {
-        if ["encode", "frame", "built", "hand-frame"].contains(&way.as_str()) {
-            return encode(way, passes.parse().expect("passes"));
-        }
+    if let [way, passes] = args.as_slice()
+        && ["encode", "frame", "built", "hand-frame"].contains(&way.as_str())
+    {
+        return encode(way, passes.parse().expect("passes"));
     }
     let [way, shape, chunk, rest @ ..] = args.as_slice() else {
         return;

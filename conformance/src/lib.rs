@@ -27,6 +27,8 @@ pub mod http;
 #[cfg(feature = "redis")]
 pub mod redis_server;
 pub mod replay;
+#[cfg(feature = "http")]
+pub mod wait;
 pub mod webdriver;
 
 use std::fmt;

@@ -3,7 +3,8 @@
 //!
 //! [`Events`] serves any [`Broadcast`] (the in-memory [`Hub`](ssekit::hub::Hub), a
 //! `RedisHub`) at `GET /events` with axum, and differs from the plain
-//! `Sse::from_broadcast(&hub, &last_event_id)` in three ways ([`connection`]):
+//! `Sse::from_broadcast(&hub, &last_event_id)` in three ways ([`connection`], which is
+//! `ssekit`'s [`RestartPolicy`](ssekit::restart::RestartPolicy) with these settings):
 //!
 //! - every connection starts with a `retry:` field ([`StreamConfig::retry`]): the client's
 //!   reconnection time is the server's choice, not the browser's default (about 3 s);
@@ -31,9 +32,7 @@
 //! # }
 //! ```
 
-use std::collections::hash_map::RandomState;
 use std::fmt;
-use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -44,10 +43,10 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use futures_core::Stream;
 use futures_util::StreamExt;
-use futures_util::stream;
+use ssekit::restart::RestartPolicy;
 use ssekit::{Broadcast, KeepAlive, Shutdown};
 use ssekit_axum::{LastEventId, Sse};
-use ssekit_proto::{Event, Frame};
+use ssekit_proto::Frame;
 
 /// How each event stream behaves: reconnection times, keep-alive, shutdown.
 #[derive(Debug, Clone)]
@@ -103,35 +102,23 @@ pub fn connection<S>(
 where
     S: Stream<Item = Frame> + Send + 'static,
 {
-    let first = retry_frame(config.retry);
-    let last = retry_frame(config.retry + random_part_of(config.spread));
-    // `Shutdown::signal` borrows the handle; the stream needs a future of its own.
-    let shutdown = config.shutdown.clone();
-    let stopping = async move { shutdown.signal().await };
-    stream::iter([first])
-        .chain(subscription.take_until(stopping))
-        .chain(stream::iter([last]))
+    // The stream keeps a handle of its own, so it ends when the handle is triggered, not when
+    // the caller drops its `StreamConfig` (the last handle gone counts as a shutdown).
+    let handle = config.shutdown.clone();
+    config
+        .restart_policy()
+        .wrap(subscription, &config.shutdown)
+        .map(move |frame| {
+            let _ = &handle;
+            frame
+        })
 }
 
-/// A frame with only a `retry:` field.
-pub fn retry_frame(retry: Duration) -> Frame {
-    Event::builder()
-        .retry(retry)
-        .build()
-        .map(|event| event.to_frame())
-        .unwrap_or_else(|_| Frame::keep_alive())
-}
-
-/// A uniformly random duration in `0..=max`, at millisecond resolution.
-fn random_part_of(max: Duration) -> Duration {
-    let millis = u64::try_from(max.as_millis()).unwrap_or(u64::MAX);
-    if millis == 0 {
-        return Duration::ZERO;
+impl StreamConfig {
+    /// The [`RestartPolicy`](ssekit::restart::RestartPolicy) of these settings.
+    pub fn restart_policy(&self) -> RestartPolicy {
+        RestartPolicy::new(self.retry).spread(self.spread)
     }
-    // `RandomState` is seeded from the OS for each new value: enough randomness for jitter
-    // without a dependency.
-    let random = RandomState::new().hash_one(0u8);
-    Duration::from_millis(random % (millis + 1))
 }
 
 /// What one request to `GET /events` carried: the HTTP version and the `Last-Event-ID`.

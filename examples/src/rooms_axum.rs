@@ -4,7 +4,7 @@
 //! | route | what |
 //! |---|---|
 //! | `GET /events?topic=rooms/1/*&topic=users/7` | [`Broker::admit_query`]: the token (query `authorization=`, `Authorization: Bearer`, or the `mercureAuthorization` cookie) must cover every topic, else `403` before any stream; `503` + `Retry-After` past a limit; then `Sse::from_broadcast` of the ticket, resuming every topic with one `Last-Event-ID` |
-//! | `POST /publish?topic=rooms/1/chat` | the body as a message to each `topic`, if the token may publish there ([`Broker::check_publish_as`], before the body is read): `200` with `{"id": n}`, `403`, `400`, `413` past [`MAX_MESSAGE_BYTES`] (16 KiB, also refused before reading when `Content-Length` says so); a cookie-authenticated publish only from [`RoomsState::publish_origins`] (`403` otherwise) |
+//! | `POST /publish?topic=rooms/1/chat` | the body as a message to each `topic`, if the token may publish there ([`Broker::check_publish_as`], before the body is read): `200` with `{"id": "<epoch>-<n>"}`, the event's id as subscribers see it, `403`, `400`, `413` past [`MAX_MESSAGE_BYTES`] (16 KiB, also refused before reading when `Content-Length` says so); a cookie-authenticated publish only from [`RoomsState::publish_origins`] (`403` otherwise) |
 //! | `GET /?user=7` | the page ([`ROOMS_HTML`]): room 1 and user 7's notifications in one `EventSource`, and a second one that tries user 8's (refused: the browser shows it closed) |
 //! | `GET /metrics` | the broker's metrics as Prometheus text, only with `Authorization: Bearer` the [`RoomsState::metrics_token`] (`401` otherwise, and always while none is set); topics are labelled only under `rooms/`, a user's private topic never |
 //! | `GET /token?user=7` | **demo only**: a token that may read `rooms/*` and `users/7` and write `rooms/*`; a real application issues tokens at login |
@@ -42,7 +42,9 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use ssekit::Event;
 use ssekit::broker::jwt::jsonwebtoken::{EncodingKey, Header, encode};
 use ssekit::broker::jwt::{Claims, JwtAuthorize, MercureClaim};
-use ssekit::broker::{Broker, BrokerConfig, PublishError, RequestInfo, Subscription, TOPIC_PARAM};
+use ssekit::broker::{
+    Broker, BrokerConfig, BrokerSubscription, Epoch, PublishError, RequestInfo, TOPIC_PARAM,
+};
 use ssekit::origin::PublishOrigins;
 use ssekit_axum::{BrokerRequest, LastEventId, Rejected, Shutdown, Sse};
 
@@ -110,9 +112,10 @@ impl RoomsState {
         let started = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis());
+        let epoch = Epoch::new(started.to_string()).expect("digits are an epoch");
         // Rooms are public names; a user's notifications (`users/{id}`) are never a label.
         let config = BrokerConfig::default()
-            .epoch(started.to_string())
+            .epoch(epoch)
             .metric_topic_prefixes(["rooms/"]);
         RoomsState {
             broker: Broker::with_authorize(config, auth),
@@ -189,7 +192,7 @@ async fn events(
     State(state): State<RoomsState>,
     BrokerRequest(request): BrokerRequest,
     last: LastEventId,
-) -> Result<Sse<Subscription>, Rejected> {
+) -> Result<Sse<BrokerSubscription>, Rejected> {
     let ticket = state.broker.admit_query(&request)?; // 400, 403 or 503 before any stream
     Ok(Sse::from_broadcast(&ticket, &last).shutdown_on(state.shutdown.signal()))
 }
@@ -229,7 +232,8 @@ async fn publish(
     match state.broker.publish(topics, Event::message(text)) {
         Ok(id) => (
             [(CONTENT_TYPE, "application/json")],
-            serde_json::json!({ "id": id }).to_string(),
+            // The id as it goes on the wire (`<epoch>-<n>`): what subscribers see and resume from.
+            serde_json::json!({ "id": &*id }).to_string(),
         )
             .into_response(),
         Err(error) => publish_error(error),

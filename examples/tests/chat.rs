@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use conformance::e2e::EventStream;
 use conformance::http::{BodyEnd, Request};
+use conformance::wait::within;
 use examples::chat::{ChatState, MAX_BODY_BYTES, MAX_TEXT_CHARS, MAX_USER_CHARS};
 use serde_json::{Value, json};
 use ssekit_proto::MessageEvent;
@@ -19,10 +20,6 @@ use tokio::task::JoinHandle;
 
 /// Every wait in these tests is bounded by this.
 const WAIT: Duration = Duration::from_secs(10);
-
-async fn within<F: std::future::Future>(future: F) -> F::Output {
-    tokio::time::timeout(WAIT, future).await.expect("timed out")
-}
 
 /// The chat server on a free port.
 struct Server {
@@ -42,7 +39,7 @@ impl Server {
 
     /// Waits until the hub has `n` subscribers.
     async fn subscribers(&self, n: usize) {
-        within(async {
+        within(WAIT, "a step", async {
             while self.state.hub.subscriber_count() != n {
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
@@ -52,7 +49,7 @@ impl Server {
 
     /// `POST /send` with `body`; returns the status and the response body.
     async fn post(&self, body: &[u8]) -> (u16, String) {
-        let mut stream = within(TcpStream::connect(self.addr))
+        let mut stream = within(WAIT, "a step", TcpStream::connect(self.addr))
             .await
             .expect("connect");
         let head = format!(
@@ -65,7 +62,7 @@ impl Server {
         // A server may answer (413) before it has read a large body, and close.
         let _ = stream.write_all(body).await;
         let mut response = Vec::new();
-        let _ = within(stream.read_to_end(&mut response)).await;
+        let _ = within(WAIT, "a step", stream.read_to_end(&mut response)).await;
         let response = String::from_utf8(response).expect("UTF-8 response");
         let (head, body) = response.split_once("\r\n\r\n").expect("a response head");
         let status = head
@@ -87,7 +84,7 @@ impl Server {
 
     async fn stop(self) {
         self.state.shutdown.trigger();
-        within(self.task)
+        within(WAIT, "a step", self.task)
             .await
             .expect("server task")
             .expect("server");
@@ -155,7 +152,7 @@ fn parse_chat(id: String, data: &str) -> Chat {
 async fn a_client_that_reconnects_with_its_last_id_misses_nothing() {
     let server = Server::start();
 
-    let mut page = within(Request::get("/").send(server.addr))
+    let mut page = within(WAIT, "a step", Request::get("/").send(server.addr))
         .await
         .expect("GET /");
     assert_eq!(page.status, 200);
@@ -164,7 +161,7 @@ async fn a_client_that_reconnects_with_its_last_id_misses_nothing() {
             .unwrap()
             .starts_with("text/html")
     );
-    let (html, _) = within(page.read_to_end()).await;
+    let (html, _) = within(WAIT, "a step", page.read_to_end()).await;
     let html = String::from_utf8(html).expect("UTF-8 page");
     assert!(html.contains("new EventSource('/events?lastEventId='"));
 
@@ -222,7 +219,7 @@ async fn a_client_that_reconnects_with_its_last_id_misses_nothing() {
     // Shutting down ends the open streams cleanly, and the server stops.
     server.state.shutdown.trigger();
     for mut events in [a, b] {
-        let (rest, end) = within(events.stream.response.read_to_end()).await;
+        let (rest, end) = within(WAIT, "a step", events.stream.response.read_to_end()).await;
         assert_eq!(end, BodyEnd::Complete);
         assert!(rest.is_empty(), "{rest:?}");
     }

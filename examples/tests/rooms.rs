@@ -7,16 +7,13 @@ use std::time::Duration;
 
 use conformance::e2e::EventStream;
 use conformance::http::Request;
+use conformance::wait::within;
 use examples::rooms_axum::{self, RoomsState};
 use ssekit_proto::MessageEvent;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 const WAIT: Duration = Duration::from_secs(10);
-
-async fn within<F: std::future::Future>(future: F) -> F::Output {
-    tokio::time::timeout(WAIT, future).await.expect("timed out")
-}
 
 /// The status and body of a request sent over a raw HTTP/1.1 socket.
 async fn send(addr: SocketAddr, method: &str, target: &str, body: &str) -> (u16, String) {
@@ -31,16 +28,18 @@ async fn send_with(
     headers: &str,
     body: &str,
 ) -> (u16, String) {
-    let mut stream = within(TcpStream::connect(addr)).await.expect("connect");
+    let mut stream = within(WAIT, "a step", TcpStream::connect(addr))
+        .await
+        .expect("connect");
     let request = format!(
         "{method} {target} HTTP/1.1\r\nhost: {addr}\r\n{headers}content-length: {}\r\nconnection: close\r\n\r\n{body}",
         body.len()
     );
-    within(stream.write_all(request.as_bytes()))
+    within(WAIT, "a step", stream.write_all(request.as_bytes()))
         .await
         .expect("write");
     let mut response = Vec::new();
-    within(stream.read_to_end(&mut response))
+    within(WAIT, "a step", stream.read_to_end(&mut response))
         .await
         .expect("read");
     let response = String::from_utf8_lossy(&response).into_owned();
@@ -72,7 +71,7 @@ async fn rooms_and_private_notifications_stay_private() {
     let eight = state.token(8).expect("a token");
     // Another user's notifications: refused before any stream, for subscribe and publish.
     let target = format!("/events?topic=users/7&authorization={eight}");
-    let refused = within(Request::get(&target).send(addr))
+    let refused = within(WAIT, "a step", Request::get(&target).send(addr))
         .await
         .expect("request");
     assert_eq!(refused.status, 403);
@@ -90,9 +89,20 @@ async fn rooms_and_private_notifications_stay_private() {
         .expect("publish");
     let publish = format!("/publish?topic=rooms/1/chat&authorization={eight}");
     let (status, body) = send(addr, "POST", &publish, "hi all").await;
-    assert_eq!((status, body.as_str()), (200, r#"{"id":2}"#));
-    assert_eq!(data(&alice.take(2).await), ["for 7 only", "hi all"]);
-    assert_eq!(data(&bob.take(1).await), ["hi all"], "nothing of users/7");
+    assert_eq!(status, 200, "{body}");
+    let posted: serde_json::Value = serde_json::from_str(&body).expect("a JSON body");
+    let posted = posted["id"].as_str().expect("a string id");
+    assert!(
+        posted.ends_with("-2"),
+        "the second event, after the epoch: {posted}"
+    );
+    let to_alice = alice.take(2).await;
+    assert_eq!(data(&to_alice), ["for 7 only", "hi all"]);
+    let to_bob = bob.take(1).await;
+    assert_eq!(data(&to_bob), ["hi all"], "nothing of users/7");
+    // The POST answers the id subscribers see (and resume from), epoch included.
+    assert_eq!(to_alice[1].last_event_id(), posted);
+    assert_eq!(to_bob[0].last_event_id(), posted);
 
     // The metrics page wants its token, and names rooms but no user's topic.
     assert_eq!(send(addr, "GET", "/metrics", "").await.0, 401);
@@ -110,7 +120,10 @@ async fn rooms_and_private_notifications_stay_private() {
 
     drop((alice, bob));
     state.shutdown.trigger();
-    within(server).await.expect("join").expect("served");
+    within(WAIT, "a step", server)
+        .await
+        .expect("join")
+        .expect("served");
 }
 
 #[tokio::test]
@@ -123,7 +136,10 @@ async fn metrics_without_a_token_configured_are_refused() {
     let empty = "authorization: Bearer \r\n";
     assert_eq!(send_with(addr, "GET", "/metrics", empty, "").await.0, 401);
     state.shutdown.trigger();
-    within(server).await.expect("join").expect("served");
+    within(WAIT, "a step", server)
+        .await
+        .expect("join")
+        .expect("served");
 }
 
 #[tokio::test]
@@ -164,7 +180,10 @@ async fn a_cookie_authenticated_publish_must_come_from_the_servers_own_origin() 
         200
     );
     state.shutdown.trigger();
-    within(server).await.expect("join").expect("served");
+    within(WAIT, "a step", server)
+        .await
+        .expect("join")
+        .expect("served");
 }
 
 /// Sends a publish head announcing `length` body bytes and a first byte of the body, then
@@ -176,17 +195,19 @@ async fn head_only_publish(
     headers: &str,
     length: usize,
 ) -> (u16, bool) {
-    let mut stream = within(TcpStream::connect(addr)).await.expect("connect");
+    let mut stream = within(WAIT, "a step", TcpStream::connect(addr))
+        .await
+        .expect("connect");
     let head = format!(
         "POST {target} HTTP/1.1\r\nhost: {addr}\r\n{headers}content-length: {length}\r\n\r\nx"
     );
-    within(stream.write_all(head.as_bytes()))
+    within(WAIT, "a step", stream.write_all(head.as_bytes()))
         .await
         .expect("write");
     let mut response = Vec::new();
     let mut buf = [0; 4096];
     let closed = loop {
-        match within(stream.read(&mut buf)).await {
+        match within(WAIT, "a step", stream.read(&mut buf)).await {
             Ok(0) | Err(_) => break true,
             Ok(n) => response.extend_from_slice(&buf[..n]),
         }
@@ -251,17 +272,19 @@ async fn publish_bodies_are_refused_before_they_are_read() {
         (413, true)
     );
     // A body past 16 KiB without a declared length (chunked) is cut off at the limit.
-    let mut stream = within(TcpStream::connect(addr)).await.expect("connect");
+    let mut stream = within(WAIT, "a step", TcpStream::connect(addr))
+        .await
+        .expect("connect");
     let chunk = "a".repeat(20_000);
     let request = format!(
         "POST {publish} HTTP/1.1\r\nhost: {addr}\r\n{bearer}transfer-encoding: chunked\r\nconnection: close\r\n\r\n{:x}\r\n{chunk}\r\n0\r\n\r\n",
         chunk.len()
     );
-    within(stream.write_all(request.as_bytes()))
+    within(WAIT, "a step", stream.write_all(request.as_bytes()))
         .await
         .expect("write");
     let mut response = Vec::new();
-    let _ = within(stream.read_to_end(&mut response)).await;
+    let _ = within(WAIT, "a step", stream.read_to_end(&mut response)).await;
     assert!(
         response.starts_with(b"HTTP/1.1 413"),
         "{}",
@@ -272,9 +295,13 @@ async fn publish_bodies_are_refused_before_they_are_read() {
     assert!(grown < 50 * 1024, "RSS grew by {grown} KiB");
     // An authorized small publish still works.
     let (status, body) = send_with(addr, "POST", publish, &bearer, "small").await;
-    assert_eq!((status, body.as_str()), (200, r#"{"id":1}"#));
+    assert_eq!(status, 200, "{body}");
+    assert!(body.ends_with(r#"-1"}"#), "{body}");
     state.shutdown.trigger();
-    within(server).await.expect("join").expect("served");
+    within(WAIT, "a step", server)
+        .await
+        .expect("join")
+        .expect("served");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -328,5 +355,8 @@ async fn slow_request_heads_are_closed_while_normal_requests_are_served() {
         );
     }
     state.shutdown.trigger();
-    within(server).await.expect("join").expect("served");
+    within(WAIT, "a step", server)
+        .await
+        .expect("join")
+        .expect("served");
 }

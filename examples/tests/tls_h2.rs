@@ -22,6 +22,7 @@ use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use axum::http::Version;
+use conformance::wait::within;
 use examples::deploy::Events;
 use examples::tls;
 use serde_json::Value;
@@ -221,13 +222,6 @@ fn ten_event_sources_on_one_origin_all_receive_over_http_2() {
     eprintln!("[{:?}] done", started.elapsed());
 }
 
-/// Awaits `future`, failing the test after 5 s.
-async fn within<F: std::future::Future>(what: &str, future: F) -> F::Output {
-    tokio::time::timeout(Duration::from_secs(5), future)
-        .await
-        .unwrap_or_else(|_| panic!("timed out: {what}"))
-}
-
 #[test]
 fn http_2_responses_over_tls_carry_no_connection_header() {
     let demo = Demo::start();
@@ -247,23 +241,33 @@ fn http_2_responses_over_tls_carry_no_connection_header() {
     demo.rt.block_on(async move {
         let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
         let name = rustls::pki_types::ServerName::try_from("127.0.0.1").expect("name");
-        let tls = within("TLS handshake", connector.connect(name, tcp))
-            .await
-            .expect("TLS handshake, trusting the generated certificate");
+        let tls = within(
+            Duration::from_secs(5),
+            "TLS handshake",
+            connector.connect(name, tcp),
+        )
+        .await
+        .expect("TLS handshake, trusting the generated certificate");
         assert_eq!(
             tls.get_ref().1.alpn_protocol(),
             Some(&b"h2"[..]),
             "ALPN chose h2"
         );
-        let (mut client, connection) = within("h2 handshake", h2::client::handshake(tls))
-            .await
-            .expect("h2 handshake");
+        let (mut client, connection) = within(
+            Duration::from_secs(5),
+            "h2 handshake",
+            h2::client::handshake(tls),
+        )
+        .await
+        .expect("h2 handshake");
         tokio::spawn(connection);
         let request = http::Request::get(format!("https://127.0.0.1:{}/events", addr.port()))
             .body(())
             .expect("request");
         let (response, _) = client.send_request(request, true).expect("send");
-        let response = within("response", response).await.expect("response");
+        let response = within(Duration::from_secs(5), "response", response)
+            .await
+            .expect("response");
         assert_eq!(response.status(), 200);
         assert_eq!(response.version(), http::Version::HTTP_2);
         let headers = response.headers();
@@ -284,7 +288,7 @@ fn http_2_responses_over_tls_carry_no_connection_header() {
         let mut parser = Parser::new();
         let (mut retry, mut ticks) = (None, Vec::new());
         while ticks.len() < 2 {
-            let data = within("data", body.data())
+            let data = within(Duration::from_secs(5), "data", body.data())
                 .await
                 .expect("the stream is open")
                 .expect("data");

@@ -50,9 +50,9 @@
 //!
 //! ```
 //! use actix_web::web;
-//! use ssekit_actix_web::{Hub, LastEventId, Sse, Subscription};
+//! use ssekit_actix_web::{Hub, HubSubscription, LastEventId, Sse};
 //!
-//! async fn events(hub: web::Data<Hub>, last: LastEventId) -> Sse<Subscription> {
+//! async fn events(hub: web::Data<Hub>, last: LastEventId) -> Sse<HubSubscription> {
 //!     Sse::from_broadcast(hub.get_ref(), &last)
 //! }
 //! # let _ = web::get().to(events);
@@ -147,7 +147,7 @@ pub use ssekit;
 /// refuse with [`Rejected`] (subscriptions) and [`PublishRejected`] (publishes), read the
 /// request with [`BrokerRequest`].
 pub use ssekit::broker;
-pub use ssekit::hub::{Hub, HubConfig, LagPolicy, Resume, Subscription};
+pub use ssekit::hub::{Hub, HubConfig, HubResume, HubSubscription, LagPolicy};
 pub use ssekit::proto::{EventName, event_name};
 pub use ssekit::{
     Broadcast, Event, EventBuilder, EventError, Frame, IntoFrame, KeepAlive, ReceiverStream,
@@ -391,7 +391,7 @@ impl FromRequest for LastEventId {
 ///
 /// ```
 /// use actix_web::web;
-/// use ssekit_actix_web::broker::{Broker, Subscription};
+/// use ssekit_actix_web::broker::{Broker, BrokerSubscription};
 /// use ssekit_actix_web::{BrokerRequest, LastEventId, Rejected, Sse};
 ///
 /// // `GET /events?topic=rooms/42/*&topic=users/7`
@@ -399,7 +399,7 @@ impl FromRequest for LastEventId {
 ///     broker: web::Data<Broker>,
 ///     BrokerRequest(request): BrokerRequest,
 ///     last: LastEventId,
-/// ) -> Result<Sse<Subscription>, Rejected> {
+/// ) -> Result<Sse<BrokerSubscription>, Rejected> {
 ///     let ticket = broker.admit_query(&request)?; // authorization and admission limits
 ///     Ok(Sse::from_broadcast(&ticket, &last))
 /// }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use actix_web::web;
 use common::Server;
 use conformance::broker;
-use ssekit_actix_web::broker::{Broker, Subscription};
+use ssekit_actix_web::broker::{Broker, BrokerSubscription};
 use ssekit_actix_web::{BrokerRequest, KeepAlive, LastEventId, Rejected, Shutdown, Sse};
 
 async fn events(
@@ -18,7 +18,7 @@ async fn events(
     last: LastEventId,
     broker: web::Data<Broker>,
     shutdown: web::Data<Shutdown>,
-) -> Result<Sse<Subscription>, Rejected> {
+) -> Result<Sse<BrokerSubscription>, Rejected> {
     let ticket = broker.admit_query(&request)?;
     // actix notices a client that went away when it next writes to it: keep-alive comments
     // every 100 ms make that prompt in these tests.

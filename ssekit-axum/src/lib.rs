@@ -51,9 +51,9 @@
 //!
 //! ```
 //! use axum::{Router, extract::State, routing::get};
-//! use ssekit_axum::{Hub, LastEventId, Sse, Subscription};
+//! use ssekit_axum::{Hub, HubSubscription, LastEventId, Sse};
 //!
-//! async fn events(State(hub): State<Hub>, last: LastEventId) -> Sse<Subscription> {
+//! async fn events(State(hub): State<Hub>, last: LastEventId) -> Sse<HubSubscription> {
 //!     Sse::from_broadcast(&hub, &last)
 //! }
 //! let app: Router = Router::new().route("/events", get(events)).with_state(Hub::new());
@@ -79,9 +79,9 @@
 //! use hyper::server::conn::http1;
 //! use hyper_util::rt::{TokioIo, TokioTimer};
 //! use hyper_util::service::TowerToHyperService;
-//! use ssekit_axum::{Hub, LastEventId, Sse, Subscription};
+//! use ssekit_axum::{Hub, HubSubscription, LastEventId, Sse};
 //!
-//! async fn events(State(hub): State<Hub>, last: LastEventId) -> Sse<Subscription> {
+//! async fn events(State(hub): State<Hub>, last: LastEventId) -> Sse<HubSubscription> {
 //!     Sse::from_broadcast(&hub, &last)
 //! }
 //!
@@ -184,7 +184,7 @@ pub use ssekit;
 /// refuse with [`Rejected`] (subscriptions) and [`PublishRejected`] (publishes), read the
 /// request with [`BrokerRequest`].
 pub use ssekit::broker;
-pub use ssekit::hub::{Hub, HubConfig, LagPolicy, Resume, Subscription};
+pub use ssekit::hub::{Hub, HubConfig, HubResume, HubSubscription, LagPolicy};
 pub use ssekit::proto::{EventName, event_name};
 pub use ssekit::{
     Broadcast, Event, EventBuilder, EventError, Frame, IntoFrame, KeepAlive, ReceiverStream,
@@ -418,7 +418,7 @@ impl<S: Send + Sync> FromRequestParts<S> for LastEventId {
 ///
 /// ```
 /// use axum::extract::State;
-/// use ssekit_axum::broker::{Broker, Subscription};
+/// use ssekit_axum::broker::{Broker, BrokerSubscription};
 /// use ssekit_axum::{BrokerRequest, LastEventId, Rejected, Sse};
 ///
 /// // `GET /events?topic=rooms/42/*&topic=users/7`
@@ -426,7 +426,7 @@ impl<S: Send + Sync> FromRequestParts<S> for LastEventId {
 ///     State(broker): State<Broker>,
 ///     BrokerRequest(request): BrokerRequest,
 ///     last: LastEventId,
-/// ) -> Result<Sse<Subscription>, Rejected> {
+/// ) -> Result<Sse<BrokerSubscription>, Rejected> {
 ///     let ticket = broker.admit_query(&request)?; // authorization and admission limits
 ///     Ok(Sse::from_broadcast(&ticket, &last))
 /// }

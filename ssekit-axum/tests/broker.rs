@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::routing::get;
 use common::Server;
 use conformance::broker;
-use ssekit_axum::broker::{Broker, Subscription};
+use ssekit_axum::broker::{Broker, BrokerSubscription};
 use ssekit_axum::{BrokerRequest, LastEventId, Rejected, Shutdown, Sse};
 
 fn routes(broker: &Broker) -> Router<Shutdown> {
@@ -23,7 +23,7 @@ fn routes(broker: &Broker) -> Router<Shutdown> {
              last: LastEventId,
              State(shutdown): State<Shutdown>| async move {
                 let ticket = broker.admit_query(&request)?;
-                Ok::<Sse<Subscription>, Rejected>(
+                Ok::<Sse<BrokerSubscription>, Rejected>(
                     Sse::from_broadcast(&ticket, &last).shutdown_on(shutdown.signal()),
                 )
             },

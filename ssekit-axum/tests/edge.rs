@@ -127,3 +127,46 @@ async fn the_app_is_served_beside_a_live_stream() {
     .await;
     assert!(without_date(&response).ends_with("hello from axum"));
 }
+
+#[tokio::test]
+async fn a_stream_request_on_a_kept_alive_app_connection_is_served_on_the_framework_path() {
+    let hub = Hub::new();
+    let (addr, _shutdown) = behind_the_edge(&hub).await;
+    let mut socket = TcpStream::connect(addr).await.expect("connect");
+    // A browser asks for the page, then opens its EventSource on the same connection.
+    socket
+        .write_all(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .expect("write");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    e2e::within(async {
+        while !String::from_utf8_lossy(&got).ends_with("hello from axum") {
+            let n = socket.read(&mut buf).await.expect("read");
+            assert!(n > 0, "closed");
+            got.extend_from_slice(&buf[..n]);
+        }
+    })
+    .await;
+    socket
+        .write_all(b"GET /events HTTP/1.1\r\nhost: x\r\nlast-event-id: 0\r\n\r\n")
+        .await
+        .expect("write");
+    e2e::hub_subscribers(&hub, 1).await;
+    hub.publish(ssekit_axum::Event::message("on the same connection"));
+    let mut stream = Vec::new();
+    e2e::within(async {
+        while !String::from_utf8_lossy(&stream).contains("data: on the same connection\n\n") {
+            let n = socket.read(&mut buf).await.expect("read");
+            assert!(n > 0, "closed");
+            stream.extend_from_slice(&buf[..n]);
+        }
+    })
+    .await;
+    let text = String::from_utf8_lossy(&stream).to_ascii_lowercase();
+    assert!(text.starts_with("http/1.1 200 ok\r\n"), "{text}");
+    assert!(text.contains("content-type: text/event-stream"), "{text}");
+    assert!(text.contains("transfer-encoding: chunked"), "{text}");
+    // The id the hub does not know: the reset frame first, as on the edge.
+    assert!(text.contains("event: sse-reset"), "{text}");
+}

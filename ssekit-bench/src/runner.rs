@@ -59,6 +59,11 @@ pub struct Options {
     /// until [`DRAIN`] before the end of the run (a client that does not drain); the report
     /// tells how many of them the server ended (default 0).
     pub stalled: usize,
+    /// Local addresses the connections are made from, in turn (default none: the system
+    /// picks). A client address has about 28 000 ports to connect from (the kernel's
+    /// `ip_local_port_range`), so beyond that many connections to one server give several:
+    /// on loopback `127.0.0.2`, `127.0.0.3`, ... all work without any setting.
+    pub sources: Vec<std::net::IpAddr>,
 }
 
 impl Options {
@@ -72,6 +77,7 @@ impl Options {
             last_event_id: None,
             events: None,
             stalled: 0,
+            sources: Vec::new(),
         }
     }
 
@@ -112,6 +118,11 @@ impl Options {
             .is_some_and(|id| id.contains(['\r', '\n', '\0']))
         {
             return bad("last event id: CR, LF and NUL cannot be sent");
+        }
+        if let Some(target) = Target::parse(&self.url).ok().and_then(|t| t.is_ipv4())
+            && self.sources.iter().any(|source| source.is_ipv4() != target)
+        {
+            return bad("sources: of the server address's family (IPv4 or IPv6)");
         }
         if self.stalled > self.connections {
             return Err(Error::Options(format!(
@@ -154,6 +165,12 @@ struct Target {
 }
 
 impl Target {
+    /// Whether the host is an IPv4 address (`Some(true)`), IPv6 (`Some(false)`) or a name.
+    fn is_ipv4(&self) -> Option<bool> {
+        let host = self.host.trim_start_matches('[').trim_end_matches(']');
+        host.parse::<std::net::IpAddr>().ok().map(|ip| ip.is_ipv4())
+    }
+
     fn parse(url: &str) -> Result<Target, String> {
         let rest = url
             .get(..7)
@@ -491,6 +508,8 @@ pub async fn run(options: &Options, progress: Arc<Progress>) -> Result<Report, E
     for index in 0..options.connections {
         let connection = Connection {
             addr,
+            source: (!options.sources.is_empty())
+                .then(|| options.sources[index % options.sources.len()]),
             request: request.clone(),
             permits: permits.clone(),
             progress: progress.clone(),
@@ -619,6 +638,7 @@ pub fn raise_fd_limit(connections: usize) {
 /// One connection's task.
 struct Connection {
     addr: SocketAddr,
+    source: Option<std::net::IpAddr>,
     request: Arc<[u8]>,
     permits: Arc<Semaphore>,
     progress: Arc<Progress>,
@@ -786,6 +806,11 @@ impl Connection {
         .map_err(|e| format!("socket: {e}"))?;
         if self.stalled {
             let _ = socket.set_recv_buffer_size(STALLED_RCVBUF);
+        }
+        if let Some(source) = self.source {
+            socket
+                .bind(SocketAddr::new(source, 0))
+                .map_err(|e| format!("binding {source}: {e}"))?;
         }
         let mut stream = socket
             .connect(self.addr)

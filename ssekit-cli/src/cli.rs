@@ -14,7 +14,7 @@ use std::time::Duration;
 use clap::{Arg, ArgAction, ArgMatches, Args, Parser, Subcommand, ValueEnum};
 use ssekit_cli::Chunking;
 use ssekit_cli::output::{Escape, Format};
-use ssekit_cli::serve::{DEFAULT_LISTEN, InputFormat, ServeOptions};
+use ssekit_cli::serve::{DEFAULT_LISTEN, Engine, InputFormat, ServeOptions};
 use ssekit_cli::url::{UrlOptions, is_url};
 use ssekit_client::RedirectPolicy;
 use ssekit_client::reqwest::Method;
@@ -380,6 +380,42 @@ pub(crate) struct ServeArgs {
     /// When stdin ends, let every client receive what is left, then exit
     #[arg(long)]
     exit_on_eof: bool,
+    /// What serves the event stream: edge or axum
+    #[arg(
+        long,
+        value_name = "ENGINE",
+        value_enum,
+        default_value_t = ServeEngine::Edge,
+        hide_possible_values = true,
+        long_help = "What serves the event stream:\n\
+                     edge   the edge (the default): the stream below the framework, a cursor and\n\
+                     \x20      a socket per client (ssekit::edge); the page through axum\n\
+                     axum   axum's own serving of the same hub (Sse::from_broadcast), for\n\
+                     \x20      comparison\n\
+                     Either way a request head must arrive within 10 s, and bound to a loopback\n\
+                     address only loopback Host names (localhost, 127.0.0.1, [::1]) are answered."
+    )]
+    engine: ServeEngine,
+    /// Close a connection whose request head has not arrived within S seconds (default 10)
+    #[arg(long, value_name = "S", default_value_t = 10.0, value_parser = head_seconds)]
+    head_timeout: f64,
+}
+
+/// `--head-timeout`: seconds above 0.
+fn head_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(seconds) if seconds > 0.0 && seconds.is_finite() => Ok(seconds),
+        _ => Err(format!("expected seconds above 0, got {text:?}")),
+    }
+}
+
+/// `serve --engine`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ServeEngine {
+    /// The edge: the stream below the framework
+    Edge,
+    /// axum's own serving, for comparison
+    Axum,
 }
 
 /// `serve --format`.
@@ -408,6 +444,11 @@ impl ServeArgs {
                 ServeFormat::Json => InputFormat::Json,
             },
             exit_on_eof: self.exit_on_eof,
+            engine: match self.engine {
+                ServeEngine::Edge => Engine::Edge,
+                ServeEngine::Axum => Engine::Axum,
+            },
+            head_timeout: std::time::Duration::from_secs_f64(self.head_timeout),
         }
     }
 }
@@ -443,9 +484,57 @@ pub(crate) struct BenchArgs {
                      end they drain to learn whether the server ended them"
     )]
     stalled: usize,
+    /// Connect from these local addresses in turn (ADDR,ADDR,... or a range FIRST-LAST)
+    #[arg(
+        long,
+        value_name = "ADDRS",
+        value_parser = sources,
+        long_help = "Connect from these local addresses, in turn: a list (127.0.0.2,127.0.0.3)\n\
+                     or an IPv4 range (127.0.0.2-127.0.0.40). One client address has about\n\
+                     28 000 ports to connect from, so more connections to one server need\n\
+                     several; on loopback every 127.x.y.z works with no setting"
+    )]
+    source: Option<Sources>,
     /// One JSON object instead of the table
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+/// `bench --source`: the local addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Sources(Vec<std::net::IpAddr>);
+
+/// At most this many source addresses (a range of a /16 at most).
+const MAX_SOURCES: u32 = 65_536;
+
+fn sources(text: &str) -> Result<Sources, String> {
+    if let Some((first, last)) = text.split_once('-') {
+        let parse = |s: &str| {
+            s.trim()
+                .parse::<std::net::Ipv4Addr>()
+                .map(u32::from)
+                .map_err(|_| format!("expected an IPv4 range FIRST-LAST, got {text:?}"))
+        };
+        let (first, last) = (parse(first)?, parse(last)?);
+        if last < first || last - first >= MAX_SOURCES {
+            return Err(format!(
+                "the range {text:?} is empty or has more than {MAX_SOURCES} addresses"
+            ));
+        }
+        return Ok(Sources(
+            (first..=last)
+                .map(|n| std::net::IpAddr::V4(n.into()))
+                .collect(),
+        ));
+    }
+    text.split(',')
+        .map(|s| {
+            s.trim()
+                .parse()
+                .map_err(|_| format!("expected IP addresses separated by commas, got {s:?}"))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Sources)
 }
 
 impl BenchArgs {
@@ -458,6 +547,7 @@ impl BenchArgs {
             last_event_id: self.last_event_id.clone(),
             events: self.events.map(|n| n as u64),
             stalled: self.stalled,
+            sources: self.source.clone().map(|s| s.0).unwrap_or_default(),
             ..ssekit_bench::Options::new(self.url.as_str())
         };
         match options.check() {

@@ -1,6 +1,12 @@
-//! Serve mode: `ssekit serve [--listen ADDR] [--format lines|sse|json] [--exit-on-eof]`
-//! publishes stdin into a resumable [`Hub`] served with `ssekit-axum` (`ssekit serve --help`
-//! is the manual).
+//! Serve mode: `ssekit serve [--listen ADDR] [--format lines|sse|json] [--exit-on-eof]
+//! [--engine edge|axum]` publishes stdin into a resumable [`Hub`]: its event stream on the edge
+//! (`ssekit_axum::serve`, below the framework) or, with `--engine axum`, through axum's own
+//! serving (`Sse::from_broadcast`), the page through axum either way (`ssekit serve --help` is
+//! the manual).
+//!
+//! Both engines close a connection whose request head is not complete within
+//! [`HEAD_TIMEOUT`] (`--head-timeout`), and, bound to a loopback address, answer only requests whose `Host` is a
+//! loopback name ([`host_allowed`]): a DNS-rebinding page cannot read the stream.
 //!
 //! The readers ([`read_lines`], [`read_sse`], [`read_json`]) run on a thread of their own
 //! (stdin is blocking) and publish straight into the hub, which needs no runtime.
@@ -11,12 +17,19 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use std::future::IntoFuture;
+
 use axum::Router;
 use axum::extract::State;
-use axum::response::Html;
+use axum::response::{Html, IntoResponse};
 use axum::routing::get;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
 use serde_json::Value;
-use ssekit_axum::{Event, Hub, LastEventId, Shutdown, Sse, Subscription};
+use ssekit_axum::broker::{Denied, Rejection, RequestInfo};
+use ssekit_axum::ssekit::edge::{Edge, EdgeConfig};
+use ssekit_axum::{Event, Hub, HubSubscription, LastEventId, Shutdown, Sse};
 use ssekit_proto::{Parsed, Parser};
 
 /// The address `serve` listens on without `--listen`.
@@ -44,6 +57,22 @@ pub enum InputFormat {
     Json,
 }
 
+/// How long a connection may take to send its request head before it is closed, unless
+/// [`ServeOptions::head_timeout`] says otherwise.
+pub const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What serves the event stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Engine {
+    /// The edge (`ssekit_axum::serve`): the stream below the framework, a cursor and a socket
+    /// per client.
+    #[default]
+    Edge,
+    /// axum's own serving (hyper-util's HTTP/1.1 + HTTP/2 server) of `Sse::from_broadcast`, for
+    /// comparison.
+    Axum,
+}
+
 /// The options of serve mode.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServeOptions {
@@ -53,6 +82,10 @@ pub struct ServeOptions {
     pub format: InputFormat,
     /// `--exit-on-eof`.
     pub exit_on_eof: bool,
+    /// `--engine`.
+    pub engine: Engine,
+    /// `--head-timeout`: how long a request head may take ([`HEAD_TIMEOUT`] by default).
+    pub head_timeout: Duration,
 }
 
 /// Publishes events into the hub, deciding their ids and remembering their types for the
@@ -306,7 +339,7 @@ struct AppState {
     types: Arc<Mutex<BTreeSet<String>>>,
 }
 
-async fn events(State(state): State<AppState>, last: LastEventId) -> Sse<Subscription> {
+async fn events(State(state): State<AppState>, last: LastEventId) -> Sse<HubSubscription> {
     Sse::from_broadcast(&state.hub, &last).shutdown_on(state.streams.signal())
 }
 
@@ -349,12 +382,39 @@ pub async fn run(options: &ServeOptions) -> io::Result<()> {
         let _ = eof_tx.send(());
     });
     let server_stop = Shutdown::new();
-    let app = Router::new()
-        .route("/", get(page))
-        .route("/events", get(events))
-        .with_state(state.clone());
-    let server = axum::serve(listener, app).with_graceful_shutdown(server_stop.signal());
-    let server = tokio::spawn(async move { server.await });
+    let loopback = options.listen.ip().is_loopback();
+    let pages = Router::new().route("/", get(page));
+    let server = match options.engine {
+        Engine::Edge => {
+            let stream_hub = hub.clone();
+            let app = loopback_only(pages.with_state(state.clone()), loopback);
+            let edge = Edge::with_config(EdgeConfig::new().head_timeout(options.head_timeout));
+            let serve = ssekit_axum::serve(listener, app)
+                .edge(edge)
+                .stream_route_with("/events", move |request: &RequestInfo| {
+                    if loopback && !host_allowed(request.header_value("host")) {
+                        return Err(Rejection::Denied(Denied::NotAllowed(
+                            "a Host that is not a loopback name".into(),
+                        )));
+                    }
+                    Ok(stream_hub.clone())
+                })
+                .with_graceful_shutdown(server_stop.signal());
+            tokio::spawn(serve.into_future())
+        }
+        Engine::Axum => {
+            let app = pages
+                .route("/events", get(events))
+                .with_state(state.clone());
+            let app = loopback_only(app, loopback);
+            tokio::spawn(serve_axum(
+                listener,
+                app,
+                options.head_timeout,
+                server_stop.signal(),
+            ))
+        }
+    };
     eprintln!("ssekit: serving on http://{address}/ (the event stream: http://{address}/events)");
 
     let exit_on_eof = options.exit_on_eof;
@@ -392,6 +452,105 @@ pub async fn run(options: &ServeOptions) -> io::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Serves `app` on hyper-util's HTTP/1.1 + HTTP/2 server, as `axum::serve` does, with a
+/// `head_timeout` on request heads, until `stop` resolves.
+async fn serve_axum(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    head_timeout: Duration,
+    stop: impl std::future::Future<Output = ()>,
+) -> io::Result<()> {
+    let service = TowerToHyperService::new(app);
+    let accept = async {
+        loop {
+            let Ok((socket, _)) = listener.accept().await else {
+                // Out of descriptors: wait instead of spinning.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            };
+            let service = service.clone();
+            tokio::spawn(async move {
+                let mut builder = auto::Builder::new(TokioExecutor::new());
+                builder
+                    .http1()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(head_timeout);
+                let _ = builder
+                    .serve_connection_with_upgrades(TokioIo::new(socket), service)
+                    .await;
+            });
+        }
+    };
+    tokio::select! {
+        () = accept => {}
+        () = stop => {}
+    }
+    Ok(())
+}
+
+/// Answers `403 Forbidden` to a request whose `Host` is not a loopback name, when `loopback`.
+fn loopback_only(app: Router, loopback: bool) -> Router {
+    if !loopback {
+        return app;
+    }
+    app.layer(axum::middleware::from_fn(
+        |request: axum::extract::Request, next: axum::middleware::Next| async move {
+            let host = request
+                .headers()
+                .get(axum::http::header::HOST)
+                .and_then(|v| v.to_str().ok());
+            if host_allowed(host) {
+                next.run(request).await
+            } else {
+                (
+                    axum::http::StatusCode::FORBIDDEN,
+                    "forbidden: a Host that is not a loopback name\n",
+                )
+                    .into_response()
+            }
+        },
+    ))
+}
+
+/// Whether a request's `Host` header names this machine's loopback: `localhost` (or a name
+/// under it), `127.x.y.z` or `[::1]`, with or without a port. A request without `Host` (HTTP/1.0)
+/// passes: the check is against pages of another site that a DNS rebinding points at
+/// 127.0.0.1, and browsers always send `Host`.
+///
+/// ```
+/// use ssekit_cli::serve::host_allowed;
+/// assert!(host_allowed(Some("localhost:8845")));
+/// assert!(host_allowed(Some("127.0.0.1")));
+/// assert!(host_allowed(Some("[::1]:8845")));
+/// assert!(host_allowed(None));
+/// assert!(!host_allowed(Some("attacker.example:8845")));
+/// assert!(!host_allowed(Some("127.0.0.1.attacker.example")));
+/// ```
+pub fn host_allowed(host: Option<&str>) -> bool {
+    let Some(host) = host else {
+        return true;
+    };
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        // [v6]:port
+        match rest.split_once(']') {
+            Some((v6, _)) => {
+                return v6
+                    .parse::<std::net::Ipv6Addr>()
+                    .is_ok_and(|ip| ip.is_loopback());
+            }
+            None => return false,
+        }
+    } else {
+        host.rsplit_once(':').map_or(host, |(name, _)| name)
+    };
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    name == "localhost"
+        || name.ends_with(".localhost")
+        || name
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// SIGTERM, where there is one.

@@ -177,3 +177,36 @@ fn bad_arguments_exit_2() {
     assert_eq!(help.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&help.stdout).contains("LATENCY CONVENTION"));
 }
+
+#[test]
+fn connections_come_from_the_source_addresses_in_turn() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/events", listener.local_addr().expect("addr"));
+    let peers = thread::spawn(move || {
+        let mut peers = Vec::new();
+        for stream in listener.incoming().take(4) {
+            let mut stream = stream.expect("accept");
+            peers.push(stream.peer_addr().expect("peer").ip().to_string());
+            let _ = read_head(&mut stream);
+            let _ = stream.write_all(
+                b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n",
+            );
+        }
+        peers
+    });
+    let report = bench(&[
+        &url,
+        "-c",
+        "4",
+        "-d",
+        "1",
+        "--source",
+        "127.0.0.2-127.0.0.3",
+    ]);
+    assert_eq!(report["connected"], 4, "{report}");
+    let mut peers = peers.join().expect("server");
+    peers.sort();
+    assert_eq!(peers, ["127.0.0.2", "127.0.0.2", "127.0.0.3", "127.0.0.3"]);
+    let output = common::run(&["bench", &url, "--source", "127.0.0.9-127.0.0.2"], b"");
+    assert_eq!(output.status.code(), Some(2));
+}

@@ -42,7 +42,11 @@ fn json_output(events: &[(&str, &str, &str)]) -> String {
 /// `GET path` with `headers`, read up to `until` (or the end): the head and the body.
 fn get(base: &str, path: &str, headers: &str, until: &str) -> (String, String) {
     let mut stream = TcpStream::connect(base.trim_start_matches("http://")).expect("connect");
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: x\r\n{headers}\r\n").expect("request");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\n{headers}\r\n"
+    )
+    .expect("request");
     let head = read_head(&mut stream);
     let mut body = Vec::new();
     let mut chunk = [0; 4096];
@@ -196,4 +200,100 @@ fn bad_serve_arguments_exit_2_and_a_busy_address_exits_1() {
     assert_eq!(busy.code, Some(1), "{}", busy.stderr);
     assert!(busy.stderr.contains(taken), "{}", busy.stderr);
     drop(server);
+}
+
+/// A raw HTTP/1.1 exchange: `request` sent, everything read until the server closes.
+fn exchange(base: &str, request: &str) -> String {
+    let mut stream = TcpStream::connect(base.trim_start_matches("http://")).expect("connect");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .expect("timeout");
+    stream.write_all(request.as_bytes()).expect("request");
+    let mut got = Vec::new();
+    let _ = stream.read_to_end(&mut got);
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+#[test]
+fn both_engines_serve_the_stream_and_the_axum_engine_resumes_too() {
+    for engine in ["edge", "axum"] {
+        let (mut server, base) = serve(&["--engine", engine]);
+        let watcher = client(&[&format!("{base}/events"), "--json", "--count", "2"]);
+        server.write("one\ntwo\n");
+        let watched = watcher.finish();
+        assert_exit_0(&watched);
+        assert_eq!(
+            watched.stdout,
+            json_output(&[("message", "one", "1"), ("message", "two", "2")]),
+            "{engine}"
+        );
+        let resumed = client(&[
+            &format!("{base}/events"),
+            "--json",
+            "--count",
+            "1",
+            "--last-event-id",
+            "1",
+        ])
+        .finish();
+        assert_eq!(
+            resumed.stdout,
+            json_output(&[("message", "two", "2")]),
+            "{engine}"
+        );
+        stop(server, "TERM", "terminated");
+    }
+}
+
+#[test]
+fn on_loopback_only_loopback_host_names_are_answered() {
+    for engine in ["edge", "axum"] {
+        let (server, base) = serve(&["--engine", engine]);
+        for path in ["/", "/events"] {
+            let refused = exchange(
+                &base,
+                &format!(
+                    "GET {path} HTTP/1.1\r\nHost: rebound.attacker.example\r\nConnection: close\r\n\r\n"
+                ),
+            );
+            assert!(
+                refused.starts_with("HTTP/1.1 403 "),
+                "{engine} {path}: {refused}"
+            );
+            for host in ["localhost:8845", "127.0.0.1", "[::1]:1"] {
+                let (head, _) = get(
+                    &base,
+                    path,
+                    &format!("Host: {host}\r\nConnection: close\r\n"),
+                    "",
+                );
+                assert!(
+                    head.starts_with("http/1.1 200 ok\r\n"),
+                    "{engine} {path} {host}: {head}"
+                );
+            }
+        }
+        drop(server);
+    }
+}
+
+#[test]
+fn a_request_head_that_does_not_arrive_in_time_is_closed() {
+    for engine in ["edge", "axum"] {
+        let (server, base) = serve(&["--engine", engine, "--head-timeout", "0.3"]);
+        let started = std::time::Instant::now();
+        // Half a head, then nothing: the server closes the connection without an answer.
+        let answer = exchange(&base, "GET / HTTP/1.1\r\nHost: local");
+        let took = started.elapsed();
+        assert!(!answer.contains("200"), "{engine}: {answer}");
+        assert!(
+            took < std::time::Duration::from_secs(4),
+            "{engine}: {took:?}"
+        );
+        assert!(
+            took >= std::time::Duration::from_millis(250),
+            "{engine}: {took:?}"
+        );
+        drop(server);
+    }
 }

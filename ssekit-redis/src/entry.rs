@@ -25,6 +25,7 @@ use std::fmt;
 use std::time::Duration;
 
 use redis::Value;
+use ssekit::decimal;
 use ssekit_proto::Event;
 
 /// Field holding the event data.
@@ -57,8 +58,8 @@ impl EntryId {
     pub(crate) fn parse(id: &str) -> Option<EntryId> {
         let (ms, seq) = id.split_once('-')?;
         Some(EntryId {
-            ms: digits(ms)?,
-            seq: digits(seq)?,
+            ms: decimal::parse(ms)?,
+            seq: decimal::parse(seq)?,
         })
     }
 
@@ -72,13 +73,6 @@ impl EntryId {
 /// The position of an entry id, for [`ssekit::broker::ExternalIds`] (`0-0` is 0).
 pub(crate) fn position(id: &str) -> Option<u128> {
     EntryId::parse(id).map(EntryId::position)
-}
-
-fn digits(s: &str) -> Option<u64> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse().ok()
 }
 
 impl fmt::Display for EntryId {
@@ -138,7 +132,7 @@ pub(crate) fn event(id: &str, map: &HashMap<String, Value>) -> Event {
     if let Some(comment) = text(COMMENT) {
         builder = builder.comment(comment);
     }
-    if let Some(retry) = text(RETRY).and_then(|r| digits(&r)) {
+    if let Some(retry) = text(RETRY).and_then(|r| decimal::parse(&r)) {
         builder = builder.retry(Duration::from_millis(retry));
     }
     if let Some(name) = text(EVENT) {

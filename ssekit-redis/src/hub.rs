@@ -11,7 +11,7 @@ use ssekit_proto::Event;
 use crate::entry;
 use crate::error::Error;
 use crate::link::{Common, Link};
-use crate::subscription::RedisSubscription;
+use crate::subscription::RedisHubSubscription;
 
 /// Settings of a [`RedisHub`]: the stream key, the window, the reader's timings.
 #[derive(Debug, Clone)]
@@ -86,8 +86,9 @@ impl RedisHubConfig {
         self
     }
 
-    /// The stream key.
-    pub fn key(&self) -> &str {
+    /// The stream key (set by [`new`](Self::new); getters of settings are `get_` and the
+    /// setting's name, as on `ssekit`'s configs).
+    pub fn get_key(&self) -> &str {
         &self.common.key
     }
 }
@@ -157,11 +158,11 @@ impl RedisHub {
     /// then live events, as [`Hub::subscribe`] does on the local window, after waiting (up to
     /// [`RedisHubConfig::catch_up_timeout`]) for this instance to have read the entry
     /// `last_event_id` if it has not yet (a client coming from another instance).
-    pub fn subscribe(&self, last_event_id: Option<&str>) -> RedisSubscription {
+    pub fn subscribe(&self, last_event_id: Option<&str>) -> RedisHubSubscription {
         let hub = &self.inner.hub;
         match last_event_id.and_then(|id| Some((id, self.inner.link.catch_up(id)?))) {
-            Some((id, wait)) => RedisSubscription::catching_up(wait, hub.clone(), id),
-            None => RedisSubscription::subscribed(hub.subscribe(last_event_id)),
+            Some((id, wait)) => RedisHubSubscription::catching_up(wait, hub.clone(), id),
+            None => RedisHubSubscription::subscribed(hub.subscribe(last_event_id)),
         }
     }
 
@@ -201,9 +202,9 @@ impl RedisHub {
 }
 
 impl Broadcast for RedisHub {
-    type Subscription = RedisSubscription;
+    type Subscription = RedisHubSubscription;
 
-    fn subscribe(&self, last_event_id: Option<&str>) -> RedisSubscription {
+    fn subscribe(&self, last_event_id: Option<&str>) -> RedisHubSubscription {
         RedisHub::subscribe(self, last_event_id)
     }
 }

@@ -15,9 +15,9 @@
 //! ```no_run
 //! use axum::{Router, extract::State, routing::get};
 //! use ssekit_axum::{Event, LastEventId, Sse};
-//! use ssekit_redis::{RedisHub, RedisHubConfig, RedisSubscription};
+//! use ssekit_redis::{RedisHub, RedisHubConfig, RedisHubSubscription};
 //!
-//! async fn events(State(hub): State<RedisHub>, last: LastEventId) -> Sse<RedisSubscription> {
+//! async fn events(State(hub): State<RedisHub>, last: LastEventId) -> Sse<RedisHubSubscription> {
 //!     // The same line serves the in-memory `ssekit_axum::Hub`: both are a `Broadcast`.
 //!     Sse::from_broadcast(&hub, &last)
 //! }
@@ -74,7 +74,7 @@
 //! exactly `max_len`: a `Last-Event-ID` is resumable on every instance as long as it is among
 //! the last `max_len` events, and the local window is what answers (no Redis round trip per
 //! client). An id older than that gets the local hub's reset frame, then the whole window (see
-//! [`Resume::Reset`]). The local hub's byte bound ([`HubConfig::max_bytes`](ssekit::hub::HubConfig::max_bytes)) still applies:
+//! [`HubResume::Reset`]). The local hub's byte bound ([`HubConfig::max_bytes`](ssekit::hub::HubConfig::max_bytes)) still applies:
 //! raise it for large events.
 //!
 //! #### A client that hops instances
@@ -253,7 +253,7 @@ mod topics;
 
 pub use crate::error::Error;
 pub use crate::hub::{RedisHub, RedisHubConfig};
-pub use crate::subscription::{RedisBrokerSubscription, RedisSubscription};
+pub use crate::subscription::{RedisBrokerSubscription, RedisHubSubscription};
 pub use crate::topics::{RedisBroker, RedisBrokerConfig, RedisTicket};
 /// The `redis` crate this one is built on (for [`redis::Client`] and [`redis::RedisError`]).
 pub use redis;
@@ -262,7 +262,7 @@ pub use redis;
 #[doc(no_inline)]
 pub use ssekit::broker;
 #[doc(no_inline)]
-pub use ssekit::hub::Resume;
+pub use ssekit::hub::HubResume;
 
 /// This crate's README: its examples are compiled and run as doctests.
 #[cfg(doctest)]

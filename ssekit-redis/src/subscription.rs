@@ -1,4 +1,4 @@
-//! [`RedisSubscription`] and [`RedisBrokerSubscription`]: a local subscription that first lets
+//! [`RedisHubSubscription`] and [`RedisBrokerSubscription`]: a local subscription that first lets
 //! this instance catch up with the client's `Last-Event-ID`.
 
 use std::fmt;
@@ -27,7 +27,7 @@ enum CatchUp<S> {
     Switching,
 }
 
-impl<S: Stream<Item = Frame> + Unpin> CatchUp<S> {
+impl<S> CatchUp<S> {
     fn waiting(wait: Wait, last_event_id: &str, open: Open<S>) -> CatchUp<S> {
         CatchUp::Waiting {
             wait,
@@ -43,7 +43,11 @@ impl<S: Stream<Item = Frame> + Unpin> CatchUp<S> {
         }
     }
 
-    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Frame>> {
+    /// `Unpin` only here: the subscription is polled in place (`Pin::new`).
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Frame>>
+    where
+        S: Stream<Item = Frame> + Unpin,
+    {
         if let CatchUp::Waiting { wait, .. } = self {
             ready!(wait.as_mut().poll(cx));
             if let CatchUp::Waiting {
@@ -79,7 +83,7 @@ impl<S: Stream<Item = Frame> + Unpin> CatchUp<S> {
 /// A subscriber's stream of frames from a [`RedisHub`](crate::RedisHub): the replay after the
 /// client's `Last-Event-ID`, then live frames. See [`RedisHub::subscribe`](crate::RedisHub::subscribe).
 ///
-/// It is a [`Subscription`](hub::Subscription) of the instance's local hub, with one step in
+/// It is a [`HubSubscription`](hub::HubSubscription) of the instance's local hub, with one step in
 /// front: a client that comes from another instance may have seen an entry this instance's
 /// reader has not read yet (it lags by a round trip). Subscribing to the local hub then would
 /// not find the id and would replay the whole window after a reset. Instead the subscription
@@ -87,38 +91,42 @@ impl<S: Stream<Item = Frame> + Unpin> CatchUp<S> {
 /// [`RedisHubConfig::catch_up_timeout`](crate::RedisHubConfig::catch_up_timeout), until the
 /// reader has read that entry.
 #[must_use = "streams do nothing unless polled"]
-pub struct RedisSubscription {
-    state: CatchUp<hub::Subscription>,
+pub struct RedisHubSubscription {
+    state: CatchUp<hub::HubSubscription>,
 }
 
-impl fmt::Debug for RedisSubscription {
+impl fmt::Debug for RedisHubSubscription {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.state.debug("RedisSubscription", f)
+        self.state.debug("RedisHubSubscription", f)
     }
 }
 
-impl RedisSubscription {
-    pub(crate) fn subscribed(subscription: hub::Subscription) -> RedisSubscription {
-        RedisSubscription {
+impl RedisHubSubscription {
+    pub(crate) fn subscribed(subscription: hub::HubSubscription) -> RedisHubSubscription {
+        RedisHubSubscription {
             state: CatchUp::Subscribed(subscription),
         }
     }
 
-    pub(crate) fn catching_up(wait: Wait, hub: hub::Hub, last_event_id: &str) -> RedisSubscription {
+    pub(crate) fn catching_up(
+        wait: Wait,
+        hub: hub::Hub,
+        last_event_id: &str,
+    ) -> RedisHubSubscription {
         let open = Box::new(move |id: &str| hub.subscribe(Some(id)));
-        RedisSubscription {
+        RedisHubSubscription {
             state: CatchUp::waiting(wait, last_event_id, open),
         }
     }
 
-    /// How the local subscription started ([`Resume`](hub::Resume)); `None` while this
+    /// How the local subscription started ([`HubResume`](hub::HubResume)); `None` while this
     /// instance is still catching up with the client's `Last-Event-ID`.
-    pub fn resume(&self) -> Option<hub::Resume> {
-        self.state.subscribed().map(hub::Subscription::resume)
+    pub fn resume(&self) -> Option<hub::HubResume> {
+        self.state.subscribed().map(hub::HubSubscription::resume)
     }
 }
 
-impl Stream for RedisSubscription {
+impl Stream for RedisHubSubscription {
     type Item = Frame;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Frame>> {
@@ -135,14 +143,14 @@ impl Stream for RedisSubscription {
 /// its topics after the client's `Last-Event-ID`, then their live frames. See
 /// [`RedisTicket::subscribe`](crate::RedisTicket::subscribe).
 ///
-/// It is a [`Subscription`](broker::Subscription) of the instance's local broker, after the
-/// same catch-up step as a [`RedisSubscription`]: when the client saw, on another instance, an
+/// It is a [`BrokerSubscription`](broker::BrokerSubscription) of the instance's local broker, after the
+/// same catch-up step as a [`RedisHubSubscription`]: when the client saw, on another instance, an
 /// entry this instance has not read yet, it first waits (at most
 /// [`RedisBrokerConfig::catch_up_timeout`](crate::RedisBrokerConfig::catch_up_timeout)) until
 /// it has.
 #[must_use = "streams do nothing unless polled"]
 pub struct RedisBrokerSubscription {
-    state: CatchUp<broker::Subscription>,
+    state: CatchUp<broker::BrokerSubscription>,
 }
 
 impl fmt::Debug for RedisBrokerSubscription {
@@ -152,7 +160,7 @@ impl fmt::Debug for RedisBrokerSubscription {
 }
 
 impl RedisBrokerSubscription {
-    pub(crate) fn subscribed(subscription: broker::Subscription) -> RedisBrokerSubscription {
+    pub(crate) fn subscribed(subscription: broker::BrokerSubscription) -> RedisBrokerSubscription {
         RedisBrokerSubscription {
             state: CatchUp::Subscribed(subscription),
         }
@@ -161,24 +169,26 @@ impl RedisBrokerSubscription {
     pub(crate) fn catching_up(
         wait: Wait,
         last_event_id: &str,
-        open: impl FnOnce(&str) -> broker::Subscription + Send + 'static,
+        open: impl FnOnce(&str) -> broker::BrokerSubscription + Send + 'static,
     ) -> RedisBrokerSubscription {
         RedisBrokerSubscription {
             state: CatchUp::waiting(wait, last_event_id, Box::new(open)),
         }
     }
 
-    /// How the local subscription started ([`Resume`](broker::Resume)); `None` while this
+    /// How the local subscription started ([`BrokerResume`](broker::BrokerResume)); `None` while this
     /// instance is still catching up with the client's `Last-Event-ID`.
-    pub fn resume(&self) -> Option<broker::Resume> {
-        self.state.subscribed().map(broker::Subscription::resume)
+    pub fn resume(&self) -> Option<broker::BrokerResume> {
+        self.state
+            .subscribed()
+            .map(broker::BrokerSubscription::resume)
     }
 
     /// True once the stream has ended (the broker was closed, or the subscriber stalled).
     pub fn is_done(&self) -> bool {
         self.state
             .subscribed()
-            .is_some_and(broker::Subscription::is_done)
+            .is_some_and(broker::BrokerSubscription::is_done)
     }
 }
 

@@ -97,8 +97,9 @@ impl RedisBrokerConfig {
         self
     }
 
-    /// The stream key.
-    pub fn key(&self) -> &str {
+    /// The stream key (set by [`new`](Self::new); getters of settings are `get_` and the
+    /// setting's name, as on `ssekit`'s configs).
+    pub fn get_key(&self) -> &str {
         &self.common.key
     }
 }

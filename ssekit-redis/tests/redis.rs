@@ -2,7 +2,6 @@
 //! redis-server` if it is missing): two instances on one stream, a client hopping between them,
 //! Redis restarting under them.
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,19 +13,13 @@ use conformance::e2e::EventStream;
 use conformance::events::{Decoder, message};
 use conformance::http::Request;
 use conformance::redis_server::{RedisServer, entry_order};
+use conformance::wait::within;
 use futures_util::StreamExt;
 use ssekit_axum::{Event, LastEventId, Sse};
 use ssekit_proto::MessageEvent;
-use ssekit_redis::{RedisHub, RedisHubConfig, RedisSubscription, Resume};
+use ssekit_redis::{HubResume, RedisHub, RedisHubConfig, RedisHubSubscription};
 
 const LIMIT: Duration = Duration::from_secs(20);
-
-/// Awaits `future`, failing the test after [`LIMIT`].
-async fn within<F: Future>(what: &str, future: F) -> F::Output {
-    tokio::time::timeout(LIMIT, future)
-        .await
-        .unwrap_or_else(|_| panic!("timed out: {what}"))
-}
 
 /// Test settings: quick reconnection, short blocks.
 fn config(key: &str) -> RedisHubConfig {
@@ -49,7 +42,7 @@ async fn events(State(hub): State<RedisHub>, last: LastEventId) -> axum::respons
 
 impl Instance {
     async fn start(redis: &RedisServer, config: RedisHubConfig) -> Instance {
-        let hub = within("connect", RedisHub::connect(redis.client(), config))
+        let hub = within(LIMIT, "connect", RedisHub::connect(redis.client(), config))
             .await
             .expect("RedisHub::connect");
         let app = Router::new()
@@ -83,11 +76,11 @@ async fn open(addr: SocketAddr, last_event_id: Option<&str>) -> EventStream {
 }
 
 /// Reads `n` events from an in-process subscription.
-async fn take(sub: &mut RedisSubscription, n: usize) -> Vec<MessageEvent> {
+async fn take(sub: &mut RedisHubSubscription, n: usize) -> Vec<MessageEvent> {
     let mut decoder = Decoder::new();
     let mut out = Vec::new();
     while out.len() < n {
-        let frame = within("next frame", sub.next())
+        let frame = within(LIMIT, "next frame", sub.next())
             .await
             .expect("subscription ended");
         out.extend(decoder.feed(&frame));
@@ -168,8 +161,14 @@ async fn a_client_hopping_between_instances_gets_every_event_once_in_order() {
             on_this_connection = 0;
         }
     }
-    let mut published = within("publishers", via_a).await.expect("publisher A");
-    published.extend(within("publishers", via_b).await.expect("publisher B"));
+    let mut published = within(LIMIT, "publishers", via_a)
+        .await
+        .expect("publisher A");
+    published.extend(
+        within(LIMIT, "publishers", via_b)
+            .await
+            .expect("publisher B"),
+    );
 
     assert!(hops >= 5, "only {hops} hops");
     let expected = expected(&published);
@@ -179,7 +178,7 @@ async fn a_client_hopping_between_instances_gets_every_event_once_in_order() {
     }
     // Both instances read the whole stream.
     let last = expected.last().map(|e| e.last_event_id().to_owned());
-    within("both readers at the end", async {
+    within(LIMIT, "both readers at the end", async {
         while a.hub.last_entry_id() != last || b.hub.last_entry_id() != last {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
@@ -214,7 +213,7 @@ async fn redis_restarting_mid_stream_is_survived() {
     redis.kill();
     // Nothing is published while Redis is down; the readers notice.
     assert!(a.hub.publish(Event::message("lost")).await.is_err());
-    within("readers notice", async {
+    within(LIMIT, "readers notice", async {
         while a.hub.reader_connected() || b.hub.reader_connected() {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
@@ -337,7 +336,7 @@ async fn a_new_instance_loads_the_window_and_resumes_from_it() {
 
     // Resumable: inside the window.
     let mut sub = b.subscribe(Some(&ids[180]));
-    assert_eq!(sub.resume(), Some(Resume::Replayed(19)));
+    assert_eq!(sub.resume(), Some(HubResume::Replayed(19)));
     let got = take(&mut sub, 19).await;
     let want: Vec<&str> = ids[181..].iter().map(|id| &**id).collect();
     assert_eq!(
@@ -347,7 +346,7 @@ async fn a_new_instance_loads_the_window_and_resumes_from_it() {
 
     // Too old: the reset frame, then the whole window.
     let mut sub = b.subscribe(Some(&ids[100]));
-    assert_eq!(sub.resume(), Some(Resume::Reset));
+    assert_eq!(sub.resume(), Some(HubResume::Reset));
     let got = take(&mut sub, 51).await;
     assert_eq!(got[0].event_type(), "sse-reset");
     assert_eq!(got[0].data(), &*ids[100]);
@@ -385,8 +384,8 @@ async fn an_instance_behind_the_client_catches_up_before_subscribing() {
         .expect("XADD");
     let one = b.publish(Event::message("one")).await.expect("publish");
     let two = b.publish(Event::message("two")).await.expect("publish");
-    let (got, resume) = within("catch-up", waiting).await.expect("task");
-    assert!(matches!(resume, Some(Resume::Replayed(_))), "{resume:?}");
+    let (got, resume) = within(LIMIT, "catch-up", waiting).await.expect("task");
+    assert!(matches!(resume, Some(HubResume::Replayed(_))), "{resume:?}");
     assert_eq!(
         got.iter().map(|e| e.last_event_id()).collect::<Vec<_>>(),
         [&*one, &*two]
@@ -404,7 +403,7 @@ async fn an_instance_behind_the_client_catches_up_before_subscribing() {
     let got = take(&mut sub, 1).await;
     assert!(started.elapsed() >= Duration::from_millis(200));
     assert_eq!(got[0].event_type(), "sse-reset");
-    assert_eq!(sub.resume(), Some(Resume::Reset));
+    assert_eq!(sub.resume(), Some(HubResume::Reset));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -424,7 +423,7 @@ async fn entries_carry_every_field_and_foreign_entries_are_safe() {
         .build()
         .expect("event");
     let id = hub.publish(&event).await.expect("publish");
-    let frame = within("frame", sub.next()).await.expect("frame");
+    let frame = within(LIMIT, "frame", sub.next()).await.expect("frame");
     assert_eq!(frame, event.with_id(&*id).expect("id").to_frame());
 
     // Written by another program, straight into the stream.
@@ -439,9 +438,9 @@ async fn entries_carry_every_field_and_foreign_entries_are_safe() {
     };
     let plain = xadd(&[("data", "hello"), ("user", "42")]);
     let hostile = xadd(&[("event", "x\ndata: injected"), ("data", "hi")]);
-    let frame = within("frame", sub.next()).await.expect("frame");
+    let frame = within(LIMIT, "frame", sub.next()).await.expect("frame");
     assert_eq!(frame, format!("id: {plain}\ndata: hello\n\n").as_bytes());
-    let frame = within("frame", sub.next()).await.expect("frame");
+    let frame = within(LIMIT, "frame", sub.next()).await.expect("frame");
     assert_eq!(frame, format!("id: {hostile}\n\n").as_bytes());
 }
 
@@ -468,7 +467,7 @@ async fn closing_an_instance_ends_its_streams_and_clients_resume_elsewhere() {
     }
     // Instance A goes away: its streams end cleanly.
     a.hub.close();
-    let (_, end) = within("stream end", client.response.read_to_end()).await;
+    let (_, end) = within(LIMIT, "stream end", client.response.read_to_end()).await;
     assert_eq!(end, conformance::http::BodyEnd::Complete);
     for i in 5..10 {
         let data = format!("{i}");

@@ -2,7 +2,6 @@
 //! when it ends): topics over one stream, a client hopping between two instances, authorization,
 //! resets, one reader connection per instance whatever the number of topics, Redis restarting.
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,20 +13,14 @@ use conformance::broker::{CookieUsers, selection_matches, topics_request as requ
 use conformance::e2e::EventStream;
 use conformance::events::{Decoder, message};
 use conformance::redis_server::{RedisServer, entry_order};
+use conformance::wait::within;
 use futures_util::StreamExt;
 use ssekit_axum::{BrokerRequest, Event, LastEventId, Rejected, Sse};
 use ssekit_proto::MessageEvent;
-use ssekit_redis::broker::{BrokerConfig, PublishError, RequestInfo, Resume, Selection};
+use ssekit_redis::broker::{BrokerConfig, BrokerResume, PublishError, RequestInfo, Selection};
 use ssekit_redis::{Error, RedisBroker, RedisBrokerConfig, RedisBrokerSubscription, RedisTicket};
 
 const LIMIT: Duration = Duration::from_secs(20);
-
-/// Awaits `future`, failing the test after [`LIMIT`].
-async fn within<F: Future>(what: &str, future: F) -> F::Output {
-    tokio::time::timeout(LIMIT, future)
-        .await
-        .unwrap_or_else(|_| panic!("timed out: {what}"))
-}
 
 /// Test settings: quick reconnection, short blocks.
 fn config(key: &str) -> RedisBrokerConfig {
@@ -74,6 +67,7 @@ async fn events(
 impl Instance {
     async fn start(redis: &RedisServer, config: RedisBrokerConfig) -> Instance {
         let broker = within(
+            LIMIT,
             "connect",
             RedisBroker::connect_with_authorize(redis.client(), config, CookieUsers),
         )
@@ -108,7 +102,7 @@ async fn take(sub: &mut RedisBrokerSubscription, n: usize) -> Vec<MessageEvent> 
     let mut decoder = Decoder::new();
     let mut out = Vec::new();
     while out.len() < n {
-        let frame = within("next frame", sub.next())
+        let frame = within(LIMIT, "next frame", sub.next())
             .await
             .expect("subscription ended");
         out.extend(decoder.feed(&frame));
@@ -222,8 +216,14 @@ async fn a_client_hopping_between_instances_gets_every_event_of_its_topics_once_
             on_this_connection = 0;
         }
     }
-    let mut published = within("publishers", via_a).await.expect("publisher A");
-    published.extend(within("publishers", via_b).await.expect("publisher B"));
+    let mut published = within(LIMIT, "publishers", via_a)
+        .await
+        .expect("publisher A");
+    published.extend(
+        within(LIMIT, "publishers", via_b)
+            .await
+            .expect("publisher B"),
+    );
 
     assert!(hops >= 10, "only {hops} hops");
     let expected = expected(&published, &selectors);
@@ -260,16 +260,24 @@ async fn authorization_decides_before_the_stream_and_nothing_else_arrives() {
         .expect_err("denied");
     assert_eq!(rejection.status(), 403);
     for (selectors, user) in [(&["users/8"][..], "7"), (&["users/7"][..], "")] {
-        let response = within("request", request(selectors, user, None).send(a.addr))
-            .await
-            .expect("response");
+        let response = within(
+            LIMIT,
+            "request",
+            request(selectors, user, None).send(a.addr),
+        )
+        .await
+        .expect("response");
         assert_eq!(response.status, 403, "{selectors:?} as {user:?}");
         assert_ne!(response.header("content-type"), Some("text/event-stream"));
     }
     // A malformed selection is 400.
-    let response = within("request", request(&["users*"], "7", None).send(a.addr))
-        .await
-        .expect("response");
+    let response = within(
+        LIMIT,
+        "request",
+        request(&["users*"], "7", None).send(a.addr),
+    )
+    .await
+    .expect("response");
     assert_eq!(response.status, 400);
     assert_eq!(a.broker.subscription_count(), 0, "nothing was admitted");
 
@@ -360,14 +368,14 @@ async fn an_unknown_or_too_old_id_gets_the_reset_frame() {
 
     // In the window, or the entry just before it: replayed.
     let mut sub = both.subscribe(Some(&ids[16]));
-    assert_eq!(sub.resume(), Some(Resume::Replayed));
+    assert_eq!(sub.resume(), Some(BrokerResume::Replayed));
     let got = take(&mut sub, 3).await;
     assert_eq!(
         got.iter().map(|e| e.last_event_id()).collect::<Vec<_>>(),
         ["1800-0", "1900-0", "2000-0"]
     );
     let mut sub = both.subscribe(Some(&ids[14]));
-    assert_eq!(sub.resume(), Some(Resume::Replayed));
+    assert_eq!(sub.resume(), Some(BrokerResume::Replayed));
     assert_eq!(take(&mut sub, 5).await[0].last_event_id(), "1600-0");
 
     // Too old, not an entry id, an entry id that never was, one that never comes (after the
@@ -377,7 +385,7 @@ async fn an_unknown_or_too_old_id_gets_the_reset_frame() {
         let even = admit(&b, &["even"]);
         let mut sub = even.subscribe(Some(asked));
         let got = take(&mut sub, 3).await;
-        assert_eq!(sub.resume(), Some(Resume::Reset), "{asked}");
+        assert_eq!(sub.resume(), Some(BrokerResume::Reset), "{asked}");
         assert_eq!(got[0].event_type(), "sse-reset", "{asked}");
         assert_eq!(got[0].data(), asked);
         assert_eq!(got[0].last_event_id(), "1500-0");
@@ -484,7 +492,7 @@ async fn redis_restarting_is_survived_and_clients_resume_across_it() {
             .await
             .is_err()
     );
-    within("readers notice", async {
+    within(LIMIT, "readers notice", async {
         while a.reader_connected() || b.reader_connected() {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
@@ -508,7 +516,7 @@ async fn redis_restarting_is_survived_and_clients_resume_across_it() {
     // A client that last saw a pre-restart event resumes across the restart on B (once B has
     // read what was published since): the same reset, then what followed its id, once.
     let newest = after.last().map(|p| p.id.to_string());
-    within("B reads the new stream", async {
+    within(LIMIT, "B reads the new stream", async {
         while b.last_entry_id() != newest {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
@@ -516,14 +524,14 @@ async fn redis_restarting_is_survived_and_clients_resume_across_it() {
     .await;
     let mut resumed = admit(&b, &selectors).subscribe(Some(mine[4].last_event_id()));
     let got = take(&mut resumed, 7).await;
-    assert_eq!(resumed.resume(), Some(Resume::Reset));
+    assert_eq!(resumed.resume(), Some(BrokerResume::Reset));
     assert_eq!(got[0].event_type(), "sse-reset");
     assert_eq!(got[1], message("after a reconnect", &more.id));
     assert_eq!(got[2..], mine_after);
     // One that saw an event after the restart resumes as usual.
     let mut resumed = admit(&b, &selectors).subscribe(Some(mine_after[1].last_event_id()));
     assert_eq!(take(&mut resumed, 3).await, mine_after[2..]);
-    assert_eq!(resumed.resume(), Some(Resume::Replayed));
+    assert_eq!(resumed.resume(), Some(BrokerResume::Replayed));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -577,11 +585,11 @@ async fn entries_store_their_topics_and_foreign_entries_are_safe() {
         ("data", "hi"),
     ]);
     let good = xadd(&[("topics", "c\nd"), ("data", "by hand")]);
-    let frame = within("frame", sub.next()).await.expect("frame");
+    let frame = within(LIMIT, "frame", sub.next()).await.expect("frame");
     assert_eq!(frame, format!("id: {hostile}\n\n").as_bytes());
     assert_eq!(take(&mut sub, 1).await, [message("by hand", &good)]);
     // The reader went past all of them (it says so after each batch it read).
-    within("the reader past the last entry", async {
+    within(LIMIT, "the reader past the last entry", async {
         while broker.last_entry_id().as_deref() != Some(&*good) {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }

@@ -179,7 +179,7 @@ pub use ssekit;
 /// (or [`broadcast`]), refuse with [`Rejected`] (subscriptions) and [`PublishRejected`]
 /// (publishes), read the request with [`broker_request`].
 pub use ssekit::broker;
-pub use ssekit::hub::{Hub, HubConfig, LagPolicy, Resume, Subscription};
+pub use ssekit::hub::{Hub, HubConfig, HubResume, HubSubscription, LagPolicy};
 pub use ssekit::proto::{EventName, event_name};
 pub use ssekit::{
     Broadcast, Event, EventBuilder, EventError, Frame, IntoFrame, KeepAlive, ReceiverStream,

@@ -7,13 +7,13 @@ mod common;
 
 use common::Server;
 use conformance::e2e;
-use ssekit::hub::Subscription;
+use ssekit::hub::HubSubscription;
 use ssekit_warp::{Hub, LastEventId, Shutdown, Sse};
 use warp::Filter;
 use warp::filters::BoxedFilter;
 
 /// `hub` at `/events` with the one-call wiring.
-fn routes(hub: &Hub) -> impl FnOnce(Shutdown) -> BoxedFilter<(Sse<Subscription>,)> {
+fn routes(hub: &Hub) -> impl FnOnce(Shutdown) -> BoxedFilter<(Sse<HubSubscription>,)> {
     let hub = hub.clone();
     move |shutdown| {
         warp::path("events")

@@ -3,7 +3,7 @@
 //!
 //! [`Hub::publish`] assigns an id when the event has none, encodes the event **once** into a
 //! shared [`Frame`] and appends it to a replay window bounded by count and by bytes.
-//! [`Hub::subscribe`] returns a [`Subscription`], a `Stream` of frames: every retained frame
+//! [`Hub::subscribe`] returns a [`HubSubscription`], a `Stream` of frames: every retained frame
 //! after the given `Last-Event-ID`, then live frames, with no gap and no duplicate at the seam
 //! (both sides take the same lock, so a publish is either in the replay or in the live part).
 //!
@@ -30,8 +30,8 @@
 //! its next events were evicted. It then gets a reset frame (an event named `sse-reset`, see
 //! [`HubConfig::reset_event`]), then every retained event, then live ones: never a silent gap,
 //! also for a subscriber that had no `Last-Event-ID`. An unknown or evicted `Last-Event-ID` is
-//! reported the same way at the start of a subscription; [`Subscription::resume`] tells it as
-//! [`Resume::Reset`].
+//! reported the same way at the start of a subscription; [`HubSubscription::resume`] tells it as
+//! [`HubResume::Reset`].
 //!
 //! Ids the hub assigns are the event's sequence number in decimal (`"1"`, `"2"`, ...), unique
 //! and increasing for the hub's lifetime. Events published with their own id keep it.
@@ -57,19 +57,20 @@
 //! # }).unwrap();
 //! ```
 
-use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_core::Stream;
-use ssekit_proto::{Event, Frame};
+use ssekit_proto::{Event, EventName, Frame};
 
 use crate::Broadcast;
 use crate::body::WakerId;
+use crate::clock::{Clock, ClockSetting};
 use crate::stall::Progress;
+use crate::window::{self, Slots, Window, WindowSettings};
 
 /// What happens to a subscriber that falls too far behind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,23 +89,15 @@ pub enum LagPolicy {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use = "settings do nothing until given to Hub::with_config"]
 pub struct HubConfig {
-    capacity: usize,
-    max_bytes: usize,
-    max_lag: usize,
-    stall_timeout: Duration,
+    window: WindowSettings,
     lag_policy: LagPolicy,
-    reset_event: String,
 }
 
 impl Default for HubConfig {
     fn default() -> Self {
         HubConfig {
-            capacity: 1024,
-            max_bytes: 8 << 20,
-            max_lag: 512,
-            stall_timeout: Duration::from_secs(5),
+            window: WindowSettings::new(1024, 8 << 20),
             lag_policy: LagPolicy::Disconnect,
-            reset_event: "sse-reset".into(),
         }
     }
 }
@@ -112,13 +105,13 @@ impl Default for HubConfig {
 impl HubConfig {
     /// Most events kept for replay (default 1024; at least 1).
     pub fn capacity(mut self, events: usize) -> Self {
-        self.capacity = events.max(1);
+        self.window.set_capacity(events);
         self
     }
 
     /// Most frame bytes kept for replay (default 8 MiB). The newest event is always kept.
     pub fn max_bytes(mut self, bytes: usize) -> Self {
-        self.max_bytes = bytes;
+        self.window.max_bytes = bytes;
         self
     }
 
@@ -130,7 +123,7 @@ impl HubConfig {
     /// `max_lag` well below the capacity, so that a disconnected subscriber's `Last-Event-ID`
     /// is still in the window when it comes back.
     pub fn max_lag(mut self, events: usize) -> Self {
-        self.max_lag = events.max(1);
+        self.window.set_max_lag(events);
         self
     }
 
@@ -152,29 +145,37 @@ impl HubConfig {
     /// is ended (or skipped ahead) `stall_timeout` after it fell `max_lag` events behind; its
     /// memory is bounded meanwhile, since a subscriber holds a cursor, not a queue.
     pub fn stall_timeout(mut self, timeout: Duration) -> Self {
-        self.stall_timeout = timeout;
+        self.window.stall_timeout = timeout;
+        self
+    }
+
+    /// Where the stall rule reads the time (default [`SystemClock`](crate::clock::SystemClock),
+    /// [`Instant::now`](std::time::Instant::now)); tests give a
+    /// [`ManualClock`](crate::clock::ManualClock). See [`clock`](crate::clock).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.window.clock = ClockSetting::new(clock);
         self
     }
 
     /// The replay window's capacity in events (set by [`capacity`](Self::capacity); getters
     /// are the setters' names with `get_`, as on `std::process::Command`).
     pub fn get_capacity(&self) -> usize {
-        self.capacity
+        self.window.capacity
     }
 
     /// The replay window's bound in frame bytes (set by [`max_bytes`](Self::max_bytes)).
     pub fn get_max_bytes(&self) -> usize {
-        self.max_bytes
+        self.window.max_bytes
     }
 
     /// See [`max_lag`](Self::max_lag).
     pub fn get_max_lag(&self) -> usize {
-        self.max_lag
+        self.window.max_lag
     }
 
     /// See [`stall_timeout`](Self::stall_timeout).
     pub fn get_stall_timeout(&self) -> Duration {
-        self.stall_timeout
+        self.window.stall_timeout
     }
 
     /// See [`lag_policy`](Self::lag_policy).
@@ -183,13 +184,8 @@ impl HubConfig {
     }
 
     /// See [`reset_event`](Self::reset_event).
-    pub fn get_reset_event(&self) -> &str {
-        &self.reset_event
-    }
-
-    /// Every how many publishes the hub sweeps for lagging subscribers.
-    fn sweep_interval(&self) -> u64 {
-        (self.max_lag as u64 / 4).max(1)
+    pub fn get_reset_event(&self) -> EventName {
+        self.window.reset_event
     }
 
     /// The policy for lagging subscribers (default [`LagPolicy::Disconnect`]).
@@ -202,41 +198,40 @@ impl HubConfig {
     /// evicted id, when a subscriber's next events were evicted before it could take them (a
     /// burst longer than the window), and on [`LagPolicy::SkipToOldest`]. Its data is the id
     /// the subscriber asked for, or the id of the last event it delivered (empty if none).
-    /// Default `sse-reset`. A name with CR or LF is ignored.
-    pub fn reset_event(mut self, name: impl Into<String>) -> Self {
-        let name = name.into();
-        if memchr::memchr2(b'\r', b'\n', name.as_bytes()).is_none() {
-            self.reset_event = name;
-        }
+    /// Default `sse-reset`. An [`EventName`] is checked when it is made, so a name that could
+    /// inject a field cannot get here:
+    ///
+    /// ```
+    /// use ssekit::event_name;
+    /// use ssekit::hub::HubConfig;
+    ///
+    /// let config = HubConfig::default().reset_event(event_name!("lost"));
+    /// assert_eq!(config.get_reset_event().as_str(), "lost");
+    /// ```
+    pub fn reset_event(mut self, name: EventName) -> Self {
+        self.window.reset_event = name;
         self
     }
 }
 
-struct Entry {
-    seq: u64,
-    /// The event's own id; `None` when the hub assigned it (the sequence number in decimal),
-    /// so delivering such an event touches no reference count but the frame's.
-    id: Option<Arc<str>>,
-    frame: Frame,
-}
+/// What the hub keeps with an entry of its window: the event's own id; `None` when the hub
+/// assigned it (the sequence number in decimal), so delivering such an event touches no
+/// reference count but the frame's.
+type OwnId = Option<Arc<str>>;
 
-impl Entry {
-    /// Whether this entry's id is `id`, whose value as a hub-assigned id (a sequence number
-    /// in canonical decimal) is `as_seq`.
-    fn has_id(&self, id: &str, as_seq: Option<u64>) -> bool {
-        match &self.id {
-            Some(own) => **own == *id,
-            None => as_seq == Some(self.seq),
-        }
+/// Whether `entry`'s id is `id`, whose value as a hub-assigned id (a sequence number in
+/// canonical decimal) is `as_seq`.
+fn has_id(entry: &window::Entry<OwnId>, id: &str, as_seq: Option<u64>) -> bool {
+    match &entry.meta {
+        Some(own) => **own == *id,
+        None => as_seq == Some(entry.seq),
     }
 }
 
 /// `id` as a hub-assigned id: the decimal of a sequence number, as `with_sequence_id` writes
 /// it (no sign, no leading zero; sequence numbers start at 1).
 fn sequence_of(id: &str) -> Option<u64> {
-    id.parse::<u64>()
-        .ok()
-        .filter(|_| !id.starts_with(['0', '+']))
+    crate::decimal::parse_canonical(id)
 }
 
 /// Where a subscription is: the id a reset frame names.
@@ -251,7 +246,7 @@ enum LastId {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Status {
-    /// No subscription uses the slot (it is in `free_slots`).
+    /// No subscription uses the slot (it is released in `State::slots`).
     Free,
     /// The subscription can still deliver.
     Live,
@@ -283,25 +278,17 @@ impl Slot {
 }
 
 struct State {
-    window: VecDeque<Entry>,
-    window_bytes: usize,
-    /// Sequence number of the next published event (the first is 1).
-    next_seq: u64,
+    window: Window<OwnId>,
     closed: bool,
     /// Wakers of subscribers that are caught up, with their slot.
     waiting: Vec<(usize, Waker)>,
-    slots: Vec<Slot>,
-    free_slots: Vec<usize>,
+    slots: Slots<Slot>,
     /// Slots with [`Status::Live`].
     subscribers: usize,
     spare: Vec<(usize, Waker)>,
 }
 
 impl State {
-    fn first_seq(&self) -> u64 {
-        self.window.front().map_or(self.next_seq, |e| e.seq)
-    }
-
     fn unregister(&mut self, slot: usize) {
         let index = std::mem::take(&mut self.slots[slot].waiting);
         if index == 0 {
@@ -330,34 +317,19 @@ struct Shared {
     /// publish (which also sweeps), a close. A subscription whose waker is registered and that
     /// finds it unchanged since has nothing to deliver, and answers `Pending` without the lock.
     version: AtomicU64,
-    /// `State::next_seq`, stored under the lock by every publish: what
-    /// [`Subscription::size_hint`] reads to tell how many frames are ready without the lock.
+    /// The window's next sequence number, stored under the lock by every publish: what
+    /// [`HubSubscription::size_hint`] reads to tell how many frames are ready without the lock.
     published: AtomicU64,
 }
 
 impl Shared {
     /// The frame that tells a subscriber events were lost; `id` is where it was.
     fn reset_frame(&self, id: &str) -> Frame {
-        // The name was checked for CR/LF in `HubConfig::reset_event`; data may be anything.
-        Event::builder()
-            .event(self.config.reset_event.clone())
-            .data(id)
-            .build()
-            .map(|e| e.to_frame())
-            .unwrap_or_else(|_| {
-                Event::builder()
-                    .event("sse-reset")
-                    .build()
-                    .map_or_else(|_| Frame::keep_alive(), |e| e.to_frame())
-            })
+        window::reset_event(self.config.window.reset_event, id).to_frame()
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        // A panic while holding the lock cannot leave the state inconsistent in a way that
-        // matters more than stopping all subscribers would; keep serving.
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        window::lock(&self.state)
     }
 }
 
@@ -372,8 +344,8 @@ impl std::fmt::Debug for Hub {
         let state = self.shared.lock();
         f.debug_struct("Hub")
             .field("retained", &state.window.len())
-            .field("retained_bytes", &state.window_bytes)
-            .field("next_seq", &state.next_seq)
+            .field("retained_bytes", &state.window.bytes())
+            .field("next_seq", &state.window.next_seq())
             .field("subscribers", &state.subscribers)
             .finish()
     }
@@ -385,10 +357,15 @@ impl Default for Hub {
     }
 }
 
-/// How a subscription started.
+/// How a hub subscription started ([`HubSubscription::resume`]).
+///
+/// The broker's counterpart is [`BrokerResume`](crate::broker::BrokerResume): the same three
+/// cases, but a hub knows how many events a replay holds (every retained event after the id is
+/// the subscriber's), while a broker would have to scan the window for the subscriber's topics
+/// to count them, so its `Replayed` carries no count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Resume {
+pub enum HubResume {
     /// No `Last-Event-ID`: live events only.
     Live,
     /// The id was found: this many retained events follow it and are replayed first.
@@ -410,13 +387,10 @@ impl Hub {
             shared: Arc::new(Shared {
                 config,
                 state: Mutex::new(State {
-                    window: VecDeque::new(),
-                    window_bytes: 0,
-                    next_seq: 1,
+                    window: Window::new(),
                     closed: false,
                     waiting: Vec::new(),
-                    slots: Vec::new(),
-                    free_slots: Vec::new(),
+                    slots: Slots::new(),
                     subscribers: 0,
                     spare: Vec::new(),
                 }),
@@ -437,7 +411,7 @@ impl Hub {
     /// once; every subscriber and every replay shares it.
     pub fn publish(&self, event: Event) -> Arc<str> {
         let mut state = self.shared.lock();
-        let seq = state.next_seq;
+        let seq = state.window.next_seq();
         let (id, own, frame): (Arc<str>, bool, Frame) = match event.id() {
             Some(id) => (Arc::from(id), true, event.to_frame()),
             None => {
@@ -446,32 +420,18 @@ impl Hub {
                 (id, false, event.to_frame())
             }
         };
-        let waiters = self.append(&mut state, seq, own.then(|| id.clone()), frame);
+        let waiters = self.append(&mut state, own.then(|| id.clone()), frame);
         drop(state);
         self.wake(waiters);
         id
     }
 
-    fn append(
-        &self,
-        state: &mut State,
-        seq: u64,
-        id: Option<Arc<str>>,
-        frame: Frame,
-    ) -> Vec<(usize, Waker)> {
+    fn append(&self, state: &mut State, id: OwnId, frame: Frame) -> Vec<(usize, Waker)> {
         let config = &self.shared.config;
-        state.next_seq = seq + 1;
+        let seq = state.window.push(frame, id);
         self.shared.published.store(seq + 1, Ordering::Release);
         self.shared.version.fetch_add(1, Ordering::Release);
-        state.window_bytes += frame.len();
-        state.window.push_back(Entry { seq, id, frame });
-        while state.window.len() > config.capacity
-            || (state.window_bytes > config.max_bytes && state.window.len() > 1)
-        {
-            if let Some(old) = state.window.pop_front() {
-                state.window_bytes -= old.frame.len();
-            }
-        }
+        state.window.trim(&config.window);
         let spare = std::mem::take(&mut state.spare);
         let waiters = std::mem::replace(&mut state.waiting, spare);
         for (slot, _) in &waiters {
@@ -479,7 +439,7 @@ impl Hub {
             slot.waiting = 0;
             slot.progress.woken();
         }
-        if seq % config.sweep_interval() == 0 {
+        if seq.is_multiple_of(config.window.sweep_interval()) {
             self.sweep(state);
         }
         waiters
@@ -491,17 +451,17 @@ impl Hub {
     /// count as a subscriber forever.
     fn sweep(&self, state: &mut State) {
         let config = &self.shared.config;
-        let now = Instant::now();
-        let (next_seq, first) = (state.next_seq, state.first_seq());
+        let now = config.window.clock.now();
+        let (next_seq, first) = (state.window.next_seq(), state.window.first_seq());
         for index in 0..state.slots.len() {
             let slot = &mut state.slots[index];
             if slot.status != Status::Live {
                 continue;
             }
-            let behind = slot.cursor < first || slot.lag(next_seq) > config.max_lag as u64;
+            let behind = slot.cursor < first || slot.lag(next_seq) > config.window.max_lag as u64;
             if !slot
                 .progress
-                .stalled(behind, slot.cursor, now, config.stall_timeout)
+                .stalled(behind, slot.cursor, now, config.window.stall_timeout)
             {
                 continue;
             }
@@ -528,31 +488,32 @@ impl Hub {
         }
     }
 
-    /// Subscribes, resuming after `last_event_id` when given (see [`Resume`]).
+    /// Subscribes, resuming after `last_event_id` when given (see [`HubResume`]).
     ///
     /// - `None`: live events only, from the next publish on.
     /// - An id in the replay window: every retained event after it, then live events
-    ///   ([`Resume::Replayed`]). The replay does not count as lag: only live events published
+    ///   ([`HubResume::Replayed`]). The replay does not count as lag: only live events published
     ///   after this call that the subscriber has not delivered yet do.
     /// - Any other id (unknown, or already evicted): a reset frame (an event named
     ///   [`HubConfig::reset_event`], default `sse-reset`, whose data is the id asked for),
-    ///   then every retained event, then live events ([`Resume::Reset`]).
+    ///   then every retained event, then live events ([`HubResume::Reset`]).
     ///
     /// Replay and live part are decided under the lock `publish` takes, so an event published
     /// concurrently is delivered exactly once: in the replay or live.
-    pub fn subscribe(&self, last_event_id: Option<&str>) -> Subscription {
+    pub fn subscribe(&self, last_event_id: Option<&str>) -> HubSubscription {
         // Parsed once, before the lock, not once per window entry the search looks at.
         let as_seq = last_event_id.and_then(sequence_of);
         let mut state = self.shared.lock();
-        let next_seq = state.next_seq;
+        let next_seq = state.window.next_seq();
         let (cursor, resume) = match last_event_id {
-            None => (next_seq, Resume::Live),
-            Some(id) => match state.window.iter().rev().find(|e| e.has_id(id, as_seq)) {
+            None => (next_seq, HubResume::Live),
+            Some(id) => match (state.window.entries().iter().rev()).find(|e| has_id(e, id, as_seq))
+            {
                 Some(entry) => (
                     entry.seq + 1,
-                    Resume::Replayed((next_seq - entry.seq - 1) as usize),
+                    HubResume::Replayed((next_seq - entry.seq - 1) as usize),
                 ),
-                None => (state.first_seq(), Resume::Reset),
+                None => (state.window.first_seq(), HubResume::Reset),
             },
         };
         let fresh = Slot {
@@ -562,22 +523,13 @@ impl Hub {
             status: Status::Live,
             progress: Progress::new(cursor),
         };
-        let slot = match state.free_slots.pop() {
-            Some(slot) => {
-                state.slots[slot] = fresh;
-                slot
-            }
-            None => {
-                state.slots.push(fresh);
-                state.slots.len() - 1
-            }
-        };
+        let slot = state.slots.insert(fresh);
         state.subscribers += 1;
         drop(state);
-        Subscription {
+        HubSubscription {
             shared: self.shared.clone(),
             slot,
-            reset_pending: resume == Resume::Reset,
+            reset_pending: resume == HubResume::Reset,
             resume,
             done: false,
             stalled: false,
@@ -614,7 +566,7 @@ impl Hub {
     /// How many events, and how many frame bytes, the replay window holds.
     pub fn retained(&self) -> (usize, usize) {
         let state = self.shared.lock();
-        (state.window.len(), state.window_bytes)
+        (state.window.len(), state.window.bytes())
     }
 }
 
@@ -626,12 +578,12 @@ impl Hub {
 /// A subscription holds no frames of its own: its state is a cursor into the hub's shared
 /// window (and, while it waits, a clone of its task's waker).
 #[must_use = "streams do nothing unless polled"]
-pub struct Subscription {
+pub struct HubSubscription {
     shared: Arc<Shared>,
     slot: usize,
     /// A reset frame is due before anything else (the resume id was not in the window).
     reset_pending: bool,
-    resume: Resume,
+    resume: HubResume,
     done: bool,
     /// Ended by the lag policy ([`LagPolicy::Disconnect`]), not by [`Hub::close`].
     stalled: bool,
@@ -645,10 +597,10 @@ pub struct Subscription {
     cursor: u64,
 }
 
-impl std::fmt::Debug for Subscription {
+impl std::fmt::Debug for HubSubscription {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let cursor = self.shared.lock().slots[self.slot].cursor;
-        f.debug_struct("Subscription")
+        f.debug_struct("HubSubscription")
             .field("cursor", &cursor)
             .field("resume", &self.resume)
             .field("done", &self.done)
@@ -656,9 +608,9 @@ impl std::fmt::Debug for Subscription {
     }
 }
 
-impl Subscription {
+impl HubSubscription {
     /// How this subscription started: live, replaying, or reset (unknown id).
-    pub fn resume(&self) -> Resume {
+    pub fn resume(&self) -> HubResume {
         self.resume
     }
 
@@ -675,7 +627,7 @@ impl Subscription {
     }
 }
 
-impl Stream for Subscription {
+impl Stream for HubSubscription {
     type Item = Frame;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Frame>> {
@@ -686,19 +638,18 @@ impl Stream for Subscription {
         // Still waiting, with the same waker, and nothing happened to the hub since: the
         // registration stands. (Every change that could make it ready bumps the version
         // under the lock before it wakes the waiting list.)
-        if let Some((waker, version)) = this.registered {
-            if waker == WakerId::of(cx.waker())
-                && this.shared.version.load(Ordering::Acquire) == version
-            {
-                return Poll::Pending;
-            }
+        if let Some((waker, version)) = this.registered
+            && waker == WakerId::of(cx.waker())
+            && this.shared.version.load(Ordering::Acquire) == version
+        {
+            return Poll::Pending;
         }
         this.registered = None;
         let config = &this.shared.config;
         let mut guard = this.shared.lock();
         let state = &mut *guard;
         let slot = this.slot;
-        let (next_seq, first) = (state.next_seq, state.first_seq());
+        let (next_seq, first) = (state.window.next_seq(), state.window.first_seq());
         let entry = &mut state.slots[slot];
         entry.progress.polled();
         let skip_to = match entry.status {
@@ -709,7 +660,7 @@ impl Stream for Subscription {
             // Stalled, with `SkipToOldest`: at most `max_lag` events are left ahead of it.
             Status::Skip => {
                 entry.status = Status::Live;
-                Some(first.max(next_seq.saturating_sub(config.max_lag as u64)))
+                Some(first.max(next_seq.saturating_sub(config.window.max_lag as u64)))
             }
             // Ended by a publish's sweep while it was not polled.
             Status::Ended | Status::Free => {
@@ -733,9 +684,9 @@ impl Stream for Subscription {
             return Poll::Ready(Some(frame));
         }
         let cursor = entry.cursor;
-        if let Some(entry) = state.window.get((cursor - first) as usize) {
+        if let Some(entry) = state.window.get(cursor) {
             let frame = entry.frame.clone();
-            this.last_id = match &entry.id {
+            this.last_id = match &entry.meta {
                 Some(id) => LastId::Id(id.clone()),
                 None => LastId::Seq(entry.seq),
             };
@@ -785,22 +736,22 @@ impl Stream for Subscription {
 }
 
 impl Broadcast for Hub {
-    type Subscription = Subscription;
+    type Subscription = HubSubscription;
 
-    fn subscribe(&self, last_event_id: Option<&str>) -> Subscription {
+    fn subscribe(&self, last_event_id: Option<&str>) -> HubSubscription {
         Hub::subscribe(self, last_event_id)
     }
 
-    fn stalled(subscription: &Subscription) -> bool {
+    fn stalled(subscription: &HubSubscription) -> bool {
         subscription.is_stalled()
     }
 }
 
-impl Drop for Subscription {
+impl Drop for HubSubscription {
     fn drop(&mut self) {
         let mut state = self.shared.lock();
         state.end(self.slot);
         state.slots[self.slot].status = Status::Free;
-        state.free_slots.push(self.slot);
+        state.slots.release(self.slot);
     }
 }

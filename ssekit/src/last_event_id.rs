@@ -10,6 +10,8 @@
 //! Each adapter's `LastEventId` extractor (`ssekit_axum::LastEventId`, `ssekit_actix_web::LastEventId`,
 //! `ssekit_warp::last_event_id()`) is this function applied to the request's header and query.
 
+use crate::query::form_decode;
+
 /// The most bytes of a `Last-Event-ID` value that [`parse`] accepts.
 pub const MAX_LEN: usize = 1024;
 
@@ -55,8 +57,7 @@ pub fn parse(value: &[u8]) -> Option<String> {
 /// assert_eq!(last_event_id::from_query("lastEventId=a%0Ab"), None);
 /// ```
 pub fn from_query(query: &str) -> Option<String> {
-    let value = query.split('&').find_map(|pair| {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+    let value = crate::query::pairs(query).find_map(|(name, value)| {
         (form_decode(name, QUERY_PARAM.len())? == QUERY_PARAM.as_bytes()).then_some(value)
     })?;
     parse(&form_decode(value, MAX_LEN)?)
@@ -76,44 +77,6 @@ pub fn from_request(header: Option<&[u8]>, query: Option<&str>) -> Option<String
         Some(value) => parse(value),
         None => from_query(query?),
     }
-}
-
-/// Decodes one `application/x-www-form-urlencoded` component; `None` once the result would be
-/// longer than `max` bytes (so a huge parameter is never copied).
-fn form_decode(text: &str, max: usize) -> Option<Vec<u8>> {
-    fn hex(digit: u8) -> Option<u8> {
-        match digit {
-            b'0'..=b'9' => Some(digit - b'0'),
-            b'a'..=b'f' => Some(digit - b'a' + 10),
-            b'A'..=b'F' => Some(digit - b'A' + 10),
-            _ => None,
-        }
-    }
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len().min(max));
-    let mut i = 0;
-    while i < bytes.len() {
-        if out.len() == max {
-            return None;
-        }
-        let byte = match bytes[i] {
-            b'+' => b' ',
-            b'%' => match (bytes.get(i + 1), bytes.get(i + 2)) {
-                (Some(&high), Some(&low)) => match (hex(high), hex(low)) {
-                    (Some(high), Some(low)) => {
-                        i += 2;
-                        (high << 4) | low
-                    }
-                    _ => b'%',
-                },
-                _ => b'%',
-            },
-            other => other,
-        };
-        out.push(byte);
-        i += 1;
-    }
-    Some(out)
 }
 
 #[cfg(test)]

@@ -17,6 +17,11 @@
 //!   bounded slow subscribers. `ssekit-redis` shares one across instances through Redis Streams.
 //! - [`broker::Broker`]: many topics behind one connection: topic patterns, one `Last-Event-ID`
 //!   for all of them, an authorization hook, admission limits, metrics.
+//! - [`restart`]: rolling restarts: a `retry:` first, and on shutdown a last `retry:` with a
+//!   random spread, so the clients of a stopping instance come back spread out.
+//! - [`query`] and [`decimal`]: the one query-string reader and the one decimal-id reader
+//!   every part of the crate (and `ssekit-redis`) uses.
+//! - [`clock`]: where the hub and the broker read the time, injectable for tests.
 //!
 //! ```
 //! use futures_util::StreamExt;
@@ -60,6 +65,8 @@
 mod body;
 mod broadcast;
 pub mod broker;
+pub mod clock;
+pub mod decimal;
 #[cfg(feature = "edge")]
 #[cfg_attr(docsrs, doc(cfg(feature = "edge")))]
 pub mod edge;
@@ -67,10 +74,13 @@ pub mod headers;
 pub mod hub;
 pub mod last_event_id;
 pub mod origin;
+pub mod query;
 mod receiver;
+pub mod restart;
 #[cfg(feature = "signal")]
 pub mod signal;
 mod stall;
+mod window;
 
 pub use body::{IntoFrame, KeepAlive, Shutdown, SseBody, Stalled};
 pub use broadcast::Broadcast;
@@ -78,7 +88,7 @@ pub use receiver::ReceiverStream;
 /// The protocol crate, [`ssekit_proto`]: the encoder, [`Frame`], the parser and its streams.
 /// Its everyday types are also at this crate's root.
 pub use ssekit_proto as proto;
-pub use ssekit_proto::{Event, EventBuilder, EventError, Frame};
+pub use ssekit_proto::{Event, EventBuilder, EventError, EventName, Frame, event_name};
 
 /// This crate's README: its examples are compiled and run as doctests.
 #[cfg(doctest)]

@@ -9,7 +9,7 @@ use std::task::{Context, Poll, Waker};
 
 use counting_alloc::CountingAlloc;
 use futures_core::Stream;
-use ssekit::broker::{Broker, BrokerConfig, Selection, Subscription};
+use ssekit::broker::{Broker, BrokerConfig, BrokerSubscription, Selection};
 use ssekit_proto::{Event, Frame};
 
 #[global_allocator]
@@ -27,11 +27,11 @@ fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn poll(sub: &mut Subscription) -> Poll<Option<Frame>> {
+fn poll(sub: &mut BrokerSubscription) -> Poll<Option<Frame>> {
     Pin::new(sub).poll_next(&mut Context::from_waker(Waker::noop()))
 }
 
-fn subscribe(broker: &Broker, topic: &str) -> Subscription {
+fn subscribe(broker: &Broker, topic: &str) -> BrokerSubscription {
     let selection = Selection::new([topic]).expect("a valid topic");
     let mut sub = broker
         .subscribe_to(&selection)
@@ -47,7 +47,7 @@ fn a_topic_with_one_subscriber_costs_a_bounded_few_hundred_bytes() {
     let broker = Broker::with_config(BrokerConfig::default().max_idle_topics(100));
     let names: Vec<String> = (0..N).map(|i| format!("users/{i}")).collect();
     let before = HEAP.current();
-    let subs: Vec<Subscription> = names.iter().map(|n| subscribe(&broker, n)).collect();
+    let subs: Vec<BrokerSubscription> = names.iter().map(|n| subscribe(&broker, n)).collect();
     let per_topic = (HEAP.current() - before) / N;
     eprintln!("{N} topics with one subscriber each: {per_topic} heap bytes per topic");
     assert_eq!(broker.topic_count(), N);
@@ -65,7 +65,7 @@ fn a_subscriber_of_a_shared_topic_costs_a_bounded_few_hundred_bytes() {
         .publish(["rooms/1"], Event::message("warm-up"))
         .expect("publish");
     let before = HEAP.current();
-    let subs: Vec<Subscription> = (0..N).map(|_| subscribe(&broker, "rooms/1")).collect();
+    let subs: Vec<BrokerSubscription> = (0..N).map(|_| subscribe(&broker, "rooms/1")).collect();
     let per_subscriber = (HEAP.current() - before) / N;
     eprintln!("{N} subscribers of one topic: {per_subscriber} heap bytes per subscriber");
     assert!(

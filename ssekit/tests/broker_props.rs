@@ -26,8 +26,8 @@ use futures_core::Stream;
 use proptest::prelude::*;
 use ssekit::Event;
 use ssekit::broker::{
-    Broker, BrokerConfig, Denied, ExternalIds, Rejection, RequestInfo, Resume, Selection,
-    Subscription, Ticket,
+    Broker, BrokerConfig, BrokerResume, BrokerSubscription, Denied, ExternalIds, Rejection,
+    RequestInfo, Selection, Ticket,
 };
 use ssekit_proto::{Parsed, Parser};
 
@@ -75,7 +75,7 @@ enum Op {
     Subscribe(usize, Vec<usize>),
     Drain(usize),
     Disconnect(usize),
-    Resume(usize),
+    BrokerResume(usize),
 }
 
 fn topics() -> impl Strategy<Value = Vec<usize>> {
@@ -90,7 +90,7 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(c, s)| Op::Subscribe(c, s)),
         4 => (0..CLIENTS).prop_map(Op::Drain),
         1 => (0..CLIENTS).prop_map(Op::Disconnect),
-        2 => (0..CLIENTS).prop_map(Op::Resume),
+        2 => (0..CLIENTS).prop_map(Op::BrokerResume),
     ]
 }
 
@@ -99,7 +99,7 @@ struct Client {
     /// What it asked for and what it is allowed, as the model sees them.
     asked: Vec<&'static str>,
     ticket: Option<Ticket>,
-    sub: Option<Subscription>,
+    sub: Option<BrokerSubscription>,
     /// The last id it saw (an event's or a reset frame's).
     last_id: Option<u64>,
     /// Its subscription resumed from an id the broker does not hold: a reset frame comes first.
@@ -149,10 +149,7 @@ fn external_seq(id: u64) -> u64 {
 }
 
 fn decimal_position(id: &str) -> Option<u128> {
-    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    id.parse().ok()
+    ssekit::decimal::parse(id).map(u128::from)
 }
 
 /// The ids of a run: the broker's sequence numbers, or external ones.
@@ -205,7 +202,8 @@ fn run(ids: Ids, capacity: usize, idle: usize, allowances: Vec<Vec<usize>>, ops:
         .max_idle_topics(idle)
         .max_topics(64)
         .max_lag(1 << 20)
-        .stall_timeout(std::time::Duration::from_secs(3600));
+        .stall_timeout(std::time::Duration::from_secs(3600))
+        .clock(ssekit::clock::ManualClock::new());
     let config = match ids {
         Ids::Sequence => config,
         Ids::External => config.external_ids(ExternalIds::new("0", decimal_position)),
@@ -226,7 +224,7 @@ fn run(ids: Ids, capacity: usize, idle: usize, allowances: Vec<Vec<usize>>, ops:
                 let seq = broker
                     .publish(&names, Event::message("x"))
                     .expect("publish");
-                assert_eq!(seq, next);
+                assert_eq!(*seq, *next.to_string());
             }
             Ids::External => broker
                 .publish_with_id(&names, Event::message("x"), &external_id(next))
@@ -276,15 +274,19 @@ fn run(ids: Ids, capacity: usize, idle: usize, allowances: Vec<Vec<usize>>, ops:
                 }
             }
             Op::Disconnect(c) => clients[c].sub = None,
-            Op::Resume(c) => {
+            Op::BrokerResume(c) => {
                 let client = &mut clients[c];
                 if let (Some(ticket), Some(last)) = (&client.ticket, client.last_id) {
                     client.sub = None;
                     let sub = ticket.subscribe(Some(&ids.text(last)));
                     if last + 1 >= model.first_seq() {
-                        assert_ne!(sub.resume(), Resume::Reset, "id {last} is in the window");
+                        assert_ne!(
+                            sub.resume(),
+                            BrokerResume::Reset,
+                            "id {last} is in the window"
+                        );
                     }
-                    client.initial_reset = sub.resume() == Resume::Reset;
+                    client.initial_reset = sub.resume() == BrokerResume::Reset;
                     client.sub = Some(sub);
                 }
             }
@@ -422,8 +424,8 @@ proptest! {
             BrokerConfig::default().max_subscriptions(total).max_subscribers_per_topic(per_topic),
         );
         // (selectors, ticket, subscription) per admitted client.
-        let mut held: Vec<(Vec<&str>, Option<Ticket>, Option<Subscription>)> = Vec::new();
-        let count = |held: &[(Vec<&str>, Option<Ticket>, Option<Subscription>)], key: &str| {
+        let mut held: Vec<(Vec<&str>, Option<Ticket>, Option<BrokerSubscription>)> = Vec::new();
+        let count = |held: &[(Vec<&str>, Option<Ticket>, Option<BrokerSubscription>)], key: &str| {
             held.iter()
                 .filter(|(s, t, sub)| s.contains(&key) && (t.is_some() || sub.is_some()))
                 .count()

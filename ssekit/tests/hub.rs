@@ -4,14 +4,15 @@ use std::time::Duration;
 
 use conformance::events::{Decoder, decode, message};
 use futures_util::StreamExt;
-use ssekit::hub::{Hub, HubConfig, LagPolicy, Resume, Subscription};
+use ssekit::clock::ManualClock;
+use ssekit::hub::{Hub, HubConfig, HubResume, HubSubscription, LagPolicy};
 use ssekit_proto::Event;
 use ssekit_proto::Frame;
 
 /// A subscriber that takes one frame and is then never polled again: what a body behind a
 /// connection that does not drain looks like (the server polled it, wrote the frame, and its
 /// writes stay pending). `hub` must hold at least two undelivered events for it.
-fn take_one_then_stall(sub: &mut Subscription) {
+fn take_one_then_stall(sub: &mut HubSubscription) {
     assert!(sub.next().now_or_never_helper().flatten().is_some());
 }
 
@@ -20,7 +21,7 @@ fn strict(config: HubConfig) -> Hub {
     Hub::with_config(config.stall_timeout(Duration::ZERO))
 }
 
-fn take_ready(sub: &mut Subscription) -> Vec<Frame> {
+fn take_ready(sub: &mut HubSubscription) -> Vec<Frame> {
     let mut frames = Vec::new();
     while let Some(Some(frame)) = sub.next().now_or_never_helper() {
         frames.push(frame);
@@ -48,7 +49,7 @@ fn replay_then_live_with_assigned_ids() {
         "custom"
     );
     let mut sub = hub.subscribe(Some("3"));
-    assert_eq!(sub.resume(), Resume::Replayed(3));
+    assert_eq!(sub.resume(), HubResume::Replayed(3));
     let got = decode(take_ready(&mut sub));
     let ids: Vec<&str> = got.iter().map(|e| e.last_event_id()).collect();
     assert_eq!(ids, ["4", "5", "custom"]);
@@ -57,7 +58,7 @@ fn replay_then_live_with_assigned_ids() {
     assert_eq!(got, [message("live", "7")]);
 
     let mut live = hub.subscribe(None);
-    assert_eq!(live.resume(), Resume::Live);
+    assert_eq!(live.resume(), HubResume::Live);
     assert!(take_ready(&mut live).is_empty());
 }
 
@@ -68,7 +69,7 @@ fn unknown_id_sends_a_reset_then_the_whole_window() {
         hub.publish(Event::message(i.to_string()));
     }
     let mut sub = hub.subscribe(Some("2")); // evicted long ago
-    assert_eq!(sub.resume(), Resume::Reset);
+    assert_eq!(sub.resume(), HubResume::Reset);
     let got = decode(take_ready(&mut sub));
     assert_eq!(got[0].event_type(), "sse-reset");
     assert_eq!(got[0].data(), "2");
@@ -138,7 +139,7 @@ async fn cut_and_resume_under_concurrent_publishing_loses_nothing() {
             .unwrap_or_else(|| hub.subscribe(last_id.as_deref()));
         assert_ne!(
             sub.resume(),
-            Resume::Reset,
+            HubResume::Reset,
             "resume id must be in the window"
         );
         let budget = 1 + rng.below(400);
@@ -210,7 +211,7 @@ fn a_resume_further_back_than_max_lag_replays_everything() {
         hub.publish(Event::message(i.to_string()));
     }
     let mut sub = hub.subscribe(Some("100"));
-    assert_eq!(sub.resume(), Resume::Replayed(900));
+    assert_eq!(sub.resume(), HubResume::Replayed(900));
     let got = decode(take_ready(&mut sub));
     let data: Vec<usize> = got.iter().map(|e| e.data().parse().unwrap()).collect();
     assert!(data.into_iter().eq(101..=1000));
@@ -228,7 +229,7 @@ fn an_unknown_id_on_a_full_window_gets_the_reset_and_the_whole_window() {
         hub.publish(Event::message(i.to_string()));
     }
     let mut sub = hub.subscribe(Some("gone"));
-    assert_eq!(sub.resume(), Resume::Reset);
+    assert_eq!(sub.resume(), HubResume::Reset);
     let got = decode(take_ready(&mut sub));
     assert_eq!(got[0].event_type(), "sse-reset");
     assert_eq!(got.len(), 1 + 1024);
@@ -250,7 +251,7 @@ fn skip_to_oldest_during_a_replay_skips_only_what_was_evicted() {
         hub.publish(Event::message(i.to_string()));
     }
     let mut sub = hub.subscribe(Some("1"));
-    assert_eq!(sub.resume(), Resume::Replayed(9));
+    assert_eq!(sub.resume(), HubResume::Replayed(9));
     let first_two: Vec<String> = (0..2)
         .map(|_| {
             let frame = futures_util::FutureExt::now_or_never(sub.next()).unwrap();
@@ -308,7 +309,7 @@ fn a_subscriber_that_stops_reading_is_ended_and_does_not_delay_others() {
 #[test]
 fn a_burst_within_the_window_reaches_every_subscriber() {
     let hub = strict(HubConfig::default()); // capacity 1024, max_lag 512
-    let mut subs: Vec<Subscription> = (0..100).map(|_| hub.subscribe(None)).collect();
+    let mut subs: Vec<HubSubscription> = (0..100).map(|_| hub.subscribe(None)).collect();
     // Half of them have been polled (caught up, waiting), half not yet (fresh responses).
     for sub in &mut subs[..50] {
         assert!(take_ready(sub).is_empty());
@@ -385,7 +386,7 @@ fn skip_to_oldest_skips_a_stalled_subscriber_ahead_after_a_reset() {
             .capacity(100)
             .max_lag(5)
             .lag_policy(LagPolicy::SkipToOldest)
-            .reset_event("lost"),
+            .reset_event(ssekit::event_name!("lost")),
     );
     let mut sub = hub.subscribe(None);
     hub.publish(Event::message("0"));
@@ -429,7 +430,13 @@ fn a_subscriber_that_is_polled_is_never_ended_for_lag() {
 #[test]
 fn a_stalled_subscriber_is_ended_after_the_stall_timeout() {
     let timeout = Duration::from_millis(100);
-    let hub = Hub::with_config(HubConfig::default().max_lag(8).stall_timeout(timeout));
+    let clock = ManualClock::new();
+    let hub = Hub::with_config(
+        HubConfig::default()
+            .max_lag(8)
+            .stall_timeout(timeout)
+            .clock(clock.clone()),
+    );
     let mut stuck = hub.subscribe(None);
     hub.publish(Event::message("0"));
     hub.publish(Event::message("1"));
@@ -438,7 +445,12 @@ fn a_stalled_subscriber_is_ended_after_the_stall_timeout() {
         hub.publish(Event::message(i.to_string()));
     }
     assert_eq!(hub.subscriber_count(), 1, "within the timeout");
-    std::thread::sleep(timeout + Duration::from_millis(20));
+    clock.advance(timeout - Duration::from_millis(1));
+    for i in 0..10 {
+        hub.publish(Event::message(i.to_string()));
+    }
+    assert_eq!(hub.subscriber_count(), 1, "just before the timeout");
+    clock.advance(Duration::from_millis(1));
     for i in 0..10 {
         hub.publish(Event::message(i.to_string()));
     }

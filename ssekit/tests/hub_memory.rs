@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use counting_alloc::CountingAlloc;
 use futures_core::Stream;
-use ssekit::hub::{Hub, Subscription};
+use ssekit::hub::{Hub, HubSubscription};
 use ssekit_proto::Event;
 use ssekit_proto::Frame;
 
@@ -48,7 +48,7 @@ impl Wake for CountingWaker {
     }
 }
 
-fn poll(sub: &mut Subscription, cx: &mut Context<'_>) -> Poll<Option<Frame>> {
+fn poll(sub: &mut HubSubscription, cx: &mut Context<'_>) -> Poll<Option<Frame>> {
     Pin::new(sub).poll_next(cx)
 }
 
@@ -65,7 +65,7 @@ fn an_idle_subscriber_costs_a_bounded_few_bytes() {
     let before = HEAP.current();
     // The subscriptions themselves are counted too: in a server each lives in its response
     // body.
-    let mut subs: Vec<Subscription> = Vec::with_capacity(SUBSCRIBERS);
+    let mut subs: Vec<HubSubscription> = Vec::with_capacity(SUBSCRIBERS);
     for _ in 0..SUBSCRIBERS {
         let mut sub = hub.subscribe(None);
         // Caught up: the first poll registers the waker and returns `Pending`.
@@ -76,8 +76,8 @@ fn an_idle_subscriber_costs_a_bounded_few_bytes() {
     let per_subscriber = used / SUBSCRIBERS;
     eprintln!(
         "{SUBSCRIBERS} idle subscribers: {used} heap bytes, {per_subscriber} bytes each \
-         ({} of them the `Subscription` value itself)",
-        std::mem::size_of::<Subscription>()
+         ({} of them the `HubSubscription` value itself)",
+        std::mem::size_of::<HubSubscription>()
     );
     assert_eq!(hub.subscriber_count(), SUBSCRIBERS);
     assert!(
@@ -112,7 +112,7 @@ fn fan_out_throughput_to_ten_thousand_subscribers() {
     let hub = Hub::new();
     let waker = Waker::noop();
     let mut cx = Context::from_waker(waker);
-    let mut subs: Vec<Subscription> = (0..SUBSCRIBERS).map(|_| hub.subscribe(None)).collect();
+    let mut subs: Vec<HubSubscription> = (0..SUBSCRIBERS).map(|_| hub.subscribe(None)).collect();
     for sub in &mut subs {
         assert!(poll(sub, &mut cx).is_pending());
     }

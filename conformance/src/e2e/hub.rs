@@ -18,11 +18,10 @@ use crate::http::{Request, Response};
 /// [`check_hub_stuck_client`]) may take: they move far more data than the others.
 pub const HUB_LIMIT: Duration = Duration::from_secs(10);
 
-/// Awaits `future`, failing the test after [`HUB_LIMIT`].
+/// Awaits `future`, failing the test after [`HUB_LIMIT`] ([`crate::wait::within`] with the
+/// hub checks' limit).
 pub async fn within_hub<F: Future>(future: F) -> F::Output {
-    tokio::time::timeout(HUB_LIMIT, future)
-        .await
-        .expect("timed out")
+    crate::wait::within(HUB_LIMIT, "a hub check step", future).await
 }
 
 /// An open event stream, read event by event (through [`Decoder`]).

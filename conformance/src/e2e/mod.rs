@@ -49,11 +49,10 @@ pub use wire::*;
 /// How long any single wait of a test may take.
 pub const LIMIT: Duration = Duration::from_secs(5);
 
-/// Awaits `future`, failing the test after [`LIMIT`].
+/// Awaits `future`, failing the test after [`LIMIT`] ([`crate::wait::within`] with this
+/// crate's limit).
 pub async fn within<F: Future>(future: F) -> F::Output {
-    tokio::time::timeout(LIMIT, future)
-        .await
-        .expect("timed out")
+    crate::wait::within(LIMIT, "an end-to-end step", future).await
 }
 
 /// A `GET` of `target` over HTTP/1.1, its response head read, within [`LIMIT`].

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
-use ssekit_axum::broker::{Broker, BrokerConfig, Rejection, Selection, Subscription};
+use ssekit_axum::broker::{Broker, BrokerConfig, BrokerSubscription, Rejection, Selection};
 use ssekit_axum::{Event, LastEventId, Rejected, Sse};
 
 #[derive(Clone)]
@@ -22,7 +22,10 @@ struct App {
     connections: Arc<AtomicUsize>,
 }
 
-async fn events(State(app): State<App>, last: LastEventId) -> Result<Sse<Subscription>, Rejected> {
+async fn events(
+    State(app): State<App>,
+    last: LastEventId,
+) -> Result<Sse<BrokerSubscription>, Rejected> {
     let n = app.connections.fetch_add(1, Ordering::Relaxed) % 1000;
     let private = format!("private/{n}");
     let selection = Selection::new(["news", private.as_str()])

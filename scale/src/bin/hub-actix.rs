@@ -6,9 +6,9 @@
 
 use actix_web::web::{self, Data};
 use actix_web::{App, HttpServer};
-use ssekit_actix_web::{Event, Hub, LastEventId, Sse, Subscription};
+use ssekit_actix_web::{Event, Hub, HubSubscription, LastEventId, Sse};
 
-async fn events(hub: Data<Hub>, last: LastEventId) -> Sse<Subscription> {
+async fn events(hub: Data<Hub>, last: LastEventId) -> Sse<HubSubscription> {
     Sse::from_broadcast(hub.get_ref(), &last)
 }
 

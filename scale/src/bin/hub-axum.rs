@@ -8,9 +8,9 @@
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
-use ssekit_axum::{Event, Hub, LastEventId, Sse, Subscription};
+use ssekit_axum::{Event, Hub, HubSubscription, LastEventId, Sse};
 
-async fn events(State(hub): State<Hub>, last: LastEventId) -> Sse<Subscription> {
+async fn events(State(hub): State<Hub>, last: LastEventId) -> Sse<HubSubscription> {
     Sse::from_broadcast(&hub, &last)
 }
 

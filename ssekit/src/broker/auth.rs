@@ -108,38 +108,8 @@ impl RequestInfo {
 
     /// Every value of a query parameter (`?topic=a&topic=b`), percent-decoded.
     pub fn query_params(&self, name: &str) -> Vec<String> {
-        self.query
-            .split('&')
-            .filter_map(|pair| {
-                let (n, v) = pair.split_once('=').unwrap_or((pair, ""));
-                (percent_decode(n) == name).then(|| percent_decode(v))
-            })
-            .collect()
+        crate::query::values(&self.query, name)
     }
-}
-
-/// Decodes `%XX` escapes and `+`; a malformed escape stays as it is, invalid UTF-8 becomes
-/// U+FFFD.
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push((h * 16 + l) as u8);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Why a request was refused by an [`Authorize`] hook: a subscribe answered `403 Forbidden`

@@ -22,14 +22,17 @@ use std::fmt;
 ///
 /// // Offsets of a log, as decimal numbers; `0` comes before the first one.
 /// fn offset(id: &str) -> Option<u128> {
-///     if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
-///         return None;
-///     }
-///     id.parse().ok()
+///     ssekit::decimal::parse(id).map(u128::from)
 /// }
 /// let ids = ExternalIds::new("0", offset);
 /// assert_eq!(ids.position("17"), Some(17));
 /// assert_eq!(ids.position("x"), None);
+/// ```
+///
+/// An origin that could not be an SSE id does not compile in a `const`:
+///
+/// ```compile_fail
+/// const BAD: ssekit::broker::ExternalIds = ssekit::broker::ExternalIds::new("0\n", |_| None);
 /// ```
 #[derive(Clone, Copy)]
 pub struct ExternalIds {
@@ -39,7 +42,21 @@ pub struct ExternalIds {
 
 impl ExternalIds {
     /// Ids ordered by `position`, starting after `origin` (see the type's docs).
+    ///
+    /// # Panics
+    ///
+    /// If `origin` could not be an SSE id (it contains CR, LF or NUL): it is the `id:` of reset
+    /// frames. In a `const` (as `ssekit-redis` makes its ids), that is a compile error.
     pub const fn new(origin: &'static str, position: fn(&str) -> Option<u128>) -> ExternalIds {
+        let bytes = origin.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            assert!(
+                !matches!(bytes[i], b'\r' | b'\n' | 0),
+                "an origin id must not contain CR, LF or NUL"
+            );
+            i += 1;
+        }
         ExternalIds { origin, position }
     }
 

@@ -47,6 +47,7 @@
 //! # }
 //! ```
 
+mod app;
 mod head;
 mod reactor;
 mod rewind;
@@ -70,7 +71,7 @@ use tokio::net::{TcpListener, TcpStream};
 use crate::broker::{Rejection, RequestInfo};
 use crate::{Broadcast, KeepAlive};
 use head::{HeadError, Routed};
-use reactor::{BoxSubscription, NewSubscriber, Reactor, Settings};
+use reactor::{BoxSubscription, NewSubscriber, Reactors, Settings};
 use rewind::Rewind;
 
 /// The edge's settings. Every bound has a default.
@@ -80,6 +81,7 @@ pub struct EdgeConfig {
     head_timeout: Duration,
     keep_alive: Option<KeepAlive>,
     stall_timeout: Duration,
+    reactor_threads: usize,
 }
 
 impl Default for EdgeConfig {
@@ -89,6 +91,7 @@ impl Default for EdgeConfig {
             head_timeout: Duration::from_secs(10),
             keep_alive: Some(KeepAlive::new()),
             stall_timeout: Duration::from_secs(5),
+            reactor_threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(8)),
         }
     }
 }
@@ -134,6 +137,19 @@ impl EdgeConfig {
         self
     }
 
+    /// How many reactor threads hold the subscribers (default: the number of CPUs, at most 8;
+    /// at least 1). Each is one epoll and one thread; a new subscriber goes to the next in turn,
+    /// so a burst to many subscribers is written by all of them at once.
+    pub fn reactor_threads(mut self, threads: usize) -> Self {
+        self.reactor_threads = threads.max(1);
+        self
+    }
+
+    /// The reactor threads ([`reactor_threads`](Self::reactor_threads)).
+    pub fn get_reactor_threads(&self) -> usize {
+        self.reactor_threads
+    }
+
     /// The head limit ([`head_limit`](Self::head_limit)).
     pub fn get_head_limit(&self) -> usize {
         self.head_limit
@@ -168,7 +184,9 @@ struct Inner {
     routes: Vec<Route>,
     /// The response head of every stream.
     stream_head: Bytes,
-    reactor: OnceLock<Reactor>,
+    reactor: OnceLock<Reactors>,
+    /// Triggered when the edge stops: ends the streams served on the framework path too.
+    stopped: crate::Shutdown,
 }
 
 /// Event-stream routes served below the framework (see the [module docs](self)).
@@ -228,6 +246,7 @@ impl Edge {
                 routes: Vec::new(),
                 stream_head: Bytes::from(head),
                 reactor: OnceLock::new(),
+                stopped: crate::Shutdown::new(),
             }),
             shutdown: None,
         }
@@ -242,6 +261,7 @@ impl Edge {
                 routes: Vec::new(),
                 stream_head: inner.stream_head.clone(),
                 reactor: OnceLock::new(),
+                stopped: crate::Shutdown::new(),
             });
         }
         Arc::get_mut(&mut self.inner).expect("unique after the copy")
@@ -313,21 +333,24 @@ impl Edge {
 
     /// Subscribers connected now.
     pub fn subscribers(&self) -> usize {
-        self.inner.reactor.get().map_or(0, Reactor::subscribers)
+        self.inner.reactor.get().map_or(0, Reactors::subscribers)
     }
 
-    fn reactor(&self) -> io::Result<&Reactor> {
+    fn reactor(&self) -> io::Result<&Reactors> {
         if let Some(reactor) = self.inner.reactor.get() {
             return Ok(reactor);
         }
         let config = &self.inner.config;
-        let reactor = Reactor::start(Settings {
-            keep_alive: config
-                .keep_alive
-                .as_ref()
-                .map(|k| (k.get_interval(), k.frame().clone().into_bytes())),
-            stall_timeout: config.stall_timeout,
-        })?;
+        let reactor = Reactors::start(
+            config.reactor_threads,
+            Settings {
+                keep_alive: config
+                    .keep_alive
+                    .as_ref()
+                    .map(|k| (k.get_interval(), k.frame().clone().into_bytes())),
+                stall_timeout: config.stall_timeout,
+            },
+        )?;
         // Another task may have started one meanwhile: the loser's thread is stopped.
         if let Err(extra) = self.inner.reactor.set(reactor) {
             extra.stop();
@@ -340,6 +363,11 @@ impl Edge {
     /// HTTP/1.1 + HTTP/2 server with the bytes the edge read replayed first. For axum,
     /// `ssekit_axum::serve` wraps the `Router`; any tower service works through
     /// `hyper_util::service::TowerToHyperService`.
+    ///
+    /// A `GET` of a stream route that arrives where the edge cannot take the connection (on a
+    /// kept-alive connection that served the app first, as browsers reuse them, or over
+    /// HTTP/2) is served on the framework path: the same subscription through hyper, with the
+    /// edge's keep-alive and shutdown.
     pub async fn serve<S, B>(self, listener: TcpListener, app: S) -> io::Result<()>
     where
         S: Service<http::Request<Incoming>, Response = http::Response<B>>
@@ -349,11 +377,14 @@ impl Edge {
             + 'static,
         S::Future: Send + 'static,
         S::Error: Into<Box<dyn StdError + Send + Sync>>,
-        B: Body + Send + 'static,
-        B::Data: Send,
+        B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<Box<dyn StdError + Send + Sync>>,
     {
         let head_timeout = self.inner.config.head_timeout;
+        let app = app::EdgeApp {
+            inner: self.inner.clone(),
+            app,
+        };
         self.accept_loop(listener, move |socket: TcpStream, read: Vec<u8>| {
             let app = app.clone();
             async move {
@@ -425,6 +456,7 @@ impl Edge {
                     _ = signal.as_mut() => {}
                 }
                 reactor.stop();
+                self.inner.stopped.trigger();
             }
             None => accept.await,
         }
@@ -444,7 +476,7 @@ fn is_connection_error(e: &io::Error) -> bool {
 /// One accepted connection until its head is routed.
 async fn connection<A, F>(
     inner: Arc<Inner>,
-    reactor: Reactor,
+    reactor: Reactors,
     mut socket: TcpStream,
     application: &A,
 ) where

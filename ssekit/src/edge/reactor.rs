@@ -150,6 +150,42 @@ impl Reactor {
     }
 }
 
+/// Several reactors, one thread each: new subscribers go to them in turn.
+#[derive(Debug, Clone)]
+pub(crate) struct Reactors {
+    reactors: Arc<[Reactor]>,
+    next: Arc<AtomicUsize>,
+}
+
+impl Reactors {
+    /// Starts `threads` reactors (at least one).
+    pub(crate) fn start(threads: usize, settings: Settings) -> io::Result<Reactors> {
+        let reactors = (0..threads.max(1))
+            .map(|_| Reactor::start(settings.clone()))
+            .collect::<io::Result<Vec<_>>>()?;
+        Ok(Reactors {
+            reactors: reactors.into(),
+            next: Arc::new(AtomicUsize::new(0)),
+        })
+    }
+
+    /// Hands a connection to the next reactor.
+    pub(crate) fn add(&self, subscriber: NewSubscriber) {
+        let at = self.next.fetch_add(1, Ordering::Relaxed) % self.reactors.len();
+        self.reactors[at].add(subscriber);
+    }
+
+    /// Subscribers connected now, on every reactor.
+    pub(crate) fn subscribers(&self) -> usize {
+        self.reactors.iter().map(Reactor::subscribers).sum()
+    }
+
+    /// Stops every reactor.
+    pub(crate) fn stop(&self) {
+        self.reactors.iter().for_each(Reactor::stop);
+    }
+}
+
 /// The waker of one slot: queues it and wakes the reactor.
 struct SlotWaker {
     slot: usize,
