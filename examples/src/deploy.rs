@@ -4,7 +4,7 @@
 //! [`Events`] serves any [`Broadcast`] (the in-memory [`Hub`](ssekit::hub::Hub), a
 //! `RedisHub`) at `GET /events` with axum, and differs from the plain
 //! `Sse::from_broadcast(&hub, &last_event_id)` in three ways ([`connection`], which is
-//! `ssekit`'s [`RestartPolicy`](ssekit::restart::RestartPolicy) with these settings):
+//! `ssekit`'s [`RestartPolicy`] with these settings):
 //!
 //! - every connection starts with a `retry:` field ([`StreamConfig::retry`]): the client's
 //!   reconnection time is the server's choice, not the browser's default (about 3 s);
@@ -115,7 +115,7 @@ where
 }
 
 impl StreamConfig {
-    /// The [`RestartPolicy`](ssekit::restart::RestartPolicy) of these settings.
+    /// The [`RestartPolicy`] of these settings.
     pub fn restart_policy(&self) -> RestartPolicy {
         RestartPolicy::new(self.retry).spread(self.spread)
     }
