@@ -184,12 +184,52 @@ fn sse_codec(input: &[u8], chunk: usize, sink: &mut dyn Sink) {
     })
 }
 
+/// The crates.io `sse-core` 0.2.3 (PizzasBear/sse-rs; renamed `pizzasbear_sse` in
+/// `Cargo.toml`, it is not our protocol crate): its sans-IO `SseDecoder::next` over each chunk
+/// (a `&[u8]` is a `bytes::Buf`), its fastest API. It keeps no unparsed bytes: each call
+/// consumes the chunk up to the next event, and the loop ends when the chunk is used up.
+fn crates_sse_core(input: &[u8], chunk: usize, sink: &mut dyn Sink) {
+    use pizzasbear_sse::{SseDecoder, SseEvent};
+    let mut decoder = SseDecoder::new();
+    for piece in input.chunks(chunk) {
+        let mut buf = piece;
+        while let Some(item) = decoder.next(&mut buf) {
+            if let Ok(SseEvent::Message(event)) = item {
+                let id = event.last_event_id.as_deref().unwrap_or("");
+                sink.event(&event.event, &event.data, id);
+            }
+        }
+    }
+    black_box(decoder.last_event_id());
+}
+
+/// The same crate's async `SseStream` over `Bytes` chunks (the way its README's benchmarks
+/// drive it), for the README scenarios.
+fn crates_sse_core_stream(input: &[u8], chunk: usize, sink: &mut dyn Sink) {
+    use pizzasbear_sse::{SseEvent, SseStream};
+    let whole = bytes::Bytes::copy_from_slice(input);
+    let pieces: Vec<Result<bytes::Bytes, Infallible>> = (0..whole.len())
+        .step_by(chunk)
+        .map(|i| Ok(whole.slice(i..whole.len().min(i + chunk))))
+        .collect();
+    block_on(async {
+        let mut events = SseStream::new(stream::iter(pieces));
+        while let Some(item) = events.next().await {
+            if let Ok(SseEvent::Message(event)) = item {
+                let id = event.last_event_id.as_deref().unwrap_or("");
+                sink.event(&event.event, &event.data, id);
+            }
+        }
+    })
+}
+
 /// The parsers, in table order. The first is the reference for the check.
-const PARSERS: [(&str, ParseFn); 7] = [
+const PARSERS: [(&str, ParseFn); 8] = [
     ("ssekit-proto (sync)", ssekit_proto_sync),
     ("ssekit-proto (borrowed)", ssekit_proto_borrowed),
     ("ssekit-proto (async)", ssekit_proto_async),
     ("sse-stream", sse_stream),
+    ("sse-core (crates.io)", crates_sse_core),
     ("eventsource-stream", eventsource_stream),
     ("async-sse", async_sse),
     ("sse-codec", sse_codec),
@@ -243,15 +283,102 @@ fn memcpy(input: &[u8], chunk: usize, out: &mut Vec<u8>) -> usize {
 
 const CHUNKS: [(usize, &str); 3] = [(7, "7B"), (4 << 10, "4KiB"), (64 << 10, "64KiB")];
 
+/// Rows left out: `eventsource-stream` takes 14-26 s per pass over a long-line shape at 7-byte
+/// chunks (its line buffer is searched again from the start at every chunk), which would make
+/// the run half an hour longer.
+fn skipped(shape: &str, chunk: usize, parser: &str) -> bool {
+    chunk == 7 && shape.starts_with("long_line") && parser == "eventsource-stream"
+}
+
+/// The scenarios of the crates.io `sse-core`'s README (its `benches/bench.rs`, rebuilt here
+/// byte for byte): name, input, chunk size and its label.
+fn readme_scenarios() -> Vec<(String, Vec<u8>, usize, String)> {
+    /// Its `generate_payload`: a retry, an id, `event: message` and one data line per event.
+    fn payload(events: usize, size: usize) -> Vec<u8> {
+        let data = "word".repeat(size / 4);
+        let mut s = String::new();
+        for i in 0..events {
+            let _ = write!(
+                s,
+                "retry:3000\nid: {i}\nevent: message\ndata: payload data: {data}\n\n"
+            );
+        }
+        s.into_bytes()
+    }
+    let large = payload(64, 40_000);
+    vec![
+        (
+            "readme_large_40KiB_events".to_owned(),
+            large.clone(),
+            1460,
+            "1460B".to_owned(),
+        ),
+        (
+            "readme_large_40KiB_events".to_owned(),
+            large.clone(),
+            large.len(),
+            "whole".to_owned(),
+        ),
+        (
+            "readme_small_9B_events".to_owned(),
+            "data: {\"t\":\"a\"}\n\n".repeat(100_000).into_bytes(),
+            1460,
+            "1460B".to_owned(),
+        ),
+        (
+            "readme_keepalives".to_owned(),
+            ": keepalive\n\n".repeat(200_000).into_bytes(),
+            1460,
+            "1460B".to_owned(),
+        ),
+        (
+            "readme_4KiB_events_10B_chunks".to_owned(),
+            payload(256, 4096),
+            10,
+            "10B".to_owned(),
+        ),
+    ]
+}
+
+/// The parsers of the README scenarios: ours, the crate's two APIs, and sse-stream.
+const README_PARSERS: [(&str, ParseFn); 6] = [
+    ("ssekit-proto (sync)", ssekit_proto_sync),
+    ("ssekit-proto (borrowed)", ssekit_proto_borrowed),
+    ("ssekit-proto (async)", ssekit_proto_async),
+    ("sse-core (crates.io)", crates_sse_core),
+    ("sse-core (crates.io, SseStream)", crates_sse_core_stream),
+    ("sse-stream", sse_stream),
+];
+
 /// Runs every parser once per shape and chunk size and compares its events with ssekit-proto's.
 /// Writes one line per parser: shape, chunk, parser, verdict, events, expected events.
 fn check(shapes: &[(String, Vec<u8>)]) {
-    let mut tsv = String::from("shape\tchunk\tparser\tverdict\tevents\texpected\tdetail\n");
+    let mut cases = Vec::new();
     for (shape, input) in shapes {
         for (chunk, label) in CHUNKS {
+            cases.push((shape.as_str(), &input[..], chunk, label, &PARSERS[..]));
+        }
+    }
+    let readme = readme_scenarios();
+    for (shape, input, chunk, label) in &readme {
+        cases.push((
+            shape.as_str(),
+            &input[..],
+            *chunk,
+            label.as_str(),
+            &README_PARSERS[..],
+        ));
+    }
+    let mut tsv = String::from("shape\tchunk\tparser\tverdict\tevents\texpected\tdetail\n");
+    for (shape, input, chunk, label, parsers) in cases {
+        {
             let mut expected = Collect::default();
             ssekit_proto_sync(input, chunk, &mut expected);
-            for (name, parse) in PARSERS {
+            for &(name, parse) in parsers {
+                if skipped(shape, chunk, name) {
+                    let _ = writeln!(tsv, "{shape}\t{label}\t{name}\tskipped\t0\t0\t");
+                    continue;
+                }
                 let mut got = Collect::default();
                 parse(input, chunk, &mut got);
                 let (verdict, detail) = if got.0 == expected.0 {
@@ -313,6 +440,9 @@ fn bench(c: &mut Criterion) {
             // same number of passes per sample instead of criterion's growing counts.
             group.sampling_mode(SamplingMode::Flat);
             for (name, parse) in PARSERS {
+                if skipped(shape, chunk, name) {
+                    continue;
+                }
                 group.bench_function(BenchmarkId::new(name, label), |b| {
                     b.iter(|| {
                         let mut count = Count::default();
@@ -338,6 +468,56 @@ fn bench(c: &mut Criterion) {
             group.finish();
         }
     }
+    for (shape, input, chunk, label) in readme_scenarios() {
+        let mut group = c.benchmark_group(format!("parse/{shape}"));
+        group.throughput(Throughput::Bytes(input.len() as u64));
+        group.sampling_mode(SamplingMode::Flat);
+        for (name, parse) in README_PARSERS {
+            if name == "sse-core (crates.io, SseStream)" {
+                // As its README's benchmarks do: the `Bytes` chunks made before timing, each
+                // pass cloning them (a reference count each).
+                let whole = bytes::Bytes::copy_from_slice(&input);
+                let pieces: Vec<bytes::Bytes> = (0..whole.len())
+                    .step_by(chunk)
+                    .map(|i| whole.slice(i..whole.len().min(i + chunk)))
+                    .collect();
+                group.bench_function(BenchmarkId::new(name, &label), |b| {
+                    b.iter(|| {
+                        let mut count = Count::default();
+                        sse_core_stream_over(&pieces, &mut count);
+                        black_box((count.events, count.bytes))
+                    })
+                });
+                continue;
+            }
+            group.bench_function(BenchmarkId::new(name, &label), |b| {
+                b.iter(|| {
+                    let mut count = Count::default();
+                    parse(black_box(&input), chunk, &mut count);
+                    black_box((count.events, count.bytes))
+                })
+            });
+        }
+        group.bench_function(BenchmarkId::new("memchr2 lines", &label), |b| {
+            b.iter(|| black_box(memchr_lines(black_box(&input), chunk)))
+        });
+        group.finish();
+    }
+}
+
+/// [`crates_sse_core_stream`] over chunks made beforehand.
+fn sse_core_stream_over(pieces: &[bytes::Bytes], sink: &mut dyn Sink) {
+    use pizzasbear_sse::{SseEvent, SseStream};
+    let chunks = stream::iter(pieces.iter().cloned().map(Ok::<_, Infallible>));
+    block_on(async {
+        let mut events = SseStream::new(chunks);
+        while let Some(item) = events.next().await {
+            if let Ok(SseEvent::Message(event)) = item {
+                let id = event.last_event_id.as_deref().unwrap_or("");
+                sink.event(&event.event, &event.data, id);
+            }
+        }
+    })
 }
 
 criterion_group! {

@@ -9,7 +9,8 @@
 //! Or `encode PASSES` / `frame PASSES`: token events built with the builder and encoded into a
 //! warm buffer / each into its own `Bytes` frame.
 //!
-//! Arguments: the path (`sync`, `borrowed`, `async`), the shape (as in the `parsers` tables),
+//! Arguments: the path (`sync`, `borrowed`, `async`; or a peer: `sse-stream`, `sse-core`, the
+//! crates.io one), the shape (as in the `parsers` tables),
 //! the chunk size in bytes, and optionally the number of passes (default 3). Without arguments
 //! (as `cargo bench -p benches` runs it) it does nothing.
 #![allow(missing_docs)]
@@ -85,7 +86,12 @@ fn main() {
     };
     let chunk: usize = chunk.parse().expect("chunk size in bytes");
     let passes: usize = rest.first().map_or(3, |p| p.parse().expect("passes"));
-    let shapes = common::inputs::parser_shapes();
+    let mut shapes = common::inputs::parser_shapes();
+    // The crates.io sse-core's README keep-alive scenario (see `parsers.rs`).
+    shapes.push((
+        "readme_keepalives".to_owned(),
+        ": keepalive\n\n".repeat(200_000).into_bytes(),
+    ));
     let (_, input) = shapes
         .iter()
         .find(|(name, _)| name == shape)
@@ -123,6 +129,27 @@ fn main() {
                     }
                 });
                 parser = events.into_parts().1;
+            }
+            // The peers, for instruction counts next to ours.
+            "sse-stream" => {
+                let chunks = futures::stream::iter(input.chunks(chunk).map(Ok::<_, Infallible>));
+                let mut blocks = sse_stream::SseByteStream::new(chunks);
+                futures::executor::block_on(async {
+                    while let Some(Ok(block)) = blocks.next().await {
+                        total += block.data.map_or(0, |d| d.len());
+                    }
+                });
+            }
+            "sse-core" => {
+                let mut decoder = pizzasbear_sse::SseDecoder::new();
+                for piece in input.chunks(chunk) {
+                    let mut buf = piece;
+                    while let Some(item) = decoder.next(&mut buf) {
+                        if let Ok(pizzasbear_sse::SseEvent::Message(event)) = item {
+                            total += event.data.len();
+                        }
+                    }
+                }
             }
             other => panic!("unknown parse path {other}"),
         }

@@ -45,7 +45,7 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `std` | yes | `std` support in dependencies (errors implement `core::error::Error` either way) |
-//! | `bytes` | no | [`Frame`] (`Event::to_frame`), `Event::to_bytes`, `EventBuilder::to_bytes` and `Event::encode_buf` (`bytes::BufMut`) |
+//! | `bytes` | no | `Frame` (`Event::to_frame`), `Event::to_bytes`, `EventBuilder::to_bytes` and `Event::encode_buf` (`bytes::BufMut`) |
 //! | `futures` | no | `stream`: a `Stream` of byte chunks into parsed events, and a `Stream` of events into `Bytes` frames (implies `bytes`) |
 //! | `serde` | no | `EventBuilder::json_data` and `MessageEvent::json` (serde + serde_json, `alloc` only) |
 //!

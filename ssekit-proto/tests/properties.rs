@@ -63,6 +63,44 @@ fn long_stream_and_cuts() -> impl Strategy<Value = (Vec<u8>, Vec<usize>)> {
         })
 }
 
+/// Streams of long data lines (up to a few KiB, so that they span many chunks of a few hundred
+/// bytes) of text with multi-byte characters, invalid bytes and cut sequences, among short
+/// lines; the cuts often fall inside a multi-byte sequence.
+fn long_line_stream_and_cuts() -> impl Strategy<Value = (Vec<u8>, Vec<usize>)> {
+    let text = prop::collection::vec(
+        prop_oneof![
+            8 => "[a-z ]{1,40}".prop_map(String::into_bytes),
+            2 => "[\u{e9}\u{65e5}\u{1f642}]{1,3}".prop_map(String::into_bytes),
+            1 => prop::sample::select(vec![
+                vec![0xFF],
+                vec![0xE2, 0x82],
+                vec![0xF0, 0x9F, 0x98],
+                vec![0x80],
+                vec![0xC3],
+                vec![0xED, 0xA0, 0x80],
+            ]),
+        ],
+        0..200,
+    )
+    .prop_map(|pieces| pieces.concat());
+    let line = (
+        prop::sample::select(vec!["data:", "data: ", "data:  ", ": ", "id: ", "event: "]),
+        text,
+        prop::sample::select(vec!["\n", "\r", "\r\n", "\n\n", "\r\n\r\n", ""]),
+    )
+        .prop_map(|(head, text, end)| [head.as_bytes(), &text, end.as_bytes()].concat());
+    prop::collection::vec(prop_oneof![3 => line, 1 => stream_bytes()], 0..12)
+        .prop_map(|pieces| pieces.concat())
+        .prop_flat_map(|input| {
+            let len = input.len();
+            let cuts = prop::collection::vec(0..=len, 0..40).prop_map(|mut cuts| {
+                cuts.sort_unstable();
+                cuts
+            });
+            (Just(input), cuts)
+        })
+}
+
 /// The default limits, or tiny ones that the generated streams often exceed.
 fn limits(small: bool) -> Limits {
     if small {
@@ -187,6 +225,35 @@ proptest! {
         prop_assert_eq!(&whole, &parse_with_cuts_borrowed(&input, &cuts, limits));
         let bytewise: Vec<usize> = (1..input.len()).collect();
         prop_assert_eq!(&whole, &parse_with_cuts_borrowed(&input, &bytewise, limits));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    /// Long data lines spanning many chunks are decoded piece by piece into the data buffer:
+    /// whatever the cuts (inside multi-byte sequences, next to invalid bytes), and under
+    /// limits the lines exceed now and then, every API gives what the whole input gives.
+    #[test]
+    fn long_lines_across_chunks_parse_as_whole(
+        (input, cuts) in long_line_stream_and_cuts(),
+        limit in prop::sample::select(vec![0usize, 300, 2000]),
+    ) {
+        let limits = if limit == 0 {
+            Limits::default()
+        } else {
+            Limits::default().max_line_length(limit).max_event_size(limit * 2)
+        };
+        let whole = parse_with_cuts(&input, &[], limits);
+        prop_assert_eq!(&whole, &parse_with_cuts(&input, &cuts, limits));
+        prop_assert_eq!(&whole, &parse_with_cuts_borrowed(&input, &cuts, limits));
+        #[cfg(feature = "futures")]
+        prop_assert_eq!(&whole, &parse_stream_with_cuts(&input, &cuts, limits));
+        // Chunks of a fixed size, small and large, as readers deliver them.
+        for size in [70, 257, 1000] {
+            let fixed: Vec<usize> = (size..input.len()).step_by(size).collect();
+            prop_assert_eq!(&whole, &parse_with_cuts(&input, &fixed, limits));
+        }
     }
 }
 

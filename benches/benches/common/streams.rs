@@ -187,7 +187,52 @@ pub(crate) fn large_crlf_events(text: Text) -> Vec<u8> {
     out
 }
 
-/// The three parser shapes, by name, each in ASCII and with non-ASCII text
+/// Large events whose data is one long line: a JSON document of 4-64 KiB on a single `data:`
+/// line (as JSON APIs send whole objects), so at 4 KiB chunks the line spans up to 16 chunks.
+/// `crlf`: CRLF line ends, else LF. Non-ASCII text is sparse (string values of prose with one
+/// word in 16 from [`WORDS_NON_ASCII`], about 3% of the bytes).
+pub(crate) fn long_line_events(text: Text, crlf: bool) -> Vec<u8> {
+    let total = total();
+    let mut out = Vec::with_capacity(total + (70 << 10));
+    let mut rng = Rng(4);
+    let mut words = Rng(14);
+    let end: &[u8] = if crlf { b"\r\n" } else { b"\n" };
+    let mut i = 0u64;
+    while out.len() < total {
+        let size = 4096 + rng.below(60 << 10) as usize;
+        out.extend_from_slice(format!("id: {i}").as_bytes());
+        out.extend_from_slice(end);
+        out.extend_from_slice(b"data: {\"object\":\"list\",\"data\":[");
+        let start = out.len();
+        let mut n = 0u64;
+        while out.len() - start < size {
+            if n > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(
+                format!(
+                    "{{\"index\":{n},\"score\":0.{:04},\"text\":\"",
+                    rng.below(10_000)
+                )
+                .as_bytes(),
+            );
+            let len = 40 + rng.below(160) as usize;
+            match text {
+                Text::Ascii => prose(&mut out, len, u64::MAX, &mut words),
+                Text::NonAscii => prose(&mut out, len, 16, &mut words),
+            }
+            out.extend_from_slice(b"\"}");
+            n += 1;
+        }
+        out.extend_from_slice(b"]}");
+        out.extend_from_slice(end);
+        out.extend_from_slice(end);
+        i += 1;
+    }
+    out
+}
+
+/// The parser shapes, by name, each in ASCII and with non-ASCII text
 /// (`small_json_tokens`, `small_json_tokens_non_ascii`, ...).
 pub(crate) fn parser_shapes() -> Vec<(String, Vec<u8>)> {
     let mut shapes = Vec::new();
@@ -199,6 +244,14 @@ pub(crate) fn parser_shapes() -> Vec<(String, Vec<u8>)> {
         ));
         shapes.push((format!("mixed{suffix}"), mixed_events(text)));
         shapes.push((format!("large_crlf{suffix}"), large_crlf_events(text)));
+        shapes.push((
+            format!("long_line_crlf{suffix}"),
+            long_line_events(text, true),
+        ));
+        shapes.push((
+            format!("long_line_lf{suffix}"),
+            long_line_events(text, false),
+        ));
     }
     shapes
 }

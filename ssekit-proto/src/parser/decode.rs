@@ -35,6 +35,69 @@ pub(super) fn push_decoded(out: &mut String, bytes: &[u8]) {
     }
 }
 
+/// Appends `bytes` to `out` as [`push_decoded`] does, except that an incomplete sequence at
+/// their end is not replaced: it is left in `pending` (empty on entry) for the next bytes to
+/// complete ([`complete_sequence`]). Decoding a text piece by piece so gives what decoding it
+/// whole gives.
+pub(super) fn push_decoded_streaming(
+    out: &mut String,
+    pending: &mut alloc::vec::Vec<u8>,
+    bytes: &[u8],
+) {
+    debug_assert!(pending.is_empty());
+    let text = valid_prefix(bytes);
+    out.push_str(text);
+    let rest = &bytes[text.len()..];
+    if rest.is_empty() {
+        return;
+    }
+    let mut chunks = rest.utf8_chunks().peekable();
+    while let Some(chunk) = chunks.next() {
+        out.push_str(chunk.valid());
+        let invalid = chunk.invalid();
+        if invalid.is_empty() {
+            continue;
+        }
+        let last = chunks.peek().is_none();
+        if last && core::str::from_utf8(invalid).is_err_and(|e| e.error_len().is_none()) {
+            // Cut short by the end of `bytes`, not invalid (yet).
+            pending.extend_from_slice(invalid);
+        } else {
+            out.push(char::REPLACEMENT_CHARACTER);
+        }
+    }
+}
+
+/// Completes the incomplete sequence in `pending` with the first bytes of `bytes` and appends
+/// its decoding to `out`; returns how many bytes of `bytes` it took. If the bytes cannot
+/// continue it, the sequence is invalid: one U+FFFD, and the byte that could not continue it
+/// is left to the caller. If `bytes` ends first, the longer sequence stays in `pending`.
+pub(super) fn complete_sequence(
+    out: &mut String,
+    pending: &mut alloc::vec::Vec<u8>,
+    bytes: &[u8],
+) -> usize {
+    for (used, &b) in bytes.iter().enumerate() {
+        pending.push(b);
+        match core::str::from_utf8(pending) {
+            Ok(text) => {
+                out.push_str(text);
+                pending.clear();
+                return used + 1;
+            }
+            Err(e) if e.error_len().is_none() => {}
+            Err(_) => {
+                // `pending` without `b` was a valid start of a sequence: that start is the
+                // maximal invalid subpart, replaced as a whole.
+                pending.clear();
+                out.push(char::REPLACEMENT_CHARACTER);
+                return used;
+            }
+        }
+    }
+    bytes.len()
+}
+
 /// The longest prefix of `bytes` that is valid UTF-8, as text.
 ///
 /// A chunk usually is valid as a whole (one SIMD pass); one that ends inside a multi-byte

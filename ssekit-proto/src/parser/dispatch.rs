@@ -6,14 +6,44 @@ use alloc::string::String;
 use super::event::{MESSAGE, Text};
 use super::{EventRef, MessageEvent, ParsedRef, Parser};
 
+/// Data at least this long is handed over to an owned event rather than copied: allocating a
+/// new buffer costs less than copying so many bytes, and the capacity it carries is not much
+/// more than its length.
+const HAND_OVER_FROM: usize = 4096;
+
 impl Parser {
     /// The event of a block that [`Parser::end_block`] said to dispatch.
     #[inline]
     pub(super) fn take_event(&mut self) -> MessageEvent {
-        // The data buffer ends with the LF of its last line; it is not part of the data.
-        let data = String::from(self.data.strip_suffix('\n').unwrap_or_default());
-        self.clear_data();
+        let data = if self.data.len() >= HAND_OVER_FROM {
+            self.hand_over_data()
+        } else {
+            // The data buffer ends with the LF of its last line; it is not part of the data.
+            let data = String::from(self.data.strip_suffix('\n').unwrap_or_default());
+            self.clear_data();
+            data
+        };
         self.event_with(data)
+    }
+
+    /// A large event's data buffer itself, handed to the event instead of copied (the copy
+    /// would cost as much as the rest of the parse); the parser goes on with a new buffer of
+    /// the same capacity. A buffer less than half full is shrunk to the event's length first,
+    /// so the event's string has at most twice its length in capacity.
+    #[cold]
+    #[inline(never)]
+    fn hand_over_data(&mut self) -> String {
+        let capacity = self.data.capacity();
+        let mut data = core::mem::replace(&mut self.data, String::with_capacity(capacity));
+        self.data_size = 0;
+        // The LF of the last line is not part of the data.
+        data.pop();
+        if data.len() < capacity / 2 {
+            // A buffer grown by a larger event before: give back what the event does not
+            // need (the allocator shrinks a block in place, without a copy).
+            data.shrink_to_fit();
+        }
+        data
     }
 
     /// The event with `data`, the block's type and the last event ID; resets the type.

@@ -155,6 +155,23 @@ impl<'a> Input<'a> {
         }
     }
 
+    /// [`Input::line_end`] for the rest of a line already known to be long (a `data:` line
+    /// cut by a chunk boundary): one `memchr2` over the bytes still to parse, whose vectors are
+    /// wider than the bitmap's blocks. Forgets the bitmap (the next search starts afresh).
+    #[inline]
+    pub(super) fn long_line_end(&mut self) -> Option<usize> {
+        self.scan = Scan::default();
+        memchr::memchr2(b'\r', b'\n', self.bytes)
+    }
+
+    /// The longest prefix of chunk bytes `range` (chunk offsets) that lies in the validated
+    /// prefix, as text; empty if `range` starts outside it or not on a character boundary.
+    #[inline]
+    pub(super) fn valid_text_at(&self, range: core::ops::Range<usize>) -> &'a str {
+        let end = range.end.min(self.text.len());
+        self.text.get(range.start..end).unwrap_or_default()
+    }
+
     /// Chunk bytes `range` (chunk offsets) as text, if they are inside the validated prefix
     /// (and start and end on character boundaries, as line ends and field separators do).
     #[inline]

@@ -4,15 +4,22 @@
 
 use core::time::Duration;
 
-use super::decode::push_decoded;
+use super::decode::{complete_sequence, push_decoded, push_decoded_streaming};
 use super::input::Input;
 use super::scan::{contains_nul, find_colon, parse_digits};
 use super::{BOM, BOM_DONE, ParseError, Parser, Step};
 
+/// The shortest piece of a cut `data:` line that starts decoding it into the data buffer
+/// (`Parser::start_data_line`); shorter pieces are gathered in the carry-over line.
+const DATA_LINE_FROM: usize = 64;
+
 impl Parser {
     /// Runs the line state machine over `input` up to the next output, and advances `input`
     /// past what it consumed. `None`: all of `input` was consumed.
+    ///
+    /// Not while a streamed data line is open (`data_line`): [`Parser::step_any`] then.
     pub(super) fn step(&mut self, input: &mut Input<'_>) -> Option<Step> {
+        debug_assert!(!self.data_line);
         loop {
             let buf = input.bytes();
             let first = *buf.first()?;
@@ -50,16 +57,7 @@ impl Parser {
             }
             let max = self.limits.get_max_line_length();
             let Some(i) = line_end else {
-                input.advance(buf.len());
-                if buf.len() > max.saturating_sub(self.line.len()) {
-                    self.line.clear();
-                    self.skipping_line = true;
-                    return self
-                        .fail(ParseError::LineTooLong { limit: max })
-                        .map(Step::Error);
-                }
-                self.line.extend_from_slice(buf);
-                return None;
+                return self.carry_rest(input);
             };
             self.after_cr = buf[i] == b'\r';
             // Where the line starts in the chunk, for its text.
@@ -90,6 +88,10 @@ impl Parser {
                     Some(text) => self.push_data_text(i - start, text),
                     None => self.push_data(&buf[start..i], None),
                 }
+            } else if buf[0] == b':' {
+                // A comment (a keep-alive, mostly): nothing to do (the call below would only
+                // find that out).
+                None
             } else {
                 self.process_field(&buf[..i], input.text_at(line..line + i))
             };
@@ -99,6 +101,23 @@ impl Parser {
                 Some(Err(error)) => return Some(Step::Error(error)),
             }
         }
+    }
+
+    /// [`Parser::step`] in any state: the rest of a streamed data line first (it can only be
+    /// open at the start of a chunk, as `step` opens one only with the last bytes of its input).
+    pub(super) fn step_any(&mut self, input: &mut Input<'_>) -> Option<Step> {
+        if self.data_line {
+            if input.bytes().is_empty() {
+                return None;
+            }
+            if let Some(out) = self.data_line_rest(input) {
+                return Some(out);
+            }
+            if self.data_line {
+                return None;
+            }
+        }
+        self.step(input)
     }
 
     /// Discards the event being built; returns `error` unless this event already failed.
@@ -214,6 +233,151 @@ impl Parser {
             self.data.push_str(text);
             self.data.push('\n');
         }
+        None
+    }
+
+    /// The rest of a streamed data line (`data_line`) in the non-empty `input`: up to its line
+    /// end, or all of `input`. Its end is searched for with one `memchr2` (the line is long);
+    /// its bytes are validated with the chunk and copied once, into the data buffer.
+    #[cold]
+    #[inline(never)]
+    fn data_line_rest(&mut self, input: &mut Input<'_>) -> Option<Step> {
+        let buf = input.bytes();
+        let max = self.limits.get_max_line_length();
+        let start = input.offset();
+        let Some(i) = input.long_line_end() else {
+            input.advance(buf.len());
+            if buf.len() > max.saturating_sub(self.data_line_len) {
+                self.line.clear();
+                self.data_line = false;
+                self.skipping_line = true;
+                return self
+                    .fail(ParseError::LineTooLong { limit: max })
+                    .map(Step::Error);
+            }
+            self.data_line_len += buf.len();
+            let valid = input.valid_text_at(start..start + buf.len());
+            self.push_value_piece(buf, valid);
+            return None;
+        };
+        self.after_cr = buf[i] == b'\r';
+        input.advance(i + 1);
+        let field = if i > max.saturating_sub(self.data_line_len) {
+            self.line.clear();
+            self.data_line = false;
+            self.fail(ParseError::LineTooLong { limit: max }).map(Err)
+        } else {
+            let valid = input.valid_text_at(start..start + i);
+            self.end_data_line(&buf[..i], valid)
+        };
+        match field? {
+            Ok(retry) => Some(Step::Retry(retry)),
+            Err(error) => Some(Step::Error(error)),
+        }
+    }
+
+    /// The rest of `input`, the start of a line with no line end in it: carried over to the
+    /// next chunk (or, a long `data:` line, decoded into the data buffer).
+    #[inline(always)]
+    fn carry_rest(&mut self, input: &mut Input<'_>) -> Option<Step> {
+        let buf = input.bytes();
+        let max = self.limits.get_max_line_length();
+        let valid = input.valid_text_at(input.offset()..input.offset() + buf.len());
+        input.advance(buf.len());
+        if buf.len() > max.saturating_sub(self.line.len()) {
+            self.line.clear();
+            self.skipping_line = true;
+            return self
+                .fail(ParseError::LineTooLong { limit: max })
+                .map(Step::Error);
+        }
+        // Short pieces (small chunks) are cheaper to gather.
+        if buf.len() < DATA_LINE_FROM || self.discarding || !self.start_data_line(buf, valid) {
+            self.line.extend_from_slice(buf);
+        }
+        None
+    }
+
+    /// A line cut by a chunk boundary, `buf` its part in this chunk (no line end in it): if it
+    /// is a `data:` line long enough to be worth it, starts decoding its value straight into
+    /// the data buffer (`data_line`), so that its bytes are validated and copied once, piece by
+    /// piece, instead of being gathered in the carry-over line and decoded whole at its end.
+    /// False: the caller carries `buf` over as usual.
+    #[inline(never)]
+    fn start_data_line(&mut self, buf: &[u8], valid: &str) -> bool {
+        debug_assert!(buf.len() >= DATA_LINE_FROM);
+        // The line's first 6 bytes decide: `data:` and whether a space follows it.
+        let mut head = [0u8; 6];
+        let carried = self.line.len().min(6);
+        head[..carried].copy_from_slice(&self.line[..carried]);
+        head[carried..].copy_from_slice(&buf[..6 - carried]);
+        if !head.starts_with(b"data:") {
+            return false;
+        }
+        let prefix = if head[5] == b' ' { 6 } else { 5 };
+        self.data_line = true;
+        self.data_line_len = self.line.len() + buf.len();
+        self.data_line_prefix = prefix;
+        // The carried bytes past the prefix are decoded first (`line` becomes the pending
+        // sequence buffer; its allocation is kept).
+        let line = core::mem::take(&mut self.line);
+        if line.len() > prefix {
+            self.push_value_piece(&line[prefix..], "");
+        }
+        let mut line = line;
+        line.clear();
+        line.extend_from_slice(&self.line);
+        self.line = line;
+        let skip = prefix.saturating_sub(carried);
+        self.push_value_piece(&buf[skip..], valid.get(skip..).unwrap_or_default());
+        true
+    }
+
+    /// Appends a piece of the streamed data line's value, decoded: `valid` is a prefix of
+    /// `bytes` already known to be valid UTF-8 (the chunk's validation), copied as it is; the
+    /// rest is decoded here. An incomplete sequence at the end waits in `line` for the next
+    /// piece (decoding piece by piece so gives exactly what decoding the whole value gives).
+    #[inline]
+    fn push_value_piece(&mut self, bytes: &[u8], valid: &str) {
+        let mut bytes = bytes;
+        let mut valid = valid;
+        if !self.line.is_empty() {
+            let used = complete_sequence(&mut self.data, &mut self.line, bytes);
+            bytes = &bytes[used..];
+            if used > 0 {
+                // The piece started inside a sequence: the chunk's valid prefix is empty.
+                valid = valid.get(used..).unwrap_or_default();
+            }
+        }
+        self.data.push_str(valid);
+        let rest = &bytes[valid.len()..];
+        if !rest.is_empty() {
+            push_decoded_streaming(&mut self.data, &mut self.line, rest);
+        }
+    }
+
+    /// The last piece of a streamed data line (`bytes`, up to its line end): appends it and
+    /// the joining LF, after the limit check of [`Parser::push_data`] on the whole value.
+    fn end_data_line(&mut self, bytes: &[u8], valid: &str) -> Option<Result<Duration, ParseError>> {
+        self.data_line = false;
+        let len = self.data_line_len + bytes.len() - self.data_line_prefix;
+        let room = self
+            .limits
+            .get_max_event_size()
+            .saturating_sub(self.data_size);
+        if len >= room {
+            self.line.clear();
+            let limit = self.limits.get_max_event_size();
+            return self.fail(ParseError::EventTooLarge { limit }).map(Err);
+        }
+        self.data_size += len + 1;
+        self.push_value_piece(bytes, valid);
+        if !self.line.is_empty() {
+            // The value ends inside a sequence: one U+FFFD for it.
+            self.line.clear();
+            self.data.push(char::REPLACEMENT_CHARACTER);
+        }
+        self.data.push('\n');
         None
     }
 

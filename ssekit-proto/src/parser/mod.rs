@@ -14,6 +14,13 @@
 //! only. A CR is a line end the moment it is seen (a following LF is skipped, even in the next
 //! chunk), so no lookahead and no re-scan is ever needed.
 //!
+//! A long `data:` line cut by chunk boundaries (a JSON document of many KiB on one line) is not
+//! gathered in the carry-over buffer: from its first piece of 64 bytes or more on, its value is
+//! decoded straight into the data buffer, piece by piece. Each piece is validated with its chunk
+//! (a UTF-8 sequence cut by a boundary waits for the next piece to complete it), copied once,
+//! and its line end is searched for with one `memchr2` per chunk; an owned event of 4 KiB or
+//! more then takes the data buffer itself rather than a copy.
+//!
 //! A stream read in small pieces (a few bytes per read) mostly delivers chunks that lie inside
 //! a line: a chunk under 16 bytes with no line end is appended to the carry-over buffer
 //! directly, without entering the line state machine.
@@ -91,6 +98,14 @@ pub struct Parser {
     line: Vec<u8>,
     /// The current line exceeded the limit; its bytes are skipped up to its end.
     skipping_line: bool,
+    /// The current line is a `data:` line cut by chunk boundaries whose value is decoded
+    /// straight into `data` as its pieces arrive (see `machine`); `line` then holds only an
+    /// incomplete UTF-8 sequence at the end of the last piece, if any.
+    data_line: bool,
+    /// While `data_line`: the line's length so far in input bytes, its `data:` prefix included.
+    data_line_len: usize,
+    /// While `data_line`: the length of the line's prefix, `data:` or `data: ` (5 or 6).
+    data_line_prefix: usize,
     /// The previous byte was a CR: an LF right after it belongs to the same line end.
     after_cr: bool,
     /// How many BOM bytes the stream started with so far, or `BOM_DONE`.
@@ -143,6 +158,9 @@ impl Parser {
             limits,
             line: Vec::new(),
             skipping_line: false,
+            data_line: false,
+            data_line_len: 0,
+            data_line_prefix: 0,
             after_cr: false,
             bom: 0,
             data: String::new(),
@@ -296,10 +314,20 @@ impl Parser {
     /// [`Parser::step`] over the stash left by a dropped [`Feed`] first, then over `input`.
     #[inline]
     fn next_step(&mut self, input: &mut Input<'_>) -> Option<Step> {
+        if self.has_stash() || self.data_line {
+            return self.next_step_cold(input);
+        }
+        self.step(input)
+    }
+
+    /// [`Parser::next_step`] with a stash to parse first, or a streamed data line open.
+    #[cold]
+    #[inline(never)]
+    fn next_step_cold(&mut self, input: &mut Input<'_>) -> Option<Step> {
         if self.has_stash() {
             return self.next_step_stash(input);
         }
-        self.step(input)
+        self.step_any(input)
     }
 
     /// A chunk of under 16 bytes with no line end in the middle of a line, as most chunks of a
@@ -312,6 +340,7 @@ impl Parser {
             || self.after_cr
             || self.bom < BOM_DONE
             || self.skipping_line
+            || self.data_line
             || self.has_stash()
             || chunk.len()
                 > self
@@ -338,7 +367,7 @@ impl Parser {
     fn next_step_stash(&mut self, input: &mut Input<'_>) -> Option<Step> {
         let stash = core::mem::take(&mut self.stash);
         let mut rest = Input::unchecked(&stash[self.stash_pos..]);
-        let out = self.step(&mut rest);
+        let out = self.step_any(&mut rest);
         let pos = stash.len() - rest.bytes().len();
         self.stash = stash;
         if pos == self.stash.len() {
@@ -350,7 +379,7 @@ impl Parser {
         if out.is_some() {
             return out;
         }
-        self.step(input)
+        self.step_any(input)
     }
 
     /// Ends the input: an unterminated line and an undispatched event are discarded, as the
@@ -367,6 +396,7 @@ impl Parser {
         }
         let discarded = !self.line.is_empty()
             || self.skipping_line
+            || self.data_line
             || (self.bom > 0 && self.bom < BOM_DONE)
             || !self.data.is_empty()
             || !self.event_type.is_empty()
@@ -374,6 +404,7 @@ impl Parser {
             || self.discarding;
         self.line.clear();
         self.skipping_line = false;
+        self.data_line = false;
         self.after_cr = false;
         self.bom = 0;
         self.clear_data();
