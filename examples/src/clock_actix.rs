@@ -62,6 +62,15 @@ pub async fn serve(listener: std::net::TcpListener, state: ClockState) -> io::Re
         // are idle keep-alive connections (a browser keeps its one until it reconnects), which
         // actix would otherwise wait for until its keep-alive timeout.
         .shutdown_timeout(1)
+        // A request head not complete in 10 s closes the connection (actix's default is 5 s;
+        // stated here, the same as the other examples' `server::HEAD_TIMEOUT`).
+        .client_request_timeout(crate::server::HEAD_TIMEOUT)
+        // A client that stops reading loses its connection (see `server::limit_unsent`).
+        .on_connect(|connection, _| {
+            if let Some(tcp) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() {
+                let _ = crate::server::limit_unsent(tcp, crate::server::SEND_TIMEOUT);
+            }
+        })
         .listen(listener)?
         .run();
     let handle = server.handle();

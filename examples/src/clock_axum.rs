@@ -42,11 +42,9 @@ async fn stream(
 }
 
 /// Serves [`app`] on `listener` until `state.shutdown` is triggered; open streams end then, so
-/// the graceful shutdown completes at once.
+/// the graceful shutdown completes at once. Request heads have
+/// [`HEAD_TIMEOUT`](crate::server::HEAD_TIMEOUT) (see [`crate::server`]).
 pub async fn serve(listener: std::net::TcpListener, state: ClockState) -> io::Result<()> {
-    let listener = tokio::net::TcpListener::from_std(listener)?;
     let shutdown = state.shutdown.signal();
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    crate::server::serve(listener, app(state), shutdown, crate::server::HEAD_TIMEOUT).await
 }

@@ -37,14 +37,10 @@ pub fn routes(
 }
 
 /// Serves [`routes`] on `listener` until `state.shutdown` is triggered; open streams end then,
-/// so the graceful shutdown completes at once.
+/// so the graceful shutdown completes at once. Request heads have
+/// [`HEAD_TIMEOUT`](crate::server::HEAD_TIMEOUT) (see [`crate::server`]).
 pub async fn serve(listener: std::net::TcpListener, state: ClockState) -> io::Result<()> {
-    let listener = tokio::net::TcpListener::from_std(listener)?;
     let shutdown = state.shutdown.signal();
-    warp::serve(routes(state))
-        .incoming(listener)
-        .graceful(shutdown)
-        .run()
-        .await;
-    Ok(())
+    let service = warp::service(routes(state));
+    crate::server::serve(listener, service, shutdown, crate::server::HEAD_TIMEOUT).await
 }

@@ -96,6 +96,7 @@ pub mod clock_axum;
 pub mod clock_warp;
 pub mod deploy;
 pub mod rooms_axum;
+pub mod server;
 pub mod tls;
 
 /// The clock's browser page (`static/clock.html`), served at `/` by every clock server.

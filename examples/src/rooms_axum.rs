@@ -4,13 +4,18 @@
 //! | route | what |
 //! |---|---|
 //! | `GET /events?topic=rooms/1/*&topic=users/7` | [`Broker::admit_query`]: the token (query `authorization=`, `Authorization: Bearer`, or the `mercureAuthorization` cookie) must cover every topic, else `403` before any stream; `503` + `Retry-After` past a limit; then `Sse::from_broadcast` of the ticket, resuming every topic with one `Last-Event-ID` |
-//! | `POST /publish?topic=rooms/1/chat` | the body as a message to each `topic`, if the token may publish there ([`Broker::publish_as`]): `200` with `{"id": "<epoch>-<n>"}`, the event's id as subscribers see it, `403`, `400` |
+//! | `POST /publish?topic=rooms/1/chat` | the body as a message to each `topic`, if the token may publish there ([`Broker::check_publish_as`], before the body is read): `200` with `{"id": "<epoch>-<n>"}`, the event's id as subscribers see it, `403`, `400`, `413` past [`MAX_MESSAGE_BYTES`] (16 KiB, also refused before reading when `Content-Length` says so); a cookie-authenticated publish only from [`RoomsState::publish_origins`] (`403` otherwise) |
 //! | `GET /?user=7` | the page ([`ROOMS_HTML`]): room 1 and user 7's notifications in one `EventSource`, and a second one that tries user 8's (refused: the browser shows it closed) |
-//! | `GET /metrics` | the broker's metrics as Prometheus text |
+//! | `GET /metrics` | the broker's metrics as Prometheus text, only with `Authorization: Bearer` the [`RoomsState::metrics_token`] (`401` otherwise, and always while none is set); topics are labelled only under `rooms/`, a user's private topic never |
 //! | `GET /token?user=7` | **demo only**: a token that may read `rooms/*` and `users/7` and write `rooms/*`; a real application issues tokens at login |
 //!
 //! A user's private notifications are the topic `users/{id}`: another user's token does not
 //! cover it, so no request can subscribe to it, and no event of it reaches anyone else's stream.
+//!
+//! Secure by default: every connection must send its request head within
+//! [`HEAD_TIMEOUT`](crate::server::HEAD_TIMEOUT) (10 s, see [`crate::server`]); `POST /publish`
+//! checks the origin of a cookie-authenticated request and the token before it reads the body,
+//! and reads at most 16 KiB; `/metrics` needs a token and names no private topic.
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
@@ -24,13 +29,13 @@
 
 use std::io;
 use std::sync::{Arc, OnceLock};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::header::CONTENT_TYPE;
-use axum::http::{StatusCode, Uri};
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -40,6 +45,7 @@ use ssekit::broker::jwt::{Claims, JwtAuthorize, MercureClaim};
 use ssekit::broker::{
     Broker, BrokerConfig, BrokerSubscription, Epoch, PublishError, RequestInfo, TOPIC_PARAM,
 };
+use ssekit::origin::PublishOrigins;
 use ssekit_axum::{BrokerRequest, LastEventId, Rejected, Shutdown, Sse};
 
 /// The default port of `cargo run -p examples --bin rooms-axum`.
@@ -92,6 +98,8 @@ pub struct RoomsState {
     pub broker: Broker,
     secret: Arc<[u8]>,
     metrics: Option<PrometheusHandle>,
+    metrics_token: Option<Arc<str>>,
+    publish_origins: Option<PublishOrigins>,
     /// Ends every open stream (and so lets a graceful shutdown finish).
     pub shutdown: Shutdown,
 }
@@ -105,13 +113,37 @@ impl RoomsState {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis());
         let epoch = Epoch::new(started.to_string()).expect("digits are an epoch");
-        let config = BrokerConfig::default().epoch(epoch);
+        // Rooms are public names; a user's notifications (`users/{id}`) are never a label.
+        let config = BrokerConfig::default()
+            .epoch(epoch)
+            .metric_topic_prefixes(["rooms/"]);
         RoomsState {
             broker: Broker::with_authorize(config, auth),
             secret: Arc::from(secret),
             metrics,
+            metrics_token: None,
+            publish_origins: None,
             shutdown: Shutdown::new(),
         }
+    }
+
+    /// The token `GET /metrics` asks for (`Authorization: Bearer TOKEN`); without one (the
+    /// default) `/metrics` refuses every request. The binary reads it from `METRICS_TOKEN`.
+    #[must_use]
+    pub fn metrics_token(mut self, token: impl Into<String>) -> RoomsState {
+        let token: String = token.into();
+        self.metrics_token = (!token.is_empty()).then(|| Arc::from(token));
+        self
+    }
+
+    /// The page origins a cookie-authenticated `POST /publish` may come from (see
+    /// [`ssekit::origin`]). Default: the server's own origin, `http://` and the listener's
+    /// address (and `http://localhost:PORT` on loopback), set by [`serve`]; behind a proxy or
+    /// on a public name, set the origin the pages are served from.
+    #[must_use]
+    pub fn publish_origins(mut self, origins: PublishOrigins) -> RoomsState {
+        self.publish_origins = Some(origins);
+        self
     }
 
     /// A token for `user`, valid for an hour (what `GET /token` hands out).
@@ -147,7 +179,10 @@ pub fn app(state: RoomsState) -> Router {
     Router::new()
         .route("/", get(|| async { Html(ROOMS_HTML) }))
         .route("/events", get(events))
-        .route("/publish", post(publish))
+        .route(
+            "/publish",
+            post(publish).layer(DefaultBodyLimit::max(MAX_MESSAGE_BYTES)),
+        )
         .route("/metrics", get(metrics))
         .route("/token", get(token))
         .with_state(state)
@@ -162,37 +197,80 @@ async fn events(
     Ok(Sse::from_broadcast(&ticket, &last).shutdown_on(state.shutdown.signal()))
 }
 
+/// `POST /publish`: everything that can refuse the request is checked on its head, before a
+/// byte of the body is read: the origin of a cookie-authenticated request, the token and the
+/// topics, the declared length. Then at most [`MAX_MESSAGE_BYTES`] are read.
 async fn publish(
     State(state): State<RoomsState>,
     BrokerRequest(request): BrokerRequest,
-    body: Bytes,
+    headers: HeaderMap,
+    body: Body,
 ) -> Response {
-    if body.len() > MAX_MESSAGE_BYTES {
+    if let Some(origins) = &state.publish_origins
+        && let Err(denied) = origins.check(&request)
+    {
+        return (StatusCode::FORBIDDEN, denied.to_string()).into_response();
+    }
+    let topics = request.query_params(TOPIC_PARAM);
+    let topics = match state.broker.check_publish_as(&request, topics) {
+        Ok(topics) => topics,
+        Err(error) => return publish_error(error),
+    };
+    let declared = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > MAX_MESSAGE_BYTES as u64) {
         return StatusCode::PAYLOAD_TOO_LARGE.into_response();
     }
+    let Ok(body) = axum::body::to_bytes(body, MAX_MESSAGE_BYTES).await else {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    };
     let Ok(text) = std::str::from_utf8(&body) else {
         return (StatusCode::BAD_REQUEST, "the message is not UTF-8").into_response();
     };
-    let topics = request.query_params(TOPIC_PARAM);
-    match state
-        .broker
-        .publish_as(&request, &topics, Event::message(text))
-    {
+    match state.broker.publish(topics, Event::message(text)) {
         Ok(id) => (
             [(CONTENT_TYPE, "application/json")],
             // The id as it goes on the wire (`<epoch>-<n>`): what subscribers see and resume from.
             serde_json::json!({ "id": &*id }).to_string(),
         )
             .into_response(),
-        Err(PublishError::Denied(denied)) => {
-            (StatusCode::FORBIDDEN, denied.to_string()).into_response()
-        }
-        Err(PublishError::TooManyTopics) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
-        Err(other) => (StatusCode::BAD_REQUEST, other.to_string()).into_response(),
+        Err(error) => publish_error(error),
     }
 }
 
-async fn metrics(State(state): State<RoomsState>) -> Response {
+fn publish_error(error: PublishError) -> Response {
+    match error {
+        PublishError::Denied(denied) => (StatusCode::FORBIDDEN, denied.to_string()).into_response(),
+        PublishError::TooManyTopics => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+        other => (StatusCode::BAD_REQUEST, other.to_string()).into_response(),
+    }
+}
+
+/// Whether `headers` carry `Authorization: Bearer` the metrics token (compared in constant
+/// time).
+fn metrics_allowed(state: &RoomsState, headers: &HeaderMap) -> bool {
+    let Some(expected) = &state.metrics_token else {
+        return false;
+    };
+    let given = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    given.len() == expected.len()
+        && given
+            .bytes()
+            .zip(expected.bytes())
+            .fold(0, |diff, (a, b)| diff | (a ^ b))
+            == 0
+}
+
+async fn metrics(State(state): State<RoomsState>, headers: HeaderMap) -> Response {
+    if !metrics_allowed(&state, &headers) {
+        return (StatusCode::UNAUTHORIZED, [(WWW_AUTHENTICATE, "Bearer")]).into_response();
+    }
     match &state.metrics {
         Some(handle) => (
             [(CONTENT_TYPE, "text/plain; version=0.0.4")],
@@ -214,11 +292,27 @@ async fn token(State(state): State<RoomsState>, uri: Uri) -> Response {
     }
 }
 
-/// Serves [`app`] on `listener` until `state.shutdown` is triggered.
+/// Serves [`app`] on `listener` until `state.shutdown` is triggered, with the request-head
+/// timeout [`HEAD_TIMEOUT`](crate::server::HEAD_TIMEOUT) (see [`crate::server`]); the publish
+/// origins default to the listener's own (see [`RoomsState::publish_origins`]).
 pub async fn serve(listener: std::net::TcpListener, state: RoomsState) -> io::Result<()> {
-    let listener = tokio::net::TcpListener::from_std(listener)?;
+    serve_with(listener, state, crate::server::HEAD_TIMEOUT).await
+}
+
+/// [`serve`] with another request-head timeout.
+pub async fn serve_with(
+    listener: std::net::TcpListener,
+    mut state: RoomsState,
+    head_timeout: Duration,
+) -> io::Result<()> {
+    if state.publish_origins.is_none() {
+        let addr = listener.local_addr()?;
+        let mut origins = vec![format!("http://{addr}")];
+        if addr.ip().is_loopback() {
+            origins.push(format!("http://localhost:{}", addr.port()));
+        }
+        state.publish_origins = Some(PublishOrigins::new(origins));
+    }
     let shutdown = state.shutdown.signal();
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    crate::server::serve(listener, app(state), shutdown, head_timeout).await
 }

@@ -213,7 +213,11 @@ where
     where
         B: Broadcast<Subscription = S>,
     {
-        Sse::new(broadcast.subscribe(last_event_id.as_deref()))
+        Sse {
+            body: SseBody::new(broadcast.subscribe(last_event_id.as_deref()))
+                .keep_alive(KeepAlive::default())
+                .stall_check(B::stalled),
+        }
     }
 }
 
@@ -327,9 +331,15 @@ where
     type Item = Result<Bytes, Box<dyn StdError>>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        Pin::new(&mut self.get_mut().0)
-            .poll_next(cx)
-            .map(|item| item.map(|frame| frame.map_err(|e| -> Box<dyn StdError> { e.into() })))
+        let body = &mut self.get_mut().0;
+        match Pin::new(&mut *body).poll_next(cx) {
+            // Ended by the stall rule: an error, so actix aborts the connection.
+            Poll::Ready(None) if body.is_stalled() => {
+                Poll::Ready(Some(Err(Box::new(ssekit::Stalled))))
+            }
+            polled => polled
+                .map(|item| item.map(|frame| frame.map_err(|e| -> Box<dyn StdError> { e.into() }))),
+        }
     }
 }
 

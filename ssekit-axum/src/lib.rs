@@ -246,7 +246,11 @@ where
     where
         B: Broadcast<Subscription = S>,
     {
-        Sse::new(broadcast.subscribe(last_event_id.as_deref()))
+        Sse {
+            body: SseBody::new(broadcast.subscribe(last_event_id.as_deref()))
+                .keep_alive(KeepAlive::default())
+                .stall_check(B::stalled),
+        }
     }
 }
 
@@ -350,9 +354,14 @@ where
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
-        match Pin::new(&mut self.get_mut().0).poll_next(cx) {
+        let body = &mut self.get_mut().0;
+        match Pin::new(&mut *body).poll_next(cx) {
             Poll::Ready(Some(Ok(chunk))) => Poll::Ready(Some(Ok(http_body::Frame::data(chunk)))),
             Poll::Ready(Some(Err(error))) => Poll::Ready(Some(Err(axum::Error::new(error)))),
+            // Ended by the stall rule: an error, so hyper aborts the connection.
+            Poll::Ready(None) if body.is_stalled() => {
+                Poll::Ready(Some(Err(axum::Error::new(ssekit::Stalled))))
+            }
             Poll::Ready(None) => Poll::Ready(None),
             Poll::Pending => Poll::Pending,
         }

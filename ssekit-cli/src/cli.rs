@@ -13,9 +13,10 @@ use std::time::Duration;
 
 use clap::{Arg, ArgAction, ArgMatches, Args, Parser, Subcommand, ValueEnum};
 use ssekit_cli::Chunking;
-use ssekit_cli::output::Format;
+use ssekit_cli::output::{Escape, Format};
 use ssekit_cli::serve::{DEFAULT_LISTEN, Engine, InputFormat, ServeOptions};
 use ssekit_cli::url::{UrlOptions, is_url};
+use ssekit_client::RedirectPolicy;
 use ssekit_client::reqwest::Method;
 use ssekit_client::reqwest::header::{HeaderName, HeaderValue};
 
@@ -26,7 +27,7 @@ const MODES: [&str; 4] = ["watch", "serve", "bench", "parse"];
 
 /// The flags that exist only in watch mode (any of them on a command line without a mode
 /// means watch mode).
-const WATCH_FLAGS: [&str; 14] = [
+const WATCH_FLAGS: [&str; 17] = [
     "--json",
     "--raw",
     "--event",
@@ -41,6 +42,9 @@ const WATCH_FLAGS: [&str; 14] = [
     "--last-event-id",
     "--no-reconnect",
     "--cacert",
+    "--escape",
+    "--redirects",
+    "--idle-timeout",
 ];
 
 /// `ssekit`: watch, serve, load-test and parse Server-Sent Events streams.
@@ -189,6 +193,21 @@ pub(crate) struct WatchArgs {
                      (parse mode) reads it back to the --json output."
     )]
     raw: bool,
+    /// Show control characters visibly: always, auto (on a terminal) or never
+    #[arg(
+        long,
+        value_name = "WHEN",
+        value_enum,
+        default_value_t = EscapeArg::Auto,
+        help_heading = "Output",
+        long_help = "Whether readable output shows control characters visibly, so that an event\n\
+                     cannot drive the terminal (clear it with ESC[2J, set its title with OSC 0,\n\
+                     write the clipboard with OSC 52): ESC as ^[, BEL as ^G, DEL as ^?, the C1\n\
+                     controls as \\u{9b}; tabs and line ends stay. auto (the default): only when\n\
+                     stdout is a terminal, a pipe or a file gets the exact text; always; never.\n\
+                     --json escapes them as JSON does; --raw output is always exact."
+    )]
+    escape: EscapeArg,
 
     /// Print only events of type NAME (repeatable; plain events are `message`)
     #[arg(
@@ -243,6 +262,49 @@ pub(crate) struct WatchArgs {
                      self-signed server); the built-in webpki roots stay trusted"
     )]
     cacert: Option<PathBuf>,
+    /// Which redirects to follow: follow (the default), same-origin or never
+    #[arg(
+        long,
+        value_name = "POLICY",
+        value_enum,
+        default_value_t = RedirectArg::Follow,
+        help_heading = "Request",
+        long_help = "Which redirects to follow. follow (the default, as browsers): every redirect;\n\
+                     one to another origin drops Authorization, Cookie and Proxy-Authorization\n\
+                     but keeps the other -H headers and, on 307/308, the -d body. same-origin:\n\
+                     only redirects to the same scheme, host and port. never: none. A redirect\n\
+                     that is not followed stops the watch with exit status 5."
+    )]
+    redirects: RedirectArg,
+    /// Reconnect after S seconds without a byte from the server (0: never; default 60)
+    #[arg(
+        long,
+        value_name = "S",
+        value_parser = seconds_or_zero,
+        help_heading = "Request",
+        long_help = "Drop the connection and reconnect (with Last-Event-ID) after S seconds\n\
+                     (decimals allowed) without a byte from the server, keep-alive comments\n\
+                     included; it covers the wait for the response head too. Default 60, four\n\
+                     times the usual 15 s keep-alive; 0 turns it off (wait on a silent server\n\
+                     until --timeout)."
+    )]
+    idle_timeout: Option<Duration>,
+}
+
+/// `--escape`'s values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum EscapeArg {
+    Always,
+    Auto,
+    Never,
+}
+
+/// `--redirects`'s values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum RedirectArg {
+    Follow,
+    SameOrigin,
+    Never,
 }
 
 impl WatchArgs {
@@ -275,6 +337,17 @@ impl WatchArgs {
             last_event_id: self.last_event_id,
             reconnect: !self.no_reconnect,
             cacert: self.cacert,
+            escape: match self.escape {
+                EscapeArg::Always => Escape::Always,
+                EscapeArg::Auto => Escape::Auto,
+                EscapeArg::Never => Escape::Never,
+            },
+            redirects: match self.redirects {
+                RedirectArg::Follow => RedirectPolicy::Follow,
+                RedirectArg::SameOrigin => RedirectPolicy::SameOrigin,
+                RedirectArg::Never => RedirectPolicy::Never,
+            },
+            idle_timeout: self.idle_timeout,
         })
     }
 }
@@ -589,6 +662,17 @@ fn seconds(value: &str) -> Result<Duration, String> {
         .ok_or_else(|| "expected seconds above 0".to_owned())
 }
 
+/// Seconds, `0` allowed (it turns the setting off).
+fn seconds_or_zero(value: &str) -> Result<Duration, String> {
+    value
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| *s >= 0.0)
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .ok_or_else(|| "expected seconds, 0 or more".to_owned())
+}
+
 fn method(value: &str) -> Result<Method, String> {
     Method::from_bytes(value.trim().to_ascii_uppercase().as_bytes())
         .map_err(|_| "not an HTTP method".to_owned())
@@ -746,6 +830,40 @@ mod tests {
             &["--header"],
             &["--json"],
             &["watch", "not-a-url"],
+        ] {
+            assert!(watch(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn escape_redirects_and_idle_timeout() {
+        let options = watch(&["http://h/"]).unwrap();
+        assert_eq!(options.escape, Escape::Auto);
+        assert_eq!(options.redirects, RedirectPolicy::Follow);
+        assert_eq!(options.idle_timeout, None);
+        let options = watch(&[
+            "--escape=always",
+            "http://h/",
+            "--redirects",
+            "same-origin",
+            "--idle-timeout",
+            "0",
+        ])
+        .unwrap();
+        assert_eq!(options.escape, Escape::Always);
+        assert_eq!(options.redirects, RedirectPolicy::SameOrigin);
+        assert_eq!(options.idle_timeout, Some(Duration::ZERO));
+        let options = watch(&["--redirects=never", "http://h/", "--idle-timeout=2.5"]).unwrap();
+        assert_eq!(options.redirects, RedirectPolicy::Never);
+        assert_eq!(options.idle_timeout, Some(Duration::from_millis(2500)));
+        assert_eq!(
+            watch(&["http://h/", "--escape", "never"]).unwrap().escape,
+            Escape::Never
+        );
+        for bad in [
+            &["http://h/", "--escape", "sometimes"][..],
+            &["http://h/", "--redirects", "anywhere"],
+            &["http://h/", "--idle-timeout", "-1"],
         ] {
             assert!(watch(bad).is_err(), "{bad:?}");
         }

@@ -7,7 +7,7 @@
 pub(crate) const MAIN_USAGE: &str = "\
 ssekit [watch] <URL> [--json | --raw] [--event NAME]... [--count N] [--timeout S]
             [-H 'Name: value']... [-X METHOD] [-d DATA] [--last-event-id ID] [--no-reconnect]
-            [--cacert FILE]
+            [--cacert FILE] [--escape WHEN] [--redirects POLICY] [--idle-timeout S]
     ssekit serve [--listen ADDR] [--format lines|sse|json] [--exit-on-eof]
     ssekit bench <URL> [--connections N] [--duration S] [--json] [--last-event-id ID] ...
     ssekit [parse] [--chunk-size N | --splits I,J,K]  < STREAM";
@@ -49,6 +49,7 @@ EXIT STATUS
     3     watch: closed by the server for good (204 No Content, another status than 200,
           a Content-Type other than text/event-stream)
     4     watch: network error (connection refused or reset) with nothing left to retry
+    5     watch: a redirect that --redirects does not follow
     124   watch: --timeout ran out
 
 EXAMPLES
@@ -103,7 +104,9 @@ DESCRIPTION
         [+1.234s] TYPE id=ID  DATA
     (+1.234s: when it was received, counted from the start; id=ID: the last event ID, left out
     while there is none). On a terminal the time, type and id are coloured, unless the NO_COLOR
-    environment variable is set; never in --json or --raw output.";
+    environment variable is set; never in --json or --raw output. On a terminal, control
+    characters in an event (ESC, BEL, ...) are shown as ^[, ^G, ... so that a server cannot
+    drive the terminal (see --escape).";
 
 /// `ssekit watch --help`, after the options.
 pub(crate) const WATCH_AFTER: &str = "\
@@ -116,6 +119,8 @@ EXIT STATUS
           Content-Type other than text/event-stream
     4     network error (could not connect, connection reset) and no reconnection: with
           --no-reconnect
+    5     a redirect that --redirects does not follow (another origin with same-origin, any
+          with never)
     124   --timeout ran out first
 
 EXAMPLES

@@ -19,7 +19,7 @@ use std::process::ExitCode;
 
 use clap::error::ErrorKind;
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
-use ssekit_cli::output::use_colour;
+use ssekit_cli::output::{Escape, use_colour};
 use ssekit_cli::serve::ServeOptions;
 use ssekit_cli::url::UrlOptions;
 use ssekit_cli::{Chunking, JsonLines, serve, url};
@@ -136,9 +136,16 @@ fn url_mode(options: &UrlOptions) -> ExitCode {
     };
     let stdout = io::stdout();
     let no_color = std::env::var_os("NO_COLOR");
-    let colour = use_colour(options.format, stdout.is_terminal(), no_color.as_deref());
+    let terminal = stdout.is_terminal();
+    let colour = use_colour(options.format, terminal, no_color.as_deref());
+    let mut options = options.clone();
+    options.escape = if options.escape.applies(terminal) {
+        Escape::Always
+    } else {
+        Escape::Never
+    };
     let out = io::BufWriter::new(stdout.lock());
-    match runtime.block_on(url::run(options, out, colour)) {
+    match runtime.block_on(url::run(&options, out, colour)) {
         Ok(outcome) => ExitCode::from(outcome.exit_code()),
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {

@@ -9,9 +9,11 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use ssekit_client::reqwest::Method;
-use ssekit_client::{ClientError, EventSource, ReadyState, ReconnectPolicy, SseItem};
+use ssekit_client::{
+    ClientError, EventSource, ReadyState, ReconnectPolicy, RedirectPolicy, SseItem,
+};
 
-use crate::output::{Format, Printer};
+use crate::output::{Escape, Format, Printer};
 
 /// The options of watch mode.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +40,15 @@ pub struct UrlOptions {
     pub reconnect: bool,
     /// `--cacert FILE`: PEM certificates to trust as roots, besides the built-in ones.
     pub cacert: Option<PathBuf>,
+    /// `--escape always|auto|never`: whether readable output shows control characters
+    /// visibly. [`run`] escapes only with [`Escape::Always`] (it does not know whether its
+    /// writer is a terminal): the binary resolves `Auto` to `Always` on a terminal.
+    pub escape: Escape,
+    /// `--redirects follow|same-origin|never` (default follow, as browsers).
+    pub redirects: RedirectPolicy,
+    /// `--idle-timeout S`: `None` keeps the client's default (60 s), `Some(ZERO)` turns it
+    /// off.
+    pub idle_timeout: Option<Duration>,
 }
 
 /// Whether `arg` looks like an `http://` or `https://` URL (scheme case-insensitive).
@@ -74,6 +85,10 @@ pub fn event_source(options: &UrlOptions) -> Result<EventSource, ClientError> {
     }
     if !options.reconnect {
         builder = builder.reconnect(ReconnectPolicy::never());
+    }
+    builder = builder.redirects(options.redirects);
+    if let Some(timeout) = options.idle_timeout {
+        builder = builder.idle_timeout(timeout);
     }
     if let Some(path) = &options.cacert {
         builder = add_roots(builder, path).map_err(|message| {
@@ -141,6 +156,9 @@ pub enum Outcome {
     ClosedByServer,
     /// A network error, and no reconnection (`--no-reconnect`): exit status 4.
     NetworkError,
+    /// A redirect that `--redirects` does not follow (another origin with `same-origin`,
+    /// any with `never`): exit status 5.
+    RedirectBlocked,
     /// `--timeout` ran out: exit status 124 (as `timeout(1)`).
     TimedOut,
 }
@@ -153,6 +171,7 @@ impl Outcome {
             Outcome::BadArguments => 2,
             Outcome::ClosedByServer => 3,
             Outcome::NetworkError => 4,
+            Outcome::RedirectBlocked => 5,
             Outcome::TimedOut => 124,
         }
     }
@@ -163,6 +182,7 @@ impl Outcome {
             ClientError::StreamEnded => Outcome::Ended,
             ClientError::Status(_) | ClientError::ContentType(_) => Outcome::ClosedByServer,
             ClientError::Config(_) => Outcome::BadArguments,
+            ClientError::RedirectBlocked { .. } => Outcome::RedirectBlocked,
             _ => Outcome::NetworkError,
         }
     }
@@ -195,7 +215,8 @@ pub async fn run<W: Write>(options: &UrlOptions, out: W, colour: bool) -> io::Re
     let deadline = options
         .timeout
         .and_then(|t| tokio::time::Instant::now().checked_add(t));
-    let mut out = Printer::new(out, options.format, colour);
+    let mut out =
+        Printer::new(out, options.format, colour).escape(options.escape == Escape::Always);
     let mut printed = 0;
     let mut outcome = Outcome::Ended;
     loop {

@@ -407,3 +407,103 @@ fn a_failed_write_to_stdout_exits_1() {
     assert!(text(&output.stderr).contains("writing stdout"));
     server.join().expect("server");
 }
+
+/// Event data that would drive a terminal: ESC alone, OSC 0 (window title), OSC 52 (clipboard
+/// write), ESC[2J (clear screen), and a C1 CSI.
+const HOSTILE: [(&str, &str); 5] = [
+    ("\x1b", "^["),
+    ("\x1b]0;pwned\x07", "^[]0;pwned^G"),
+    ("\x1b]52;c;cm0gLXJmIH4=\x07", "^[]52;c;cm0gLXJmIH4=^G"),
+    ("\x1b[2J", "^[[2J"),
+    ("\u{9b}31m", "\\u{9b}31m"),
+];
+
+#[test]
+fn control_characters_are_shown_visibly_on_a_terminal_and_exact_elsewhere() {
+    let body: String = HOSTILE
+        .iter()
+        .map(|(data, _)| format!("data: a{data}b\tc\n\n"))
+        .collect();
+    let (url, server) = serve(vec![format!("{SSE_HEAD}{body}"); 5]);
+    // --escape always (what auto does on a terminal): each sequence visible, tabs kept.
+    let escaped = text(&ssekit_cli(&[&url, "--no-reconnect", "--escape", "always"], b"").stdout);
+    for (data, shown) in HOSTILE {
+        assert!(
+            escaped.contains(&format!("  a{shown}b\tc\n")),
+            "{data:?} -> {escaped:?}"
+        );
+    }
+    assert!(
+        !escaped.contains('\x1b') && !escaped.contains('\u{9b}'),
+        "{escaped:?}"
+    );
+    // A pipe (auto) and --escape never: the exact text.
+    for extra in ["auto", "never"] {
+        let exact = text(&ssekit_cli(&[&url, "--no-reconnect", "--escape", extra], b"").stdout);
+        for (data, _) in HOSTILE {
+            assert!(
+                exact.contains(&format!("  a{data}b\tc\n")),
+                "{extra}: {exact:?}"
+            );
+        }
+    }
+    // --raw stays exact even with --escape always.
+    let raw = text(&ssekit_cli(&[&url, "--no-reconnect", "--raw", "--escape=always"], b"").stdout);
+    assert_eq!(raw, body);
+    // A terminal (script(1)) with the default, auto: escaped.
+    let command = format!("{} {url} --no-reconnect", env!("CARGO_BIN_EXE_ssekit"));
+    let output = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("script(1) runs");
+    let terminal = String::from_utf8_lossy(&output.stdout).into_owned();
+    for (data, shown) in HOSTILE {
+        assert!(
+            terminal.contains(&format!("a{shown}b")),
+            "{data:?} -> {terminal:?}"
+        );
+    }
+    assert!(!terminal.contains('\x1b'), "{terminal:?}");
+    server.join().expect("server");
+}
+
+#[test]
+fn redirects_policy_and_idle_timeout_flags() {
+    // A redirect to another origin: followed by default, refused (exit 5) with same-origin
+    // and never.
+    let (target, target_server) = serve(vec![format!("{SSE_HEAD}data: there\n\n")]);
+    let redirect = format!(
+        "HTTP/1.1 307 Temporary Redirect\r\nLocation: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        target.replace("127.0.0.1", "localhost")
+    );
+    let (url, server) = serve(vec![redirect.clone(); 3]);
+    let followed = ssekit_cli(&[&url, "--no-reconnect", "--json"], b"");
+    assert!(followed.status.success(), "{}", text(&followed.stderr));
+    assert!(text(&followed.stdout).contains("\"data\":\"there\""));
+    for policy in ["same-origin", "never"] {
+        let blocked = ssekit_cli(&[&url, "--no-reconnect", "--redirects", policy], b"");
+        assert_eq!(blocked.status.code(), Some(5), "{}", text(&blocked.stderr));
+        assert!(text(&blocked.stdout).is_empty());
+    }
+    server.join().expect("server");
+    target_server.join().expect("target");
+    // A server that answers the head and then says nothing: --idle-timeout 0.3 gives up on it
+    // (a network error, exit 4 with --no-reconnect) long before --timeout.
+    let (url, server) = serve_and_hold(vec![SSE_HEAD.to_owned()]);
+    let start = Instant::now();
+    let silent = ssekit_cli(
+        &[
+            &url,
+            "--no-reconnect",
+            "--idle-timeout",
+            "0.3",
+            "--timeout",
+            "20",
+        ],
+        b"",
+    );
+    assert_eq!(silent.status.code(), Some(4), "{}", text(&silent.stderr));
+    assert!(start.elapsed() < Duration::from_secs(10));
+    server.join().expect("server");
+}

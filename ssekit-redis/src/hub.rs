@@ -207,4 +207,8 @@ impl Broadcast for RedisHub {
     fn subscribe(&self, last_event_id: Option<&str>) -> RedisHubSubscription {
         RedisHub::subscribe(self, last_event_id)
     }
+
+    fn stalled(subscription: &RedisHubSubscription) -> bool {
+        subscription.is_stalled()
+    }
 }

@@ -124,6 +124,14 @@ impl RedisHubSubscription {
     pub fn resume(&self) -> Option<hub::HubResume> {
         self.state.subscribed().map(hub::HubSubscription::resume)
     }
+
+    /// True once the local subscription has ended because the subscriber stalled (see
+    /// [`HubSubscription::is_stalled`](hub::HubSubscription::is_stalled)).
+    pub fn is_stalled(&self) -> bool {
+        self.state
+            .subscribed()
+            .is_some_and(hub::HubSubscription::is_stalled)
+    }
 }
 
 impl Stream for RedisHubSubscription {
@@ -189,6 +197,14 @@ impl RedisBrokerSubscription {
         self.state
             .subscribed()
             .is_some_and(broker::BrokerSubscription::is_done)
+    }
+
+    /// True once the local subscription has ended because the subscriber stalled (see
+    /// [`BrokerSubscription::is_stalled`](broker::BrokerSubscription::is_stalled)).
+    pub fn is_stalled(&self) -> bool {
+        self.state
+            .subscribed()
+            .is_some_and(broker::BrokerSubscription::is_stalled)
     }
 }
 

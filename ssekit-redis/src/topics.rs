@@ -394,4 +394,8 @@ impl Broadcast for RedisTicket {
     fn subscribe(&self, last_event_id: Option<&str>) -> RedisBrokerSubscription {
         RedisTicket::subscribe(self, last_event_id)
     }
+
+    fn stalled(subscription: &RedisBrokerSubscription) -> bool {
+        subscription.is_stalled()
+    }
 }

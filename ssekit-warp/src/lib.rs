@@ -262,7 +262,11 @@ where
     where
         B: Broadcast<Subscription = S>,
     {
-        Sse::new(broadcast.subscribe(last_event_id.as_deref()))
+        Sse {
+            body: SseBody::new(broadcast.subscribe(last_event_id.as_deref()))
+                .keep_alive(KeepAlive::default())
+                .stall_check(B::stalled),
+        }
     }
 }
 
@@ -343,20 +347,34 @@ where
     }
 }
 
-/// Makes a `Send` stream `Sync`, as warp's body wants: the stream is only ever reached through
-/// `&mut`, so the mutex is never locked (and never contended).
-struct SyncStream<S>(Mutex<S>);
+/// Makes the `Send` body `Sync`, as warp's body wants: the stream is only ever reached through
+/// `&mut`, so the mutex is never locked (and never contended). A stream ended by the stall
+/// rule ends with the error [`ssekit::Stalled`], so hyper aborts the connection.
+struct SyncStream<S>(Mutex<SseBody<S>>)
+where
+    S: Stream,
+    S::Item: IntoFrame;
 
-impl<S: Stream + Unpin> Stream for SyncStream<S> {
-    type Item = S::Item;
+impl<S> Stream for SyncStream<S>
+where
+    S: Stream,
+    S::Item: IntoFrame,
+    <S::Item as IntoFrame>::Error: Into<BoxError>,
+{
+    type Item = Result<bytes::Bytes, BoxError>;
 
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
-        let stream = self
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let body = self
             .get_mut()
             .0
             .get_mut()
             .unwrap_or_else(PoisonError::into_inner);
-        Pin::new(stream).poll_next(cx)
+        match Pin::new(&mut *body).poll_next(cx) {
+            Poll::Ready(None) if body.is_stalled() => {
+                Poll::Ready(Some(Err(Box::new(ssekit::Stalled))))
+            }
+            polled => polled.map(|item| item.map(|chunk| chunk.map_err(Into::into))),
+        }
     }
 }
 

@@ -336,6 +336,20 @@ impl KeepAliveTimer {
 
 type BoxedSignal = Pin<Box<dyn Future<Output = ()> + Send>>;
 
+/// The error a response ends with when its subscriber stalled (see [`SseBody::stall_check`]):
+/// the framework answers an error from a body by aborting the connection, so a client that
+/// stopped reading does not keep a finished response's connection open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stalled;
+
+impl fmt::Display for Stalled {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the subscriber stalled: its stream was ended and the connection is aborted")
+    }
+}
+
+impl std::error::Error for Stalled {}
+
 /// The error of a stream item (see [`IntoFrame`]).
 type ItemError<S> = <<S as Stream>::Item as IntoFrame>::Error;
 
@@ -363,6 +377,9 @@ where
     /// An error met while batching, returned at the next poll (after the batch).
     held: Option<ItemError<S>>,
     max_batch: usize,
+    /// Tells, when the stream ends, whether it ended because its subscriber stalled.
+    stall_check: Option<fn(&S) -> bool>,
+    stalled: bool,
 }
 
 // `held` is never pinned: the body moves it out by value.
@@ -404,6 +421,8 @@ where
             shutdown: None,
             held: None,
             max_batch: Self::DEFAULT_MAX_BATCH,
+            stall_check: None,
+            stalled: false,
         }
     }
 
@@ -452,7 +471,31 @@ where
         self.events.is_none()
     }
 
+    /// Asks `check` of the stream when it ends whether it ended because its subscriber
+    /// stalled ([`Broadcast::stalled`](crate::Broadcast::stalled); every adapter's
+    /// `Sse::from_broadcast` sets it). If so, [`is_stalled`](Self::is_stalled) turns true, and
+    /// the adapter ends the response with the error [`Stalled`] instead of completing it, so
+    /// the framework aborts the connection.
+    ///
+    /// A framework polls the body only while the connection drains: when the client reads
+    /// nothing at all, the body is not polled again and only the socket can be closed (a
+    /// send timeout, `TCP_USER_TIMEOUT`; the edge closes it itself).
+    pub fn stall_check(mut self, check: fn(&S) -> bool) -> SseBody<S> {
+        self.stall_check = Some(check);
+        self
+    }
+
+    /// True once the stream has ended because its subscriber stalled (see
+    /// [`stall_check`](Self::stall_check)): the stream then yields `None`, and the adapter
+    /// must end the response with an error.
+    pub fn is_stalled(&self) -> bool {
+        self.stalled
+    }
+
     fn end(&mut self) {
+        if let (Some(check), Some(events)) = (self.stall_check, self.events.as_ref()) {
+            self.stalled = check(events.as_ref().get_ref());
+        }
         self.events = None;
         self.shutdown = None;
     }
@@ -476,7 +519,8 @@ where
         if let Some(signal) = this.shutdown.as_mut()
             && signal.as_mut().poll(cx).is_ready()
         {
-            this.end();
+            this.events = None;
+            this.shutdown = None;
             return Poll::Ready(None);
         }
         let first = match events.as_mut().poll_next(cx) {
@@ -531,8 +575,7 @@ where
                 },
                 Poll::Ready(None) => {
                     // What was taken goes out; the next poll ends the body.
-                    this.events = None;
-                    this.shutdown = None;
+                    this.end();
                     break;
                 }
                 Poll::Pending => break,

@@ -41,6 +41,17 @@ pub trait Broadcast {
 
     /// Subscribes, resuming after `last_event_id` when given (see the trait docs).
     fn subscribe(&self, last_event_id: Option<&str>) -> Self::Subscription;
+
+    /// Whether `subscription`, which has ended, was ended because its subscriber stalled (it
+    /// fell behind and did not catch up: the hub's and the broker's stall rule), not because
+    /// the broadcast closed. The adapters' `Sse::from_broadcast` then end the response with an
+    /// error ([`Stalled`](crate::Stalled)), which the framework answers by aborting the
+    /// connection, instead of completing the body as if the stream were over. The default
+    /// says never.
+    fn stalled(subscription: &Self::Subscription) -> bool {
+        let _ = subscription;
+        false
+    }
 }
 
 impl<B: Broadcast + ?Sized> Broadcast for &B {
@@ -49,6 +60,10 @@ impl<B: Broadcast + ?Sized> Broadcast for &B {
     fn subscribe(&self, last_event_id: Option<&str>) -> Self::Subscription {
         (**self).subscribe(last_event_id)
     }
+
+    fn stalled(subscription: &Self::Subscription) -> bool {
+        B::stalled(subscription)
+    }
 }
 
 impl<B: Broadcast + ?Sized> Broadcast for Arc<B> {
@@ -56,5 +71,9 @@ impl<B: Broadcast + ?Sized> Broadcast for Arc<B> {
 
     fn subscribe(&self, last_event_id: Option<&str>) -> Self::Subscription {
         (**self).subscribe(last_event_id)
+    }
+
+    fn stalled(subscription: &Self::Subscription) -> bool {
+        B::stalled(subscription)
     }
 }

@@ -532,6 +532,7 @@ impl Hub {
             reset_pending: resume == HubResume::Reset,
             resume,
             done: false,
+            stalled: false,
             last_id: last_event_id.map_or(LastId::None, |id| LastId::Id(Arc::from(id))),
             registered: None,
             cursor,
@@ -584,6 +585,8 @@ pub struct HubSubscription {
     reset_pending: bool,
     resume: HubResume,
     done: bool,
+    /// Ended by the lag policy ([`LagPolicy::Disconnect`]), not by [`Hub::close`].
+    stalled: bool,
     /// The resume id, then the id of the last frame delivered: the data of a reset frame.
     last_id: LastId,
     /// The waker registered in the hub's waiting list (its identity: the list holds the
@@ -615,6 +618,12 @@ impl HubSubscription {
     /// [`LagPolicy::Disconnect`]).
     pub fn is_done(&self) -> bool {
         self.done
+    }
+
+    /// True once the stream has ended because the subscriber stalled ([`LagPolicy::Disconnect`],
+    /// see [`HubConfig::stall_timeout`]), not because the hub closed.
+    pub fn is_stalled(&self) -> bool {
+        self.stalled
     }
 }
 
@@ -656,6 +665,7 @@ impl Stream for HubSubscription {
             // Ended by a publish's sweep while it was not polled.
             Status::Ended | Status::Free => {
                 this.done = true;
+                this.stalled = true;
                 return Poll::Ready(None);
             }
         };
@@ -730,6 +740,10 @@ impl Broadcast for Hub {
 
     fn subscribe(&self, last_event_id: Option<&str>) -> HubSubscription {
         Hub::subscribe(self, last_event_id)
+    }
+
+    fn stalled(subscription: &HubSubscription) -> bool {
+        subscription.is_stalled()
     }
 }
 

@@ -73,6 +73,7 @@ pub mod edge;
 pub mod headers;
 pub mod hub;
 pub mod last_event_id;
+pub mod origin;
 pub mod query;
 mod receiver;
 pub mod restart;
@@ -81,7 +82,7 @@ pub mod signal;
 mod stall;
 mod window;
 
-pub use body::{IntoFrame, KeepAlive, Shutdown, SseBody};
+pub use body::{IntoFrame, KeepAlive, Shutdown, SseBody, Stalled};
 pub use broadcast::Broadcast;
 pub use receiver::ReceiverStream;
 /// The protocol crate, [`ssekit_proto`]: the encoder, [`Frame`], the parser and its streams.

@@ -349,6 +349,8 @@ fn a_stalled_subscriber_is_ended_by_events_or_by_its_byte_budget() {
     assert_eq!(broker.subscribers_of("a"), 0);
     assert!(take_ready(&mut slow).is_empty());
     assert!(slow.is_done());
+    // Ended by the stall rule, which the adapters turn into an aborted connection.
+    assert!(slow.is_stalled());
 
     // By bytes: a few big events are over the budget long before max_lag.
     let broker = Broker::with_config(
@@ -398,6 +400,7 @@ fn close_ends_subscriptions_after_what_they_have() {
     broker.close();
     assert_eq!(data(&mut s), ["last"]);
     assert!(s.is_done());
+    assert!(!s.is_stalled(), "closed, not stalled");
     assert_eq!(broker.subscription_count(), 0);
 }
 
@@ -595,6 +598,7 @@ fn metrics_are_reported_through_the_facade() {
             BrokerConfig::default()
                 .capacity(2)
                 .metric_topic_labels(1)
+                .metric_topic_prefixes([""])
                 .max_subscriptions(2),
         );
         let t = ticket(&broker, &["a"]);
@@ -647,6 +651,41 @@ fn metrics_are_reported_through_the_facade() {
         Some(0.0)
     );
     assert!(value("sse_broker_topic_subscriptions", Some(("topic", "b"))).is_none());
+}
+
+#[test]
+fn topic_names_are_metric_labels_only_under_the_configured_prefixes() {
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+
+    let labels = |config: BrokerConfig| {
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        metrics::with_local_recorder(&recorder, || {
+            let broker = Broker::with_config(config);
+            let private = ticket(&broker, &["users/8"]);
+            let room = ticket(&broker, &["rooms/1"]);
+            let subscriptions = (private.subscribe(None), room.subscribe(None));
+            let snapshot = snapshotter.snapshot().into_vec();
+            drop(subscriptions);
+            snapshot
+                .into_iter()
+                .filter(|(key, ..)| key.key().name() == "sse_broker_topic_subscriptions")
+                .filter(|(.., value)| matches!(value, DebugValue::Gauge(g) if g.into_inner() > 0.0))
+                .flat_map(|(key, ..)| {
+                    key.key()
+                        .labels()
+                        .map(|l| l.value().to_owned())
+                        .collect::<Vec<_>>()
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    // By default no topic name is a label.
+    assert_eq!(labels(BrokerConfig::default()), ["_other"]);
+    // Public prefixes are named; the private topic is still `_other`.
+    let mut named = labels(BrokerConfig::default().metric_topic_prefixes(["rooms/"]));
+    named.sort();
+    assert_eq!(named, ["_other", "rooms/1"]);
 }
 
 /// Publishers on several threads, subscribers that keep cutting and resuming with their last

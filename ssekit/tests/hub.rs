@@ -294,6 +294,9 @@ fn a_subscriber_that_stops_reading_is_ended_and_does_not_delay_others() {
     assert_eq!(hub.subscriber_count(), 1, "{hub:?}");
     assert_eq!(stuck.next().now_or_never_helper(), Some(None));
     assert!(stuck.is_done());
+    // Ended by the stall rule, which the adapters turn into an aborted connection.
+    assert!(stuck.is_stalled());
+    assert!(!reader.is_stalled());
     assert_eq!(hub.retained().0, 64);
     drop(stuck);
     assert_eq!(hub.subscriber_count(), 1);
@@ -453,4 +456,17 @@ fn a_stalled_subscriber_is_ended_after_the_stall_timeout() {
     }
     assert_eq!(hub.subscriber_count(), 0, "past the timeout");
     assert_eq!(stuck.next().now_or_never_helper(), Some(None));
+}
+
+#[test]
+fn a_subscription_ended_by_close_is_done_but_not_stalled() {
+    let hub = Hub::new();
+    let mut sub = hub.subscribe(None);
+    hub.publish(Event::message("a"));
+    hub.close();
+    assert!(take_ready(&mut sub).len() == 1);
+    assert_eq!(sub.next().now_or_never_helper(), Some(None));
+    assert!(sub.is_done());
+    assert!(!sub.is_stalled());
+    assert!(!<Hub as ssekit::Broadcast>::stalled(&sub));
 }

@@ -5,7 +5,7 @@
 //! | route | what |
 //! |---|---|
 //! | `GET /events` | the feed, resuming after `Last-Event-ID` (header or `?lastEventId=`) on any instance; `retry:` first |
-//! | `POST /publish` | the body (UTF-8 text) is published as one event to every instance; answers its id |
+//! | `POST /publish` | the body (UTF-8 text, at most 16 KiB) is published as one event to every instance; answers its id. Unauthenticated: a demo; put a real publish behind a token (see the rooms example) |
 //!
 //! Run two on one Redis, connect to one, stop it with `SIGTERM` (or Ctrl-C): its streams end
 //! with a spread-out `retry:`, the client reconnects to the other with its `Last-Event-ID` and
@@ -15,7 +15,7 @@
 
 use std::time::Duration;
 
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::routing::post;
 use examples::deploy::{Events, StreamConfig};
@@ -24,6 +24,9 @@ use ssekit_redis::{RedisHub, RedisHubConfig};
 
 /// The default port.
 const PORT: u16 = 8846;
+
+/// The largest body `POST /publish` reads (axum's default would be 2 MiB).
+const MAX_MESSAGE_BYTES: usize = 16 * 1024;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -45,17 +48,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     .await?;
     let events = Events::new(hub.clone(), config.clone());
     let app = axum::Router::new()
-        .route("/publish", post(publish))
+        .route(
+            "/publish",
+            post(publish).layer(DefaultBodyLimit::max(MAX_MESSAGE_BYTES)),
+        )
         .with_state(hub)
         .merge(events.router());
-    let listener = tokio::net::TcpListener::from_std(examples::bind_from_env_or(PORT)?)?;
+    let listener = examples::bind_from_env_or(PORT)?;
     tokio::spawn(async move {
         let signal = signals.await;
         eprintln!("{signal}: ending every stream, then stopping");
     });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(config.shutdown.signal())
-        .await?;
+    // Request heads have 10 s (examples::server::HEAD_TIMEOUT).
+    examples::server::serve(
+        listener,
+        app,
+        config.shutdown.signal(),
+        examples::server::HEAD_TIMEOUT,
+    )
+    .await?;
     eprintln!("stopped");
     Ok(())
 }

@@ -202,6 +202,7 @@ impl Broker {
             last_seq: None,
             last_id: None,
             ready: 0,
+            stalled: false,
         }
     }
 }

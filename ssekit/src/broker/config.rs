@@ -27,6 +27,7 @@ pub struct BrokerConfig {
     pub(super) epoch: Option<Epoch>,
     pub(super) external: Option<ExternalIds>,
     pub(super) metric_topic_labels: usize,
+    pub(super) metric_topic_prefixes: Vec<String>,
 }
 
 impl Default for BrokerConfig {
@@ -45,6 +46,7 @@ impl Default for BrokerConfig {
             epoch: None,
             external: None,
             metric_topic_labels: 100,
+            metric_topic_prefixes: Vec::new(),
         }
     }
 }
@@ -310,6 +312,19 @@ impl BrokerConfig {
     /// other topics are counted under `_other`.
     pub fn metric_topic_labels(mut self, labels: usize) -> Self {
         self.metric_topic_labels = labels;
+        self
+    }
+
+    /// The topics the per-topic metrics name: those starting with one of these prefixes
+    /// (`"rooms/"`; `""` names every topic). Default: none, every topic is counted under
+    /// `_other`, so a private topic's name (`users/8`) never reaches a metrics page. See
+    /// [`metrics`](super::metrics).
+    pub fn metric_topic_prefixes<I, S>(mut self, prefixes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.metric_topic_prefixes = prefixes.into_iter().map(Into::into).collect();
         self
     }
 }

@@ -4,7 +4,7 @@
 //! | name | kind | labels |
 //! | --- | --- | --- |
 //! | `sse_broker_subscriptions` | gauge | |
-//! | `sse_broker_topic_subscriptions` | gauge | `topic` (at most [`BrokerConfig::metric_topic_labels`](super::BrokerConfig::metric_topic_labels) values, the rest `_other`) |
+//! | `sse_broker_topic_subscriptions` | gauge | `topic`: only topics under [`BrokerConfig::metric_topic_prefixes`](super::BrokerConfig::metric_topic_prefixes) (none by default), at most [`BrokerConfig::metric_topic_labels`](super::BrokerConfig::metric_topic_labels) values; the rest `_other` |
 //! | `sse_broker_events_published_total` | counter | |
 //! | `sse_broker_frames_delivered_total` | counter | |
 //! | `sse_broker_bytes_delivered_total` | counter | |
@@ -15,6 +15,15 @@
 //! | `sse_broker_subscribe_rejected_total` | counter | `limit`: see [`Limit::name`](super::Limit::name) |
 //! | `sse_broker_topics` | gauge | |
 //! | `sse_broker_topics_evicted_total` | counter | |
+//!
+//! **Private topics are not labels by default.** A topic name can be private (`users/8` tells
+//! whoever reads the metrics that user 8 is online), so by default no topic name is a label:
+//! every subscription counts under `topic="_other"`. Name the public topics with
+//! [`BrokerConfig::metric_topic_prefixes`](super::BrokerConfig::metric_topic_prefixes)
+//! (`["rooms/"]`; `[""]` for every topic, the behaviour before); the label count stays bounded
+//! by [`BrokerConfig::metric_topic_labels`](super::BrokerConfig::metric_topic_labels) so that
+//! invented topic names cannot fill the exporter. Serve the metrics page behind authentication
+//! or on a private listener anyway.
 
 #[cfg(feature = "metrics")]
 use std::collections::HashSet;
@@ -28,6 +37,9 @@ pub(crate) struct TopicLabels {
     given: HashSet<Arc<str>>,
     #[cfg(feature = "metrics")]
     max: usize,
+    /// Only topics starting with one of these are labelled by name.
+    #[cfg(feature = "metrics")]
+    prefixes: Vec<Arc<str>>,
 }
 
 /// The label of topics past the cardinality bound.
@@ -36,12 +48,14 @@ const OTHER: &str = "_other";
 
 impl TopicLabels {
     #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
-    pub(crate) fn new(max: usize) -> TopicLabels {
+    pub(crate) fn new(max: usize, prefixes: &[String]) -> TopicLabels {
         TopicLabels {
             #[cfg(feature = "metrics")]
             given: HashSet::new(),
             #[cfg(feature = "metrics")]
             max,
+            #[cfg(feature = "metrics")]
+            prefixes: prefixes.iter().map(|p| Arc::from(p.as_str())).collect(),
         }
     }
 
@@ -51,7 +65,10 @@ impl TopicLabels {
     pub(crate) fn subscribed(&mut self, topic: &Arc<str>, delta: f64) {
         #[cfg(feature = "metrics")]
         {
-            let label: Arc<str> = if self.given.contains(topic) {
+            let public = self.prefixes.iter().any(|p| topic.starts_with(&**p));
+            let label: Arc<str> = if !public {
+                Arc::from(OTHER)
+            } else if self.given.contains(topic) {
                 topic.clone()
             } else if self.given.len() < self.max && delta > 0.0 {
                 self.given.insert(topic.clone());

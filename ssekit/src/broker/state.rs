@@ -153,7 +153,7 @@ fn for_each_subscriber(
 impl State {
     /// The state of a new broker.
     pub(super) fn new(config: &BrokerConfig) -> State {
-        let labels = TopicLabels::new(config.metric_topic_labels);
+        let labels = TopicLabels::new(config.metric_topic_labels, &config.metric_topic_prefixes);
         let floor = config.external.and_then(|ids| {
             let origin = ids.origin();
             Some((ids.position(origin)?, Arc::from(origin)))

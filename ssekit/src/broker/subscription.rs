@@ -48,6 +48,8 @@ pub struct BrokerSubscription {
     /// eviction of one of them makes the next poll a reset frame (which counts it again);
     /// an end by the stall rule makes it `None`.
     pub(super) ready: u64,
+    /// Ended by the stall rule (lag or byte budget), not by [`Broker::close`](super::Broker::close).
+    pub(super) stalled: bool,
 }
 
 impl std::fmt::Debug for BrokerSubscription {
@@ -69,6 +71,12 @@ impl BrokerSubscription {
     /// True once the stream has ended.
     pub fn is_done(&self) -> bool {
         self.slot.is_none()
+    }
+
+    /// True once the stream has ended because the subscriber stalled (the stall rule, see the
+    /// [module docs](super)), not because the broker closed.
+    pub fn is_stalled(&self) -> bool {
+        self.stalled
     }
 
     fn finish(&mut self) -> Poll<Option<Frame>> {
@@ -97,6 +105,7 @@ impl Stream for BrokerSubscription {
         slot.progress.polled();
         if slot.status != Status::Live {
             drop(guard);
+            this.stalled = true;
             return this.finish();
         }
         slot.cursor = slot.cursor.max(first);

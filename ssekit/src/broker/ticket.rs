@@ -56,6 +56,7 @@ impl Ticket {
                 last_seq: None,
                 last_id: None,
                 ready: 0,
+                stalled: false,
             },
         }
     }
@@ -77,5 +78,9 @@ impl Broadcast for Ticket {
 
     fn subscribe(&self, last_event_id: Option<&str>) -> BrokerSubscription {
         Ticket::subscribe(self, last_event_id)
+    }
+
+    fn stalled(subscription: &BrokerSubscription) -> bool {
+        subscription.is_stalled()
     }
 }
