@@ -96,7 +96,8 @@
 //!     socket.bind(([0, 0, 0, 0], 3030).into())?;
 //!     let listener = socket.listen(4096)?;
 //!     let mut http = http1::Builder::new();
-//!     http.timer(TokioTimer::new());
+//!     http.timer(TokioTimer::new())
+//!         .header_read_timeout(std::time::Duration::from_secs(10)); // slow heads are closed
 //!     loop {
 //!         let stream = match listener.accept().await {
 //!             Ok((stream, _)) => stream,
