@@ -464,6 +464,59 @@ mod authorization {
         Selection::new(selectors).expect("valid selectors")
     }
 
+    fn now_secs() -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_secs()
+    }
+
+    /// A stream ends when its token expires, with no publish to wake it: the broker's one
+    /// expiry task ends it, cleanly (not as a stall), and the client reconnects with a fresh
+    /// token.
+    #[tokio::test]
+    async fn a_stream_ends_when_its_token_expires() {
+        let broker = jwt_broker();
+        let expires = now_secs() + 2;
+        let request = RequestInfo::new()
+            .header(
+                "authorization",
+                format!("Bearer {}", token(&["rooms/*"], &[], expires)),
+            )
+            .query("topic=rooms/1");
+        let ticket = broker.admit_query(&request).expect("admitted");
+        assert_eq!(
+            ticket.expires(),
+            Some(std::time::UNIX_EPOCH + Duration::from_secs(expires))
+        );
+        let mut stream = ticket.subscribe(None);
+        broker
+            .publish(["rooms/1"], Event::message("before"))
+            .expect("publish");
+        assert!(stream.next().await.is_some());
+        let ended = tokio::time::timeout(Duration::from_secs(6), stream.next())
+            .await
+            .expect("the stream ended at the token's expiry");
+        assert!(ended.is_none());
+        assert!(!stream.is_stalled(), "an expiry is a clean end");
+        assert_eq!(broker.subscription_count(), 0);
+    }
+
+    /// A token that validates (within the decoder's leeway) but whose `exp` has passed is
+    /// refused at admission: its stream would end at once.
+    #[test]
+    fn a_token_past_its_expiry_is_refused() {
+        let broker = jwt_broker();
+        let request = RequestInfo::new()
+            .header(
+                "authorization",
+                format!("Bearer {}", token(&["rooms/*"], &[], now_secs() - 5)),
+            )
+            .query("topic=rooms/1");
+        let refused = broker.admit_query(&request).expect_err("refused");
+        assert_eq!(refused.status(), 403);
+    }
+
     #[test]
     fn a_token_in_header_cookie_or_query_admits_what_it_covers() {
         let broker = jwt_broker();

@@ -302,3 +302,43 @@ async fn shutdown_ends_every_stream() {
     assert_eq!(end, conformance::http::BodyEnd::Complete);
     hub_subscribers(&hub, 0).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_on_the_edge_ends_when_its_token_expires() {
+    use jsonwebtoken::{EncodingKey, Header, encode};
+    use ssekit::broker::jwt::{Claims, JwtAuthorize, MercureClaim};
+    const SECRET: &[u8] = b"edge secret";
+    let broker = Broker::with_authorize(BrokerConfig::default(), JwtAuthorize::hs256(SECRET));
+    let admitting = broker.clone();
+    let edge =
+        Edge::new().stream_route_with("/events", move |request| admitting.admit_query(request));
+    let (addr, _shutdown) = start(edge).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs();
+    let claims = Claims {
+        exp: Some(now + 2),
+        mercure: MercureClaim {
+            subscribe: vec!["rooms/*".into()],
+            publish: vec![],
+        },
+    };
+    let token = encode(
+        &Header::default(),
+        &claims,
+        &EncodingKey::from_secret(SECRET),
+    )
+    .expect("encodes");
+    let mut response = e2e::fetch(
+        addr,
+        &format!("/events?topic=rooms/1&authorization={token}"),
+    )
+    .await;
+    assert_eq!(response.status, 200);
+    e2e::wait_until(|| broker.subscription_count() == 1, "admitted").await;
+    // No publish: the broker's expiry task ends the stream, and the edge closes the socket.
+    let (_, end) = e2e::within(response.read_to_end()).await;
+    assert_eq!(end, conformance::http::BodyEnd::Complete);
+    assert_eq!(broker.subscription_count(), 0);
+}

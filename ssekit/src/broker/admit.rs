@@ -23,8 +23,8 @@ impl Broker {
     /// [`status`](Rejection::status).
     pub fn admit(&self, request: &RequestInfo, asked: &Selection) -> Result<Ticket, Rejection> {
         self.check_selection(asked)?;
-        let granted = match self.shared.authorize.subscribe(request, asked) {
-            Ok(granted) if !granted.is_empty() => granted,
+        let grant = match self.shared.authorize.grant(request, asked) {
+            Ok(grant) if !grant.selection.is_empty() => grant,
             Ok(_) => {
                 metrics::denied(1);
                 return Err(Rejection::Denied(Denied::NotAllowed(
@@ -36,7 +36,18 @@ impl Broker {
                 return Err(Rejection::Denied(denied));
             }
         };
-        self.subscribe_to(&granted)
+        if grant
+            .expires
+            .is_some_and(|expires| expires <= std::time::SystemTime::now())
+        {
+            metrics::denied(1);
+            return Err(Rejection::Denied(Denied::InvalidCredentials(
+                "the grant has expired".into(),
+            )));
+        }
+        let mut ticket = self.subscribe_to(&grant.selection)?;
+        ticket.expires = grant.expires;
+        Ok(ticket)
     }
 
     /// [`Broker::admit`] for what the request asks in its query string: one `topic`
@@ -71,6 +82,7 @@ impl Broker {
             keys,
             selection: selection.clone(),
             unused: AtomicBool::new(true),
+            expires: None,
         })
     }
 
@@ -145,6 +157,7 @@ impl Broker {
         &self,
         keys: Box<[Arc<str>]>,
         last_event_id: Option<&str>,
+        expires: Option<std::time::SystemTime>,
     ) -> BrokerSubscription {
         let mut guard = self.shared.lock();
         let state = &mut *guard;
@@ -182,6 +195,7 @@ impl Broker {
             lost: false,
             visited: 0,
             evict_visited: 0,
+            expires,
         };
         let slot = state.slots.insert(fresh);
         for key in keys.iter() {
@@ -193,7 +207,11 @@ impl Broker {
         }
         state.slots[slot].keys = keys;
         state.report();
+        let reaper = expires.is_some() && !std::mem::replace(&mut state.reaper, true);
         drop(guard);
+        if reaper {
+            self.start_reaper();
+        }
         BrokerSubscription {
             shared: self.shared.clone(),
             slot: Some(slot),

@@ -175,6 +175,35 @@ pub trait Authorize: Send + Sync + 'static {
 
     /// Whether this request may publish to every one of `topics`.
     fn publish(&self, request: &RequestInfo, topics: &[&str]) -> Result<(), Denied>;
+
+    /// [`subscribe`](Self::subscribe), and until when the grant holds: a credential's expiry
+    /// (a token's `exp`). The broker ends the subscription's stream at that time, so the
+    /// client reconnects with fresh credentials, as Mercure does. The default: the grant of
+    /// `subscribe`, with no expiry. [`JwtAuthorize`](super::jwt::JwtAuthorize) gives the
+    /// token's `exp`.
+    fn grant(&self, request: &RequestInfo, asked: &Selection) -> Result<Grant, Denied> {
+        self.subscribe(request, asked).map(|selection| Grant {
+            selection,
+            expires: None,
+        })
+    }
+}
+
+/// What [`Authorize::grant`] lets a request subscribe to, and until when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Grant {
+    /// The selection the subscription receives.
+    pub selection: Selection,
+    /// When the grant ends (the stream is ended then); `None`: never.
+    pub expires: Option<std::time::SystemTime>,
+}
+
+impl Grant {
+    /// A grant of `selection` until `expires`.
+    pub fn new(selection: Selection, expires: Option<std::time::SystemTime>) -> Grant {
+        Grant { selection, expires }
+    }
 }
 
 /// The default hook: anyone may subscribe to anything, no request may publish (publish from

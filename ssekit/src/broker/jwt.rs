@@ -37,7 +37,7 @@ pub use jsonwebtoken;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode};
 use serde::{Deserialize, Serialize};
 
-use super::auth::{Authorize, Denied, RequestInfo};
+use super::auth::{Authorize, Denied, Grant, RequestInfo};
 use super::topic::{Selection, Selector};
 
 /// The longest token accepted, in bytes: a longer one is refused before it is decoded.
@@ -168,13 +168,26 @@ impl JwtAuthorize {
 
 impl Authorize for JwtAuthorize {
     fn subscribe(&self, request: &RequestInfo, asked: &Selection) -> Result<Selection, Denied> {
-        let allowed = match self.claims(request)? {
-            Some(claims) => JwtAuthorize::allowed(&claims.mercure.subscribe),
-            None => self.anonymous.clone().ok_or(Denied::MissingCredentials)?,
+        self.grant(request, asked).map(|grant| grant.selection)
+    }
+
+    /// The token's subscribe claim, and its `exp`: the stream ends when the token expires.
+    fn grant(&self, request: &RequestInfo, asked: &Selection) -> Result<Grant, Denied> {
+        let (allowed, expires) = match self.claims(request)? {
+            Some(claims) => (
+                JwtAuthorize::allowed(&claims.mercure.subscribe),
+                claims
+                    .exp
+                    .map(|exp| std::time::UNIX_EPOCH + std::time::Duration::from_secs(exp)),
+            ),
+            None => (
+                self.anonymous.clone().ok_or(Denied::MissingCredentials)?,
+                None,
+            ),
         };
         match asked.selectors().iter().find(|s| !allowed.covers(s)) {
             Some(refused) => Err(Denied::NotAllowed(refused.to_string())),
-            None => Ok(asked.clone()),
+            None => Ok(Grant::new(asked.clone(), expires)),
         }
     }
 

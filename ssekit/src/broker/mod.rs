@@ -108,7 +108,7 @@ use std::task::Waker;
 
 use ssekit_proto::{Event, Frame};
 
-pub use auth::{Authorize, Denied, PublicSubscribe, RequestInfo};
+pub use auth::{Authorize, Denied, Grant, PublicSubscribe, RequestInfo};
 pub use config::BrokerConfig;
 pub use epoch::{Epoch, InvalidEpoch, MAX_EPOCH_LEN};
 pub use error::{Limit, PublishError, Rejection};
@@ -253,6 +253,40 @@ impl Broker {
         }
         drop(state);
         wakers.into_iter().for_each(Waker::wake);
+    }
+
+    /// Starts the one task that ends subscriptions when their grant expires (a token's `exp`),
+    /// if a tokio runtime is running; without one, an expired subscription ends at its next
+    /// poll. The task sleeps until the next expiry (at least 250 ms between passes) and ends
+    /// when the broker is dropped or no subscription has an expiry left.
+    fn start_reaper(&self) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            self.shared.lock().reaper = false;
+            return;
+        };
+        let shared = Arc::downgrade(&self.shared);
+        runtime.spawn(async move {
+            loop {
+                let now = std::time::SystemTime::now();
+                let (wakers, next) = {
+                    let Some(strong) = shared.upgrade() else {
+                        return;
+                    };
+                    let mut state = strong.lock();
+                    let (wakers, next) = state.expire(now, &strong.config);
+                    if next.is_none() {
+                        state.reaper = false;
+                    }
+                    (wakers, next)
+                };
+                wakers.into_iter().for_each(Waker::wake);
+                let Some(next) = next else {
+                    return;
+                };
+                let wait = next.duration_since(now).unwrap_or_default();
+                tokio::time::sleep(wait.max(std::time::Duration::from_millis(250))).await;
+            }
+        });
     }
 
     /// Ends every subscription once it has delivered what it has; later publishes are still

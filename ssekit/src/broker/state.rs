@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::task::Waker;
+use std::time::SystemTime;
 
 use ssekit_proto::Frame;
 
@@ -53,6 +54,9 @@ pub(super) enum Status {
     Free,
     Live,
     Ended,
+    /// Ended because its grant expired (see [`Authorize::grant`](super::Authorize::grant)):
+    /// a clean end, not a stall.
+    Expired,
 }
 
 /// One subscription's state in the broker.
@@ -77,6 +81,8 @@ pub(super) struct Slot {
     /// counts once).
     pub(super) visited: u64,
     pub(super) evict_visited: u64,
+    /// When its grant ends (a token's expiry).
+    pub(super) expires: Option<SystemTime>,
 }
 
 pub(super) struct State {
@@ -100,6 +106,8 @@ pub(super) struct State {
     /// How many nodes are patterns (none: a publish looks up no prefix).
     pub(super) patterns: usize,
     pub(super) slots: Slots<Slot>,
+    /// The expiry task runs (see `Broker::start_reaper`).
+    pub(super) reaper: bool,
     /// Live subscriptions plus unused tickets.
     pub(super) subscriptions: usize,
     /// A buffer for pattern look-ups.
@@ -175,6 +183,7 @@ impl State {
             idle_counter: 0,
             patterns: 0,
             slots: Slots::new(),
+            reaper: false,
             subscriptions: 0,
             scratch: String::new(),
             labels,
@@ -432,6 +441,34 @@ impl State {
             self.settle(key, config);
         }
         self.report();
+    }
+
+    /// Ends every live slot whose grant has expired at `now`; returns their wakers (to wake
+    /// once the lock is released) and the next expiry still ahead.
+    pub(super) fn expire(
+        &mut self,
+        now: SystemTime,
+        config: &BrokerConfig,
+    ) -> (Vec<Waker>, Option<SystemTime>) {
+        let mut wakers = Vec::new();
+        let mut next: Option<SystemTime> = None;
+        let mut due = Vec::new();
+        for (index, slot) in self.slots.iter_mut().enumerate() {
+            let (Status::Live, Some(expires)) = (slot.status, slot.expires) else {
+                continue;
+            };
+            if expires <= now {
+                wakers.extend(slot.waker.take());
+                due.push(index);
+            } else {
+                next = Some(next.map_or(expires, |n| n.min(expires)));
+            }
+        }
+        for index in due {
+            self.end(index, config);
+            self.slots[index].status = Status::Expired;
+        }
+        (wakers, next)
     }
 
     /// Gives back what [`Broker::reserve`] took for `keys`.

@@ -103,9 +103,19 @@ impl Stream for BrokerSubscription {
         let (next_seq, first) = (state.window.next_seq(), state.window.first_seq());
         let slot = &mut state.slots[index];
         slot.progress.polled();
-        if slot.status != Status::Live {
+        if slot.status == Status::Live
+            && slot
+                .expires
+                .is_some_and(|expires| expires <= std::time::SystemTime::now())
+        {
+            // Its grant expired and the expiry task has not run (or cannot: no runtime).
             drop(guard);
-            this.stalled = true;
+            return this.finish();
+        }
+        if slot.status != Status::Live {
+            // Ended by the stall rule, unless its grant expired (a clean end).
+            this.stalled = slot.status == Status::Ended;
+            drop(guard);
             return this.finish();
         }
         slot.cursor = slot.cursor.max(first);

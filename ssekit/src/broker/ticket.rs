@@ -17,6 +17,8 @@ pub struct Ticket {
     pub(super) keys: Box<[Arc<str>]>,
     pub(super) selection: Selection,
     pub(super) unused: AtomicBool,
+    /// When its grant ends (see [`Authorize::grant`](super::Authorize::grant)).
+    pub(super) expires: Option<std::time::SystemTime>,
 }
 
 impl std::fmt::Debug for Ticket {
@@ -28,6 +30,12 @@ impl std::fmt::Debug for Ticket {
 }
 
 impl Ticket {
+    /// When the grant ends: the subscription's stream ends then (a token's `exp`, from
+    /// [`Authorize::grant`](crate::broker::Authorize::grant)); `None`: never.
+    pub fn expires(&self) -> Option<std::time::SystemTime> {
+        self.expires
+    }
+
     /// What the subscription will receive (as the [`Authorize`](crate::broker::Authorize) hook granted it).
     pub fn selection(&self) -> &Selection {
         &self.selection
@@ -44,10 +52,10 @@ impl Ticket {
     pub fn subscribe(&self, last_event_id: Option<&str>) -> BrokerSubscription {
         let broker = self.broker();
         if self.unused.swap(false, Ordering::AcqRel) {
-            return broker.open(self.keys.clone(), last_event_id);
+            return broker.open(self.keys.clone(), last_event_id, self.expires);
         }
         match broker.reserve(self.selection.selectors()) {
-            Ok(keys) => broker.open(keys, last_event_id),
+            Ok(keys) => broker.open(keys, last_event_id, self.expires),
             Err(_) => BrokerSubscription {
                 shared: self.shared.clone(),
                 slot: None,
