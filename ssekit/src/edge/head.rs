@@ -51,8 +51,12 @@ pub(crate) async fn read_head(
     route_of: &(dyn Fn(&str) -> Option<usize> + Sync),
 ) -> Result<Routed, HeadError> {
     let read = async {
+        // Parse what arrived first (a start line that is not HTTP/1 goes to the application at
+        // once), then only when new bytes may end the head (a blank line): a head sent in many
+        // small pieces is parsed a few times, not once per piece, so it costs what it sent.
+        let mut parse = true;
         loop {
-            if let Some(routed) = route(buf, limit, route_of)? {
+            if parse && let Some(routed) = route(buf, limit, route_of)? {
                 return Ok(routed);
             }
             if buf.len() >= limit {
@@ -74,11 +78,19 @@ pub(crate) async fn read_head(
             if n == 0 {
                 return Err(HeadError::Gone);
             }
+            parse = start == 0 || may_end_head(&buf[start.saturating_sub(3)..]);
         }
     };
     tokio::time::timeout(timeout, read)
         .await
         .unwrap_or(Err(HeadError::Gone))
+}
+
+/// Whether `bytes` (the new bytes and the three before them) hold a blank line's end, which
+/// every complete head ends with.
+fn may_end_head(bytes: &[u8]) -> bool {
+    memchr::memmem::find(bytes, b"\n\r\n").is_some()
+        || memchr::memmem::find(bytes, b"\n\n").is_some()
 }
 
 /// Routes the head at the start of `buf`: `Ok(None)` while it is incomplete.
@@ -197,6 +209,22 @@ mod tests {
         }
         let head = b"GET /events HTTP/1.1\r\nContent-Length: 0\r\n\r\n";
         assert!(matches!(routed(head), Ok(Some(Routed::Stream(_)))));
+    }
+
+    #[test]
+    fn only_a_blank_line_can_end_a_head() {
+        assert!(may_end_head(b"x\r\n\r\n"));
+        assert!(may_end_head(b"\n\n"));
+        assert!(may_end_head(
+            b"a\r\n\r"[..]
+                .iter()
+                .chain(b"\n")
+                .copied()
+                .collect::<Vec<_>>()
+                .as_slice()
+        ));
+        assert!(!may_end_head(b"host: x\r\n"));
+        assert!(!may_end_head(b"x"));
     }
 
     #[test]
