@@ -342,3 +342,20 @@ async fn a_stream_on_the_edge_ends_when_its_token_expires() {
     assert_eq!(end, conformance::http::BodyEnd::Complete);
     assert_eq!(broker.subscription_count(), 0);
 }
+
+#[tokio::test]
+async fn a_route_added_after_a_clone_keeps_the_routes_before_it() {
+    let (first, second) = (Hub::new(), Hub::new());
+    let edge = Edge::new().stream_route("/first", first.clone());
+    let earlier = edge.clone();
+    let edge = edge.stream_route("/second", second.clone());
+    drop(earlier);
+    let (addr, _shutdown) = start(edge).await;
+    for (path, hub) in [("/first", &first), ("/second", &second)] {
+        let response = e2e::fetch(addr, path).await;
+        assert_eq!(response.status, 200, "{path}");
+        hub_subscribers(hub, 1).await;
+        drop(response);
+        hub_subscribers(hub, 0).await;
+    }
+}

@@ -181,7 +181,7 @@ struct Route {
 
 struct Inner {
     config: EdgeConfig,
-    routes: Vec<Route>,
+    routes: Vec<Arc<Route>>,
     /// The response head of every stream.
     stream_head: Bytes,
     reactor: OnceLock<Reactors>,
@@ -253,12 +253,13 @@ impl Edge {
     }
 
     fn inner_mut(&mut self) -> &mut Inner {
-        // Routes are added before serving; a clone made earlier keeps its own routes.
+        // Routes are added before serving: a clone made earlier keeps the routes it had, and
+        // this one goes on with a copy of them (not its subscribers, which are its own).
         if Arc::get_mut(&mut self.inner).is_none() {
             let inner = &*self.inner;
             self.inner = Arc::new(Inner {
                 config: inner.config.clone(),
-                routes: Vec::new(),
+                routes: inner.routes.clone(),
                 stream_head: inner.stream_head.clone(),
                 reactor: OnceLock::new(),
                 stopped: crate::Shutdown::new(),
@@ -277,10 +278,10 @@ impl Edge {
             move |_: &RequestInfo, last: Option<&str>| -> Result<BoxSubscription, Rejection> {
                 Ok(Box::pin(broadcast.subscribe(last)))
             };
-        self.inner_mut().routes.push(Route {
+        self.inner_mut().routes.push(Arc::new(Route {
             path: path.into(),
             open: Box::new(open),
-        });
+        }));
         self
     }
 
@@ -312,10 +313,10 @@ impl Edge {
             let broadcast = admit(request)?;
             Ok(Box::pin(broadcast.subscribe(last)))
         };
-        self.inner_mut().routes.push(Route {
+        self.inner_mut().routes.push(Arc::new(Route {
             path: path.into(),
             open: Box::new(open),
-        });
+        }));
         self
     }
 
@@ -527,7 +528,7 @@ const TOO_LARGE: &[u8] =
     b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
 
 /// The answer of a stream-only listener to a request that is not a stream's.
-fn refusal(read: &[u8], routes: &[Route]) -> &'static [u8] {
+fn refusal(read: &[u8], routes: &[Arc<Route>]) -> &'static [u8] {
     const NOT_FOUND: &[u8] =
         b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
     const NOT_ALLOWED: &[u8] = b"HTTP/1.1 405 Method Not Allowed\r\nallow: GET\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
